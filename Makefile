@@ -1,0 +1,47 @@
+# pgfs: PostgreSQL extension (PGXS) + pgfs-fuse daemon (fuse/)
+
+EXTENSION = pgfs
+MODULE_big = pgfs
+OBJS = \
+	src/pgfs.o \
+	src/errors.o \
+	src/spi.o \
+	src/path.o \
+	src/catalog.o \
+	src/chunkstore.o \
+	src/compress.o \
+	src/namespace.o \
+	src/funcs_path.o \
+	src/funcs_ll.o \
+	src/fsck.o
+DATA = pgfs--1.0.sql
+PGFILEDESC = "pgfs - a POSIX filesystem stored in PostgreSQL"
+
+PG_CPPFLAGS = -I$(srcdir)/include -Wextra -Wno-unused-parameter \
+	-Wno-missing-field-initializers -Wno-sign-compare
+ifdef WERROR
+PG_CPPFLAGS += -Werror
+endif
+SHLIB_LINK = -llz4
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --load-extension=pgfs
+ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
+ISOLATION_OPTS = --load-extension=pgfs
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# the daemon and its mount helper
+all: fuse-all
+fuse-all:
+	$(MAKE) -C fuse PG_CONFIG=$(PG_CONFIG)
+install: fuse-install
+fuse-install:
+	$(MAKE) -C fuse install PG_CONFIG=$(PG_CONFIG)
+clean: fuse-clean
+fuse-clean:
+	$(MAKE) -C fuse clean
+
+.PHONY: fuse-all fuse-install fuse-clean
