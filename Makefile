@@ -13,6 +13,7 @@ OBJS = \
 	src/namespace.o \
 	src/funcs_path.o \
 	src/funcs_ll.o \
+	src/tree.o \
 	src/fsck.o
 DATA = pgfs--1.0.sql
 PGFILEDESC = "pgfs - a POSIX filesystem stored in PostgreSQL"

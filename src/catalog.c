@@ -1,0 +1,338 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Inode, directory entry and open-handle rows.
+ *
+ * The namespace is two tables: pgfs.inode (one row per file, directory,
+ * link or node, with everything stat(2) reports) and pgfs.dirent (one row
+ * per name: parent directory, name bytes, inode).  Directories also record
+ * their parent in the inode row, which makes ".." and the cycle check of a
+ * directory rename cheap walks up a chain rather than index searches.
+ *
+ * Concurrency: a change to a directory's entries locks the directory's inode
+ * row first (SELECT ... FOR UPDATE), then the rows of the entries it
+ * touches; several rows at once are locked in ascending inode order.  Only
+ * directory renames across directories can create cycles; they also take a
+ * transaction-level advisory lock first (see namespace.c), the same idea as
+ * Linux's s_vfs_rename_mutex.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "pgfs.h"
+
+#define INODE_COLS "ino, mode, nlink, uid, gid, rdev, size, blocks, " \
+	"atime_ns, mtime_ns, ctime_ns, btime_ns, generation, parent"
+#define INODE_COLS_I "i.ino, i.mode, i.nlink, i.uid, i.gid, i.rdev, i.size, i.blocks, " \
+	"i.atime_ns, i.mtime_ns, i.ctime_ns, i.btime_ns, i.generation, i.parent"
+
+static PgfsPlan get_plan = {
+	"SELECT " INODE_COLS " FROM pgfs.inode WHERE ino = $1", 1, {INT8OID}
+};
+static PgfsPlan lookup_plan = {
+	"SELECT " INODE_COLS_I " FROM pgfs.dirent d JOIN pgfs.inode i ON i.ino = d.ino"
+	" WHERE d.parent = $1 AND d.name = $2", 2, {INT8OID, BYTEAOID}
+};
+static PgfsPlan lock_plan = {
+	"SELECT " INODE_COLS " FROM pgfs.inode WHERE ino = ANY ($1) ORDER BY ino FOR UPDATE",
+	1, {INT8ARRAYOID}
+};
+static PgfsPlan lock1_plan = {
+	"SELECT " INODE_COLS " FROM pgfs.inode WHERE ino = $1 FOR UPDATE", 1, {INT8OID}
+};
+static PgfsPlan insert_plan = {
+	"INSERT INTO pgfs.inode (ino, mode, nlink, uid, gid, rdev, size, blocks,"
+	" atime_ns, mtime_ns, ctime_ns, btime_ns, generation, parent, target)"
+	" VALUES (nextval('pgfs.ino_seq'), $1, $2, $3, $4, $5, $9, 0, $6, $6, $6, $6, 1, $7, $8)"
+	" RETURNING ino",
+	9, {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, BYTEAOID, INT8OID}
+};
+static PgfsPlan update_plan = {
+	"UPDATE pgfs.inode SET mode = $2, nlink = $3, uid = $4, gid = $5, size = $6,"
+	" blocks = $7, atime_ns = $8, mtime_ns = $9, ctime_ns = $10, generation = $11,"
+	" parent = $12 WHERE ino = $1",
+	12, {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, INT8OID, INT8OID, INT8OID}
+};
+static PgfsPlan insert_dirent_plan = {
+	"INSERT INTO pgfs.dirent (parent, name, ino) VALUES ($1, $2, $3)",
+	3, {INT8OID, BYTEAOID, INT8OID}
+};
+static PgfsPlan delete_dirent_plan = {
+	"DELETE FROM pgfs.dirent WHERE parent = $1 AND name = $2", 2, {INT8OID, BYTEAOID}
+};
+static PgfsPlan retarget_dirent_plan = {
+	"UPDATE pgfs.dirent SET ino = $3 WHERE parent = $1 AND name = $2",
+	3, {INT8OID, BYTEAOID, INT8OID}
+};
+static PgfsPlan empty_plan = {
+	"SELECT 1 FROM pgfs.dirent WHERE parent = $1 LIMIT 1", 1, {INT8OID}
+};
+static PgfsPlan handles_plan = {
+	"SELECT 1 FROM pgfs.handle WHERE ino = $1 LIMIT 1", 1, {INT8OID}
+};
+static PgfsPlan target_plan = {
+	"SELECT target FROM pgfs.inode WHERE ino = $1", 1, {INT8OID}
+};
+static PgfsPlan free_plan = {
+	"WITH x AS (DELETE FROM pgfs.xattr WHERE ino = $1)"
+	" DELETE FROM pgfs.inode WHERE ino = $1", 1, {INT8OID}
+};
+
+static Datum
+NameDatum(PgfsName name)
+{
+	bytea	   *b = palloc(VARHDRSZ + name.len);
+
+	SET_VARSIZE(b, VARHDRSZ + name.len);
+	memcpy(VARDATA(b), name.data, name.len);
+	return PointerGetDatum(b);
+}
+
+static void
+RowToInode(int row, PgfsInode *out)
+{
+	out->ino = PgfsGetInt64(row, 1);
+	out->mode = PgfsGetInt32(row, 2);
+	out->nlink = PgfsGetInt32(row, 3);
+	out->uid = PgfsGetInt64(row, 4);
+	out->gid = PgfsGetInt64(row, 5);
+	out->rdev = PgfsGetInt64(row, 6);
+	out->size = PgfsGetInt64(row, 7);
+	out->blocks = PgfsGetInt64(row, 8);
+	out->atime_ns = PgfsGetInt64(row, 9);
+	out->mtime_ns = PgfsGetInt64(row, 10);
+	out->ctime_ns = PgfsGetInt64(row, 11);
+	out->btime_ns = PgfsGetInt64(row, 12);
+	out->generation = PgfsGetInt64(row, 13);
+	out->parent = PgfsGetInt64(row, 14);
+}
+
+bool
+CatalogGetInode(int64 ino, PgfsInode *out)
+{
+	Datum		v[1] = {Int64GetDatum(ino)};
+
+	if (PgfsExec(&get_plan, v, NULL) == 0)
+		return false;
+	RowToInode(0, out);
+	return true;
+}
+
+/* for inode numbers handed in by a client: a vanished inode is ENOENT */
+void
+CatalogGetInodeOrError(int64 ino, PgfsInode *out)
+{
+	if (!CatalogGetInode(ino, out))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOENT),
+				 errmsg("inode %lld does not exist", (long long) ino)));
+}
+
+bool
+CatalogLookup(int64 parent, PgfsName name, PgfsInode *out)
+{
+	Datum		v[2] = {Int64GetDatum(parent), NameDatum(name)};
+
+	if (PgfsExec(&lookup_plan, v, NULL) == 0)
+		return false;
+	RowToInode(0, out);
+	return true;
+}
+
+/*
+ * Lock inode rows in ascending order and return their current contents in
+ * the caller's order.  A missing inode comes back with ino = 0.
+ * Duplicates in inos are allowed.
+ */
+void
+CatalogLockInodes(int64 *inos, int n, PgfsInode *out)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	Datum		v[1];
+	int			rows;
+
+	for (int i = 0; i < n; i++)
+	{
+		elems[i] = Int64GetDatum(inos[i]);
+		out[i].ino = 0;
+	}
+	v[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	rows = PgfsExec(&lock_plan, v, NULL);
+	for (int r = 0; r < rows; r++)
+	{
+		PgfsInode	node;
+
+		RowToInode(r, &node);
+		for (int i = 0; i < n; i++)
+			if (inos[i] == node.ino)
+				out[i] = node;
+	}
+}
+
+void
+CatalogLockInode(int64 ino, PgfsInode *out)
+{
+	Datum		v[1] = {Int64GetDatum(ino)};
+
+	if (PgfsExec(&lock1_plan, v, NULL) == 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOENT),
+				 errmsg("inode %lld does not exist", (long long) ino)));
+	RowToInode(0, out);
+}
+
+/* insert a new inode; fills in ino, nlink/size/blocks, times */
+void
+CatalogInsertInode(PgfsInode *node, bytea *target)
+{
+	Datum		v[9];
+	char		nulls[9] = "         ";
+
+	v[0] = Int32GetDatum(node->mode);
+	v[1] = Int32GetDatum(node->nlink);
+	v[2] = Int64GetDatum(node->uid);
+	v[3] = Int64GetDatum(node->gid);
+	v[4] = Int64GetDatum(node->rdev);
+	v[5] = Int64GetDatum(node->ctime_ns);
+	v[6] = Int64GetDatum(node->parent);
+	if (node->parent == 0)
+		nulls[6] = 'n';
+	v[7] = PointerGetDatum(target);
+	if (target == NULL)
+		nulls[7] = 'n';
+	/* a symbolic link's size is the length of its target, as lstat(2) says */
+	node->size = target ? VARSIZE_ANY_EXHDR(target) : 0;
+	v[8] = Int64GetDatum(node->size);
+	if (PgfsExec(&insert_plan, v, nulls) != 1)
+		elog(ERROR, "inode insert returned no row");
+	node->ino = PgfsGetInt64(0, 1);
+	node->blocks = 0;
+	node->atime_ns = node->mtime_ns = node->btime_ns = node->ctime_ns;
+	node->generation = 1;
+}
+
+/* write back every mutable column; bumps the generation */
+void
+CatalogUpdateInode(PgfsInode *node)
+{
+	Datum		v[12];
+	char		nulls[12] = "            ";
+
+	node->generation++;
+	v[0] = Int64GetDatum(node->ino);
+	v[1] = Int32GetDatum(node->mode);
+	v[2] = Int32GetDatum(node->nlink);
+	v[3] = Int64GetDatum(node->uid);
+	v[4] = Int64GetDatum(node->gid);
+	v[5] = Int64GetDatum(node->size);
+	v[6] = Int64GetDatum(node->blocks);
+	v[7] = Int64GetDatum(node->atime_ns);
+	v[8] = Int64GetDatum(node->mtime_ns);
+	v[9] = Int64GetDatum(node->ctime_ns);
+	v[10] = Int64GetDatum(node->generation);
+	v[11] = Int64GetDatum(node->parent);
+	if (node->parent == 0)
+		nulls[11] = 'n';
+	if (PgfsExec(&update_plan, v, nulls) != 1)
+		elog(ERROR, "inode %lld vanished while locked", (long long) node->ino);
+}
+
+void
+CatalogInsertDirent(int64 parent, PgfsName name, int64 ino)
+{
+	Datum		v[3] = {Int64GetDatum(parent), NameDatum(name), Int64GetDatum(ino)};
+
+	PgfsExec(&insert_dirent_plan, v, NULL);
+}
+
+void
+CatalogDeleteDirent(int64 parent, PgfsName name)
+{
+	Datum		v[2] = {Int64GetDatum(parent), NameDatum(name)};
+
+	if (PgfsExec(&delete_dirent_plan, v, NULL) != 1)
+		elog(ERROR, "directory entry vanished while its directory was locked");
+}
+
+/* point an existing name at another inode; the entry keeps its readdir cookie */
+void
+CatalogRetargetDirent(int64 parent, PgfsName name, int64 ino)
+{
+	Datum		v[3] = {Int64GetDatum(parent), NameDatum(name), Int64GetDatum(ino)};
+
+	if (PgfsExec(&retarget_dirent_plan, v, NULL) != 1)
+		elog(ERROR, "directory entry vanished while its directory was locked");
+}
+
+bool
+CatalogDirIsEmpty(int64 dir)
+{
+	Datum		v[1] = {Int64GetDatum(dir)};
+
+	return PgfsExec(&empty_plan, v, NULL) == 0;
+}
+
+bool
+CatalogHasHandles(int64 ino)
+{
+	Datum		v[1] = {Int64GetDatum(ino)};
+
+	return PgfsExec(&handles_plan, v, NULL) > 0;
+}
+
+bytea *
+CatalogGetTarget(int64 ino)
+{
+	Datum		v[1] = {Int64GetDatum(ino)};
+	bool		isnull;
+	Datum		d;
+
+	if (PgfsExec(&target_plan, v, NULL) == 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOENT),
+				 errmsg("inode %lld does not exist", (long long) ino)));
+	d = PgfsGetDatum(0, 1, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("inode %lld is not a symbolic link", (long long) ino)));
+	return DatumGetByteaPP(d);
+}
+
+/* drop an inode with its data and attributes; the caller removed its names */
+void
+CatalogFreeInode(int64 ino)
+{
+	Datum		v[1] = {Int64GetDatum(ino)};
+	PgfsInode	node;
+
+	memset(&node, 0, sizeof(node));
+	node.ino = ino;
+	node.mode = S_IFREG;
+	node.size = PG_INT64_MAX;
+	ChunkTruncate(&node, 0);
+	PgfsExec(&free_plan, v, NULL);
+}
+
+/* free an inode that lost its last name, unless a client still has it open */
+void
+CatalogMaybeFree(PgfsInode *node)
+{
+	if (node->nlink == 0 && !CatalogHasHandles(node->ino))
+		CatalogFreeInode(node->ino);
+}
+
+/* a change to the inode's data (mtime) or to its metadata only (ctime) */
+void
+CatalogTouch(PgfsInode *node, bool mtime, int64 now)
+{
+	if (mtime)
+		node->mtime_ns = now;
+	node->ctime_ns = now;
+}

@@ -1,0 +1,503 @@
+/*-------------------------------------------------------------------------
+ *
+ * funcs_ll.c
+ *	  The inode API: SQL functions pgfs-fuse calls, one per FUSE operation.
+ *
+ * Arguments are inode numbers and byte-string names (bytea: any byte but
+ * '/' and NUL), as the kernel hands them to a FUSE daemon.  Every function
+ * returning one inode returns the same twelve attribute columns.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/lsyscache.h"
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+#include "pgfs.h"
+
+void
+PgfsAttrValues(const PgfsInode *node, Datum *values, bool *nulls)
+{
+	values[0] = Int64GetDatum(node->ino);
+	values[1] = Int32GetDatum(node->mode);
+	values[2] = Int32GetDatum(node->nlink);
+	values[3] = Int64GetDatum(node->uid);
+	values[4] = Int64GetDatum(node->gid);
+	values[5] = Int64GetDatum(node->rdev);
+	values[6] = Int64GetDatum(node->size);
+	values[7] = Int64GetDatum(node->blocks);
+	values[8] = Int64GetDatum(node->atime_ns);
+	values[9] = Int64GetDatum(node->mtime_ns);
+	values[10] = Int64GetDatum(node->ctime_ns);
+	values[11] = Int64GetDatum(node->generation);
+	memset(nulls, 0, sizeof(bool) * PGFS_ATTR_NCOLS);
+}
+
+/* the attribute record; call after PgfsSpiEnd() */
+Datum
+PgfsAttrDatum(FunctionCallInfo fcinfo, const PgfsInode *node)
+{
+	TupleDesc	td;
+	Datum		values[PGFS_ATTR_NCOLS];
+	bool		nulls[PGFS_ATTR_NCOLS];
+
+	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	td = BlessTupleDesc(td);
+	PgfsAttrValues(node, values, nulls);
+	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
+}
+
+static void
+RequireArgs(FunctionCallInfo fcinfo, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_EINVAL),
+					 errmsg("argument %d of %s must not be NULL", i + 1,
+							get_func_name(fcinfo->flinfo->fn_oid))));
+}
+
+static void
+CheckNotDir(const PgfsInode *node, const char *what)
+{
+	if (PGFS_IS_DIR(node->mode))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EISDIR),
+				 errmsg("inode %lld is a directory", (long long) node->ino)));
+	if (!PGFS_IS_REG(node->mode))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("cannot %s inode %lld: not a regular file", what, (long long) node->ino)));
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_lookup);
+Datum
+pgfs_ll_lookup(PG_FUNCTION_ARGS)
+{
+	int64		parent = PG_GETARG_INT64(0);
+	PgfsName	name = PgfsByteaName(PG_GETARG_BYTEA_PP(1));
+	PgfsInode	node;
+
+	PgfsSpiBegin(true);
+	if (name.len == 1 && name.data[0] == '.')
+		CatalogGetInodeOrError(parent, &node);
+	else if (name.len == 2 && name.data[0] == '.' && name.data[1] == '.')
+	{
+		CatalogGetInodeOrError(parent, &node);
+		if (!PGFS_IS_DIR(node.mode))
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_ENOTDIR),
+					 errmsg("inode %lld is not a directory", (long long) parent)));
+		CatalogGetInodeOrError(node.parent, &node);
+	}
+	else
+	{
+		if (name.len > PGFS_NAME_MAX)
+			PgfsValidateName(name, NULL);
+		if (!CatalogLookup(parent, name, &node))
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_ENOENT),
+					 errmsg("file \"%s\" does not exist in directory %lld",
+							PgfsNameStr(name), (long long) parent)));
+	}
+	PgfsSpiEnd();
+	return PgfsAttrDatum(fcinfo, &node);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_getattr);
+Datum
+pgfs_ll_getattr(PG_FUNCTION_ARGS)
+{
+	PgfsInode	node;
+
+	PgfsSpiBegin(true);
+	CatalogGetInodeOrError(PG_GETARG_INT64(0), &node);
+	PgfsSpiEnd();
+	return PgfsAttrDatum(fcinfo, &node);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_setattr);
+Datum
+pgfs_ll_setattr(PG_FUNCTION_ARGS)
+{
+	int32		mode;
+	int64		uid,
+				gid,
+				size,
+				atime,
+				mtime;
+	int64		now = PgfsNowNs();
+	bool		atime_now = !PG_ARGISNULL(7) && PG_GETARG_BOOL(7);
+	bool		mtime_now = !PG_ARGISNULL(8) && PG_GETARG_BOOL(8);
+	PgfsInode	node;
+
+	RequireArgs(fcinfo, 1);
+	if (!PG_ARGISNULL(1))
+		mode = PG_GETARG_INT32(1) & ~S_IFMT;
+	if (!PG_ARGISNULL(2))
+		uid = PG_GETARG_INT64(2);
+	if (!PG_ARGISNULL(3))
+		gid = PG_GETARG_INT64(3);
+	if (!PG_ARGISNULL(4))
+		size = PG_GETARG_INT64(4);
+	atime = atime_now ? now : (PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5));
+	mtime = mtime_now ? now : (PG_ARGISNULL(6) ? 0 : PG_GETARG_INT64(6));
+
+	PgfsSpiBegin(false);
+	NsSetattr(PG_GETARG_INT64(0),
+			  PG_ARGISNULL(1) ? NULL : &mode,
+			  PG_ARGISNULL(2) ? NULL : &uid,
+			  PG_ARGISNULL(3) ? NULL : &gid,
+			  PG_ARGISNULL(4) ? NULL : &size,
+			  (atime_now || !PG_ARGISNULL(5)) ? &atime : NULL,
+			  (mtime_now || !PG_ARGISNULL(6)) ? &mtime : NULL,
+			  false, NULL, &node);
+	PgfsSpiEnd();
+	return PgfsAttrDatum(fcinfo, &node);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_read);
+Datum
+pgfs_ll_read(PG_FUNCTION_ARGS)
+{
+	int64		offset = PG_GETARG_INT64(1);
+	int32		length = PG_GETARG_INT32(2);
+	PgfsInode	node;
+	bytea	   *result;
+
+	if (offset < 0 || length < 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("negative offset or length reading inode %lld",
+						(long long) PG_GETARG_INT64(0))));
+	PgfsSpiBegin(true);
+	CatalogGetInodeOrError(PG_GETARG_INT64(0), &node);
+	CheckNotDir(&node, "read");
+	if (offset >= node.size)
+		length = 0;
+	else
+		length = Min(length, node.size - offset);
+	result = ChunkRead(&node, offset, length);
+	PgfsSpiEnd();
+	PG_RETURN_BYTEA_P(result);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_write);
+Datum
+pgfs_ll_write(PG_FUNCTION_ARGS)
+{
+	PgfsInode	node;
+
+	PgfsSpiBegin(false);
+	NsWrite(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_BYTEA_PP(2),
+			false, false, NULL, &node);
+	PgfsSpiEnd();
+	PG_RETURN_INT64(node.size);
+}
+
+static Datum
+CreateCommon(FunctionCallInfo fcinfo, int32 mode, int64 rdev, int64 uid, int64 gid,
+			 bytea *target, int64 client)
+{
+	PgfsInode	node;
+
+	PgfsSpiBegin(false);
+	NsCreate(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), mode, rdev,
+			 uid, gid, target, NULL, true, &node, NULL);
+	if (client != 0)
+		NsOpen(node.ino, client);
+	PgfsSpiEnd();
+	return PgfsAttrDatum(fcinfo, &node);
+}
+
+static void
+CheckOwner(int64 uid, int64 gid)
+{
+	if (uid < 0 || uid > PG_UINT32_MAX - 1 || gid < 0 || gid > PG_UINT32_MAX - 1)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid owner %lld:%lld", (long long) uid, (long long) gid)));
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_create);
+Datum
+pgfs_ll_create(PG_FUNCTION_ARGS)
+{
+	int32		mode;
+
+	RequireArgs(fcinfo, 5);
+	mode = PG_GETARG_INT32(2);
+	if ((mode & S_IFMT) != 0 && (mode & S_IFMT) != S_IFREG)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("pgfs_ll_create makes regular files only")));
+	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
+	return CreateCommon(fcinfo, S_IFREG | (mode & 07777), 0,
+						PG_GETARG_INT64(3), PG_GETARG_INT64(4), NULL,
+						PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5));
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_mkdir);
+Datum
+pgfs_ll_mkdir(PG_FUNCTION_ARGS)
+{
+	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
+	return CreateCommon(fcinfo, S_IFDIR | (PG_GETARG_INT32(2) & 07777), 0,
+						PG_GETARG_INT64(3), PG_GETARG_INT64(4), NULL, 0);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_mknod);
+Datum
+pgfs_ll_mknod(PG_FUNCTION_ARGS)
+{
+	int32		mode = PG_GETARG_INT32(2);
+	int64		rdev = PG_GETARG_INT64(3);
+
+	switch (mode & S_IFMT)
+	{
+		case 0:
+			mode |= S_IFREG;
+			break;
+		case S_IFREG:
+		case S_IFIFO:
+		case S_IFSOCK:
+		case S_IFCHR:
+		case S_IFBLK:
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_EINVAL),
+					 errmsg("pgfs_ll_mknod cannot make file type %o", mode & S_IFMT)));
+	}
+	if (!S_ISCHR(mode) && !S_ISBLK(mode))
+		rdev = 0;
+	CheckOwner(PG_GETARG_INT64(4), PG_GETARG_INT64(5));
+	return CreateCommon(fcinfo, (mode & S_IFMT) | (mode & 07777), rdev,
+						PG_GETARG_INT64(4), PG_GETARG_INT64(5), NULL, 0);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_symlink);
+Datum
+pgfs_ll_symlink(PG_FUNCTION_ARGS)
+{
+	bytea	   *target = PG_GETARG_BYTEA_PP(2);
+	int			len = VARSIZE_ANY_EXHDR(target);
+
+	if (len == 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOENT),
+				 errmsg("symbolic link target must not be empty")));
+	if (len >= PGFS_PATH_MAX)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENAMETOOLONG),
+				 errmsg("symbolic link target is longer than %d bytes", PGFS_PATH_MAX - 1)));
+	if (memchr(VARDATA_ANY(target), '\0', len) != NULL)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("symbolic link target contains a NUL byte")));
+	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
+	return CreateCommon(fcinfo, S_IFLNK | 0777, 0,
+						PG_GETARG_INT64(3), PG_GETARG_INT64(4), target, 0);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_link);
+Datum
+pgfs_ll_link(PG_FUNCTION_ARGS)
+{
+	PgfsInode	node;
+
+	PgfsSpiBegin(false);
+	NsLink(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PgfsByteaName(PG_GETARG_BYTEA_PP(2)),
+		   NULL, &node);
+	PgfsSpiEnd();
+	return PgfsAttrDatum(fcinfo, &node);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_unlink);
+Datum
+pgfs_ll_unlink(PG_FUNCTION_ARGS)
+{
+	PgfsSpiBegin(false);
+	NsRemove(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), false, NULL);
+	PgfsSpiEnd();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_rmdir);
+Datum
+pgfs_ll_rmdir(PG_FUNCTION_ARGS)
+{
+	PgfsSpiBegin(false);
+	NsRemove(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), true, NULL);
+	PgfsSpiEnd();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_rename);
+Datum
+pgfs_ll_rename(PG_FUNCTION_ARGS)
+{
+	PgfsSpiBegin(false);
+	NsRename(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)),
+			 PG_GETARG_INT64(2), PgfsByteaName(PG_GETARG_BYTEA_PP(3)),
+			 PG_GETARG_INT32(4), NULL, NULL);
+	PgfsSpiEnd();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_readlink);
+Datum
+pgfs_ll_readlink(PG_FUNCTION_ARGS)
+{
+	bytea	   *target;
+	bytea	   *result;
+
+	PgfsSpiBegin(true);
+	target = CatalogGetTarget(PG_GETARG_INT64(0));
+	result = MemoryContextAlloc(PgfsCallerContext(), VARSIZE_ANY(target));
+	memcpy(result, target, VARSIZE_ANY(target));
+	PgfsSpiEnd();
+	PG_RETURN_BYTEA_P(result);
+}
+
+static PgfsPlan readdir_plan = {
+	"SELECT d.cookie, d.name, i.ino, i.mode, i.nlink, i.uid, i.gid, i.rdev, i.size,"
+	" i.blocks, i.atime_ns, i.mtime_ns, i.ctime_ns, i.generation"
+	" FROM pgfs.dirent d JOIN pgfs.inode i ON i.ino = d.ino"
+	" WHERE d.parent = $1 AND d.cookie > $2 ORDER BY d.cookie LIMIT $3",
+	3, {INT8OID, INT8OID, INT4OID}
+};
+
+PG_FUNCTION_INFO_V1(pgfs_ll_readdir);
+Datum
+pgfs_ll_readdir(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		v[3];
+	PgfsInode	dir;
+	int			rows;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_GETARG_INT32(2) < 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("max_entries must not be negative")));
+	PgfsSpiBegin(true);
+	CatalogGetInodeOrError(PG_GETARG_INT64(0), &dir);
+	if (!PGFS_IS_DIR(dir.mode))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOTDIR),
+				 errmsg("inode %lld is not a directory", (long long) dir.ino)));
+	v[0] = PG_GETARG_DATUM(0);
+	v[1] = PG_GETARG_DATUM(1);
+	v[2] = PG_GETARG_DATUM(2);
+	rows = PgfsExec(&readdir_plan, v, NULL);
+	for (int r = 0; r < rows; r++)
+	{
+		Datum		values[14];
+		bool		nulls[14];
+
+		for (int c = 0; c < 14; c++)
+			values[c] = PgfsGetDatum(r, c + 1, &nulls[c]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PgfsSpiEnd();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_setxattr);
+Datum
+pgfs_ll_setxattr(PG_FUNCTION_ARGS)
+{
+	PgfsSpiBegin(false);
+	NsSetxattr(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)),
+			   PG_GETARG_BYTEA_PP(2), PG_GETARG_INT32(3), NULL);
+	PgfsSpiEnd();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_getxattr);
+Datum
+pgfs_ll_getxattr(PG_FUNCTION_ARGS)
+{
+	bytea	   *val;
+
+	PgfsSpiBegin(true);
+	val = NsGetxattr(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), NULL);
+	PgfsSpiEnd();
+	PG_RETURN_BYTEA_P(val);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_listxattr);
+Datum
+pgfs_ll_listxattr(PG_FUNCTION_ARGS)
+{
+	PgfsInode	node;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC | MAT_SRF_BLESS);
+	PgfsSpiBegin(true);
+	CatalogGetInodeOrError(PG_GETARG_INT64(0), &node);
+	NsListxattr(node.ino, fcinfo, false);
+	PgfsSpiEnd();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_removexattr);
+Datum
+pgfs_ll_removexattr(PG_FUNCTION_ARGS)
+{
+	PgfsSpiBegin(false);
+	NsRemovexattr(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), NULL);
+	PgfsSpiEnd();
+	PG_RETURN_VOID();
+}
+
+static PgfsPlan client_plan = {
+	"SELECT pg_catalog.pg_advisory_lock($1, $2)", 2, {INT4OID, INT4OID}
+};
+
+/* the advisory lock key (PGFS_LOCK_CLASS, PgfsClientKey(client)) marks a live client */
+int32
+PgfsClientKey(int64 client)
+{
+	return (int32) (client ^ (client >> 32));
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_client_begin);
+Datum
+pgfs_ll_client_begin(PG_FUNCTION_ARGS)
+{
+	Datum		v[2] = {Int32GetDatum(PGFS_LOCK_CLASS),
+	Int32GetDatum(PgfsClientKey(PG_GETARG_INT64(0)))};
+
+	PgfsSpiBegin(false);
+	PgfsExec(&client_plan, v, NULL);
+	PgfsSpiEnd();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_open);
+Datum
+pgfs_ll_open(PG_FUNCTION_ARGS)
+{
+	PgfsSpiBegin(false);
+	NsOpen(PG_GETARG_INT64(0), PG_GETARG_INT64(1));
+	PgfsSpiEnd();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_release);
+Datum
+pgfs_ll_release(PG_FUNCTION_ARGS)
+{
+	PgfsSpiBegin(false);
+	NsRelease(PG_GETARG_INT64(0), PG_GETARG_INT64(1));
+	PgfsSpiEnd();
+	PG_RETURN_VOID();
+}

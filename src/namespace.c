@@ -1,0 +1,684 @@
+/*-------------------------------------------------------------------------
+ *
+ * namespace.c
+ *	  Operations on the tree, shared by the path API and the inode API:
+ *	  create, remove, link, rename, setattr, write, open and release.
+ *
+ * Every operation locks before it looks: first the directories whose
+ * entries change (ascending inode order when there are two), then the
+ * inodes named by those entries (ascending again), and only then reads the
+ * state it decides on.  Under READ COMMITTED each statement after a lock
+ * sees everything committed before the lock was granted; under REPEATABLE
+ * READ a conflicting concurrent change makes the lock fail with a
+ * serialization error (40001), which callers retry.
+ *
+ * Cross-directory renames additionally take one advisory lock first: with
+ * it, the check that a directory is not moved below itself cannot be raced
+ * by another rename (two renames, each fine alone, that together would form
+ * a cycle).  Renames inside one directory cannot form cycles and skip it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+
+#include "pgfs.h"
+
+static PgfsPlan rename_lock_plan = {
+	"SELECT pg_catalog.pg_advisory_xact_lock($1, 0)", 1, {INT4OID}
+};
+static PgfsPlan open_plan = {
+	"INSERT INTO pgfs.handle AS h (ino, client, count) VALUES ($1, $2, 1)"
+	" ON CONFLICT (ino, client) DO UPDATE SET count = h.count + 1",
+	2, {INT8OID, INT8OID}
+};
+static PgfsPlan release_plan = {
+	"UPDATE pgfs.handle SET count = count - 1 WHERE ino = $1 AND client = $2 AND count > 1",
+	2, {INT8OID, INT8OID}
+};
+static PgfsPlan release_last_plan = {
+	"DELETE FROM pgfs.handle WHERE ino = $1 AND client = $2", 2, {INT8OID, INT8OID}
+};
+
+/* a label for messages: the path when the caller has one, else the name */
+static const char *
+Label(const char *errpath, PgfsName name)
+{
+	return errpath ? errpath : PgfsNameStr(name);
+}
+
+/* lock a directory whose entries are about to change; check it still is one */
+static void
+CheckDir(PgfsInode *dir, const char *errpath)
+{
+	if (dir->ino == 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOENT),
+				 errmsg("directory of \"%s\" does not exist", errpath)));
+	if (!PGFS_IS_DIR(dir->mode))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOTDIR),
+				 errmsg("parent of \"%s\" is not a directory", errpath)));
+	if (dir->nlink == 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOENT),
+				 errmsg("directory of \"%s\" has been removed", errpath)));
+}
+
+static void
+LockDir(int64 ino, PgfsInode *dir, const char *errpath)
+{
+	CatalogLockInodes(&ino, 1, dir);
+	CheckDir(dir, errpath);
+}
+
+void
+NsCreate(int64 parent, PgfsName name, int32 mode, int64 rdev,
+		 int64 uid, int64 gid, bytea *target, const char *errpath,
+		 bool excl, PgfsInode *out, bool *created)
+{
+	PgfsInode	dir;
+	PgfsInode	node;
+	int64		now;
+	const char *label = Label(errpath, name);
+
+	PgfsValidateName(name, errpath);
+	LockDir(parent, &dir, label);
+	if (CatalogLookup(parent, name, out))
+	{
+		if (excl)
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_EEXIST),
+					 errmsg("file \"%s\" already exists", label)));
+		if (created)
+			*created = false;
+		return;
+	}
+	if (PGFS_IS_DIR(mode) && dir.nlink >= PGFS_LINK_MAX)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EMLINK),
+				 errmsg("directory of \"%s\" has too many subdirectories", label)));
+
+	/* BSD group semantics below a set-group-ID directory, as Linux does */
+	if (dir.mode & S_ISGID)
+	{
+		gid = dir.gid;
+		if (PGFS_IS_DIR(mode))
+			mode |= S_ISGID;
+	}
+
+	now = PgfsNowNs();
+	memset(&node, 0, sizeof(node));
+	node.mode = mode;
+	node.nlink = PGFS_IS_DIR(mode) ? 2 : 1;
+	node.uid = uid;
+	node.gid = gid;
+	node.rdev = rdev;
+	node.ctime_ns = now;
+	node.parent = PGFS_IS_DIR(mode) ? parent : 0;
+	CatalogInsertInode(&node, target);
+	CatalogInsertDirent(parent, name, node.ino);
+
+	if (PGFS_IS_DIR(mode))
+		dir.nlink++;
+	CatalogTouch(&dir, true, now);
+	CatalogUpdateInode(&dir);
+	*out = node;
+	if (created)
+		*created = true;
+}
+
+void
+NsRemove(int64 parent, PgfsName name, bool rmdir, const char *errpath)
+{
+	PgfsInode	dir;
+	PgfsInode	child;
+	int64		now;
+	const char *label = Label(errpath, name);
+
+	PgfsValidateName(name, errpath);
+	LockDir(parent, &dir, label);
+	if (!CatalogLookup(parent, name, &child))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOENT),
+				 errmsg("file \"%s\" does not exist", label)));
+	CatalogLockInode(child.ino, &child);
+	if (rmdir)
+	{
+		if (!PGFS_IS_DIR(child.mode))
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_ENOTDIR),
+					 errmsg("\"%s\" is not a directory", label)));
+		if (!CatalogDirIsEmpty(child.ino))
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_ENOTEMPTY),
+					 errmsg("directory \"%s\" is not empty", label)));
+	}
+	else if (PGFS_IS_DIR(child.mode))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EISDIR),
+				 errmsg("\"%s\" is a directory", label),
+				 errhint("Use pgfs_rmdir() or pgfs_remove().")));
+
+	now = PgfsNowNs();
+	CatalogDeleteDirent(parent, name);
+	if (PGFS_IS_DIR(child.mode))
+	{
+		child.nlink = 0;
+		dir.nlink--;
+	}
+	else
+		child.nlink--;
+	child.ctime_ns = now;
+	CatalogTouch(&dir, true, now);
+	CatalogUpdateInode(&dir);
+	if (child.nlink == 0 && !CatalogHasHandles(child.ino))
+		CatalogFreeInode(child.ino);
+	else
+		CatalogUpdateInode(&child);
+}
+
+void
+NsLink(int64 ino, int64 newparent, PgfsName newname, const char *errpath, PgfsInode *out)
+{
+	PgfsInode	dir;
+	PgfsInode	node;
+	PgfsInode	existing;
+	int64		now;
+	const char *label = Label(errpath, newname);
+
+	PgfsValidateName(newname, errpath);
+	CatalogGetInodeOrError(ino, &node);
+	if (PGFS_IS_DIR(node.mode))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EPERM),
+				 errmsg("cannot make a hard link \"%s\" to a directory", label)));
+	LockDir(newparent, &dir, label);
+	CatalogLockInode(ino, &node);
+	if (CatalogLookup(newparent, newname, &existing))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EEXIST),
+				 errmsg("file \"%s\" already exists", label)));
+	if (node.nlink == 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOENT),
+				 errmsg("cannot link \"%s\" to a file that has been removed", label)));
+	if (node.nlink >= PGFS_LINK_MAX)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EMLINK),
+				 errmsg("file linked as \"%s\" has too many links", label)));
+	now = PgfsNowNs();
+	CatalogInsertDirent(newparent, newname, ino);
+	node.nlink++;
+	node.ctime_ns = now;
+	CatalogUpdateInode(&node);
+	CatalogTouch(&dir, true, now);
+	CatalogUpdateInode(&dir);
+	*out = node;
+}
+
+/* is dir ino the same as, or an ancestor of, directory start? */
+static bool
+IsAncestor(int64 ino, int64 start)
+{
+	int64		cur = start;
+	int			depth = 0;
+
+	for (;;)
+	{
+		PgfsInode	node;
+
+		CHECK_FOR_INTERRUPTS();
+		if (cur == ino)
+			return true;
+		if (cur == PGFS_ROOT_INO)
+			return false;
+		if (!CatalogGetInode(cur, &node) || node.parent == 0 || ++depth > 1000000)
+			elog(ERROR, "directory %lld has a broken parent chain", (long long) cur);
+		cur = node.parent;
+	}
+}
+
+void
+NsRename(int64 parent, PgfsName name, int64 newparent, PgfsName newname,
+		 int flags, const char *errpath, const char *errnewpath)
+{
+	const char *label = Label(errpath, name);
+	const char *newlabel = Label(errnewpath, newname);
+	PgfsInode	dirs[2];
+	PgfsInode  *pd;
+	PgfsInode  *nd;
+	PgfsInode	kids[2];
+	PgfsInode  *src;
+	PgfsInode  *dst = NULL;
+	int64		ids[2];
+	bool		has_dst;
+	bool		cross = (parent != newparent);
+	int64		now;
+
+	PgfsValidateName(name, errpath);
+	PgfsValidateName(newname, errnewpath);
+	if ((flags & ~(PGFS_RENAME_NOREPLACE | PGFS_RENAME_EXCHANGE)) != 0 ||
+		(flags & PGFS_RENAME_NOREPLACE && flags & PGFS_RENAME_EXCHANGE))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid rename flags %d for \"%s\"", flags, label)));
+
+	if (cross)
+	{
+		Datum		v[1] = {Int32GetDatum(PGFS_LOCK_CLASS + 1)};
+
+		PgfsExec(&rename_lock_plan, v, NULL);
+	}
+	ids[0] = parent;
+	ids[1] = newparent;
+	CatalogLockInodes(ids, 2, dirs);
+	pd = &dirs[0];
+	nd = cross ? &dirs[1] : pd;
+	CheckDir(pd, label);
+	CheckDir(nd, newlabel);
+
+	if (!CatalogLookup(parent, name, &kids[0]))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOENT),
+				 errmsg("file \"%s\" does not exist", label)));
+	has_dst = CatalogLookup(newparent, newname, &kids[1]);
+	if (flags & PGFS_RENAME_EXCHANGE && !has_dst)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOENT),
+				 errmsg("file \"%s\" does not exist", newlabel)));
+	if (flags & PGFS_RENAME_NOREPLACE && has_dst)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EEXIST),
+				 errmsg("file \"%s\" already exists", newlabel)));
+	/* two names of one file: rename(2) does nothing */
+	if (has_dst && kids[0].ino == kids[1].ino)
+		return;
+
+	ids[0] = kids[0].ino;
+	ids[1] = has_dst ? kids[1].ino : kids[0].ino;
+	CatalogLockInodes(ids, 2, kids);
+	src = &kids[0];
+	if (has_dst)
+		dst = &kids[1];
+
+	/* a directory must not move below itself */
+	if (cross && PGFS_IS_DIR(src->mode) && IsAncestor(src->ino, newparent))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("cannot move directory \"%s\" into itself (\"%s\")", label, newlabel)));
+	if (cross && dst && flags & PGFS_RENAME_EXCHANGE && PGFS_IS_DIR(dst->mode) &&
+		IsAncestor(dst->ino, parent))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("cannot move directory \"%s\" into itself (\"%s\")", newlabel, label)));
+
+	now = PgfsNowNs();
+	if (flags & PGFS_RENAME_EXCHANGE)
+	{
+		/* the names stay (with their readdir cookies); the inodes swap */
+		CatalogRetargetDirent(parent, name, dst->ino);
+		CatalogRetargetDirent(newparent, newname, src->ino);
+		if (cross)
+		{
+			if (PGFS_IS_DIR(src->mode))
+			{
+				src->parent = newparent;
+				pd->nlink--;
+				nd->nlink++;
+			}
+			if (PGFS_IS_DIR(dst->mode))
+			{
+				dst->parent = parent;
+				nd->nlink--;
+				pd->nlink++;
+			}
+		}
+		dst->ctime_ns = now;
+		CatalogUpdateInode(dst);
+	}
+	else
+	{
+		if (dst)
+		{
+			if (PGFS_IS_DIR(src->mode) && !PGFS_IS_DIR(dst->mode))
+				ereport(ERROR,
+						(errcode(PGFS_SQLSTATE_ENOTDIR),
+						 errmsg("cannot replace non-directory \"%s\" with directory \"%s\"",
+								newlabel, label)));
+			if (!PGFS_IS_DIR(src->mode) && PGFS_IS_DIR(dst->mode))
+				ereport(ERROR,
+						(errcode(PGFS_SQLSTATE_EISDIR),
+						 errmsg("cannot replace directory \"%s\" with non-directory \"%s\"",
+								newlabel, label)));
+			if (PGFS_IS_DIR(dst->mode) && !CatalogDirIsEmpty(dst->ino))
+				ereport(ERROR,
+						(errcode(PGFS_SQLSTATE_ENOTEMPTY),
+						 errmsg("directory \"%s\" is not empty", newlabel)));
+		}
+		else if (cross && PGFS_IS_DIR(src->mode) && nd->nlink >= PGFS_LINK_MAX)
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_EMLINK),
+					 errmsg("directory of \"%s\" has too many subdirectories", newlabel)));
+
+		if (dst)
+		{
+			/* the target name survives, now naming the source inode */
+			CatalogRetargetDirent(newparent, newname, src->ino);
+			if (PGFS_IS_DIR(dst->mode))
+			{
+				dst->nlink = 0;
+				nd->nlink--;
+			}
+			else
+				dst->nlink--;
+			dst->ctime_ns = now;
+		}
+		else
+			CatalogInsertDirent(newparent, newname, src->ino);
+		CatalogDeleteDirent(parent, name);
+		if (cross && PGFS_IS_DIR(src->mode))
+		{
+			src->parent = newparent;
+			pd->nlink--;
+			nd->nlink++;
+		}
+		if (dst)
+		{
+			if (dst->nlink == 0 && !CatalogHasHandles(dst->ino))
+				CatalogFreeInode(dst->ino);
+			else
+				CatalogUpdateInode(dst);
+		}
+	}
+	src->ctime_ns = now;
+	CatalogUpdateInode(src);
+	CatalogTouch(pd, true, now);
+	CatalogUpdateInode(pd);
+	if (cross)
+	{
+		CatalogTouch(nd, true, now);
+		CatalogUpdateInode(nd);
+	}
+}
+
+void
+NsCheckRange(int64 offset, int64 length, const char *errpath)
+{
+	if (offset < 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("negative offset %lld for \"%s\"", (long long) offset, errpath)));
+	if (length < 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("negative length %lld for \"%s\"", (long long) length, errpath)));
+	if (offset > PGFS_MAX_FILE_SIZE || length > PGFS_MAX_FILE_SIZE - offset)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EFBIG),
+				 errmsg("file \"%s\" would exceed the maximum file size", errpath),
+				 errdetail("Files are limited to %lld bytes.", (long long) PGFS_MAX_FILE_SIZE)));
+}
+
+static void
+CheckRegular(const PgfsInode *node, const char *errpath)
+{
+	if (PGFS_IS_DIR(node->mode))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EISDIR),
+				 errmsg("\"%s\" is a directory", errpath)));
+	if (!PGFS_IS_REG(node->mode))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("\"%s\" is not a regular file", errpath)));
+}
+
+void
+NsSetattr(int64 ino, const int32 *mode, const int64 *uid, const int64 *gid,
+		  const int64 *size, const int64 *atime_ns, const int64 *mtime_ns,
+		  bool kill_suid, const char *errpath, PgfsInode *out)
+{
+	PgfsInode	node;
+	int64		now;
+	const char *label = errpath ? errpath : psprintf("inode %lld", (long long) ino);
+
+	if (mode && (*mode & ~07777) != 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid mode %o for \"%s\"", *mode, label),
+				 errdetail("Only permission bits (07777) can be changed.")));
+	if ((uid && (*uid < 0 || *uid > PG_UINT32_MAX - 1)) ||
+		(gid && (*gid < 0 || *gid > PG_UINT32_MAX - 1)))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid owner for \"%s\"", label)));
+
+	CatalogLockInode(ino, &node);
+	now = PgfsNowNs();
+	if (size)
+	{
+		CheckRegular(&node, label);
+		NsCheckRange(*size, 0, label);
+		ChunkTruncate(&node, *size);
+		node.mtime_ns = now;
+	}
+	if (mode)
+		node.mode = (node.mode & S_IFMT) | *mode;
+	if (uid)
+		node.uid = *uid;
+	if (gid)
+		node.gid = *gid;
+	/* chown(2) on Linux: set-user-ID goes, set-group-ID too if group-executable */
+	if (kill_suid && (uid || gid) && !PGFS_IS_DIR(node.mode))
+	{
+		node.mode &= ~S_ISUID;
+		if (node.mode & S_IXGRP)
+			node.mode &= ~S_ISGID;
+	}
+	if (atime_ns)
+		node.atime_ns = *atime_ns;
+	if (mtime_ns)
+		node.mtime_ns = *mtime_ns;
+	node.ctime_ns = now;
+	CatalogUpdateInode(&node);
+	if (out)
+		*out = node;
+}
+
+void
+NsWrite(int64 ino, int64 offset, bytea *data, bool truncate_first, bool append,
+		const char *errpath, PgfsInode *out)
+{
+	PgfsInode	node;
+	int64		len = VARSIZE_ANY_EXHDR(data);
+	const char *label = errpath ? errpath : psprintf("inode %lld", (long long) ino);
+
+	CatalogLockInode(ino, &node);
+	CheckRegular(&node, label);
+	if (truncate_first)
+		ChunkTruncate(&node, 0);
+	if (append)
+		offset = node.size;
+	NsCheckRange(offset, len, label);
+	ChunkWrite(&node, offset, VARDATA_ANY(data), len);
+	node.mtime_ns = node.ctime_ns = PgfsNowNs();
+	CatalogUpdateInode(&node);
+	if (out)
+		*out = node;
+}
+
+void
+NsOpen(int64 ino, int64 client)
+{
+	PgfsInode	node;
+	Datum		v[2] = {Int64GetDatum(ino), Int64GetDatum(client)};
+
+	/* the row lock orders this against a concurrent unlink's "still open?" */
+	CatalogLockInode(ino, &node);
+	PgfsExec(&open_plan, v, NULL);
+}
+
+void
+NsRelease(int64 ino, int64 client)
+{
+	PgfsInode	node;
+	Datum		v[2] = {Int64GetDatum(ino), Int64GetDatum(client)};
+
+	if (!CatalogGetInode(ino, &node))
+		return;					/* already reclaimed */
+	CatalogLockInode(ino, &node);
+	if (PgfsExec(&release_plan, v, NULL) == 0)
+		PgfsExec(&release_last_plan, v, NULL);
+	CatalogMaybeFree(&node);
+}
+
+/* ---- extended attributes ---- */
+
+static PgfsPlan xattr_get_plan = {
+	"SELECT value FROM pgfs.xattr WHERE ino = $1 AND name = $2", 2, {INT8OID, BYTEAOID}
+};
+static PgfsPlan xattr_insert_plan = {
+	"INSERT INTO pgfs.xattr (ino, name, value) VALUES ($1, $2, $3)"
+	" ON CONFLICT (ino, name) DO UPDATE SET value = EXCLUDED.value",
+	3, {INT8OID, BYTEAOID, BYTEAOID}
+};
+static PgfsPlan xattr_delete_plan = {
+	"DELETE FROM pgfs.xattr WHERE ino = $1 AND name = $2", 2, {INT8OID, BYTEAOID}
+};
+static PgfsPlan xattr_list_plan = {
+	"SELECT name FROM pgfs.xattr WHERE ino = $1 ORDER BY name", 1, {INT8OID}
+};
+
+static Datum
+XattrNameDatum(PgfsName name, const char *label)
+{
+	bytea	   *b;
+
+	if (name.len == 0 || memchr(name.data, '\0', name.len) != NULL)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid extended attribute name for \"%s\"", label)));
+	if (name.len > PGFS_XATTR_NAME_MAX)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ERANGE),
+				 errmsg("extended attribute name of \"%s\" is longer than %d bytes",
+						label, PGFS_XATTR_NAME_MAX)));
+	b = palloc(VARHDRSZ + name.len);
+	SET_VARSIZE(b, VARHDRSZ + name.len);
+	memcpy(VARDATA(b), name.data, name.len);
+	return PointerGetDatum(b);
+}
+
+static const char *
+InoLabel(int64 ino, const char *errpath)
+{
+	return errpath ? errpath : psprintf("inode %lld", (long long) ino);
+}
+
+void
+NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpath)
+{
+	const char *label = InoLabel(ino, errpath);
+	Datum		v[3];
+	PgfsInode	node;
+	bool		exists;
+
+	v[0] = Int64GetDatum(ino);
+	v[1] = XattrNameDatum(name, label);
+	v[2] = PointerGetDatum(value);
+	if ((flags & ~(PGFS_XATTR_CREATE | PGFS_XATTR_REPLACE)) != 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid extended attribute flags %d for \"%s\"", flags, label)));
+	if (VARSIZE_ANY_EXHDR(value) > PGFS_XATTR_SIZE_MAX)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_E2BIG),
+				 errmsg("extended attribute value for \"%s\" is larger than %d bytes",
+						label, PGFS_XATTR_SIZE_MAX)));
+	CatalogLockInode(ino, &node);
+	exists = PgfsExec(&xattr_get_plan, v, NULL) > 0;
+	if (exists && (flags & PGFS_XATTR_CREATE))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EEXIST),
+				 errmsg("extended attribute \"%s\" of \"%s\" already exists",
+						PgfsNameStr(name), label)));
+	if (!exists && (flags & PGFS_XATTR_REPLACE))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENODATA),
+				 errmsg("extended attribute \"%s\" of \"%s\" does not exist",
+						PgfsNameStr(name), label)));
+	PgfsExec(&xattr_insert_plan, v, NULL);
+	node.ctime_ns = PgfsNowNs();
+	CatalogUpdateInode(&node);
+}
+
+bytea *
+NsGetxattr(int64 ino, PgfsName name, const char *errpath)
+{
+	const char *label = InoLabel(ino, errpath);
+	Datum		v[2];
+	bool		isnull;
+	bytea	   *val;
+	MemoryContext old;
+
+	v[0] = Int64GetDatum(ino);
+	v[1] = XattrNameDatum(name, label);
+	if (PgfsExec(&xattr_get_plan, v, NULL) == 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENODATA),
+				 errmsg("extended attribute \"%s\" of \"%s\" does not exist",
+						PgfsNameStr(name), label)));
+	old = MemoryContextSwitchTo(PgfsCallerContext());
+	val = DatumGetByteaPCopy(PgfsGetDatum(0, 1, &isnull));
+	MemoryContextSwitchTo(old);
+	return val;
+}
+
+void
+NsRemovexattr(int64 ino, PgfsName name, const char *errpath)
+{
+	const char *label = InoLabel(ino, errpath);
+	Datum		v[2];
+	PgfsInode	node;
+
+	v[0] = Int64GetDatum(ino);
+	v[1] = XattrNameDatum(name, label);
+	CatalogLockInode(ino, &node);
+	if (PgfsExec(&xattr_delete_plan, v, NULL) == 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENODATA),
+				 errmsg("extended attribute \"%s\" of \"%s\" does not exist",
+						PgfsNameStr(name), label)));
+	node.ctime_ns = PgfsNowNs();
+	CatalogUpdateInode(&node);
+}
+
+/* emit the names into the SRF set up by the caller with InitMaterializedSRF */
+void
+NsListxattr(int64 ino, FunctionCallInfo fcinfo, bool as_text)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		v[1] = {Int64GetDatum(ino)};
+	int			rows = PgfsExec(&xattr_list_plan, v, NULL);
+
+	for (int r = 0; r < rows; r++)
+	{
+		bool		isnull;
+		bytea	   *b = DatumGetByteaPP(PgfsGetDatum(r, 1, &isnull));
+		Datum		out;
+		bool		nulls[1] = {false};
+
+		if (as_text)
+		{
+			PgfsName	n = PgfsByteaName(b);
+
+			out = CStringGetTextDatum(PgfsNameStr(n));
+		}
+		else
+			out = PointerGetDatum(b);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &out, nulls);
+	}
+}

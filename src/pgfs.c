@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgfs.c
+ *	  Module entry point: the module magic and the pgfs.* settings.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "pgfs.h"
+
+PG_MODULE_MAGIC;
+
+/* owner and modes for files created through the path API (the mount passes its own) */
+int			pgfs_default_uid = 0;
+int			pgfs_default_gid = 0;
+int			pgfs_default_file_mode = 0644;
+int			pgfs_default_dir_mode = 0755;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("pgfs.default_uid",
+							"Owner of files and directories created through the path API.",
+							NULL, &pgfs_default_uid, 0, 0, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgfs.default_gid",
+							"Group of files and directories created through the path API.",
+							NULL, &pgfs_default_gid, 0, 0, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgfs.default_file_mode",
+							"Permission bits of files created through the path API.",
+							NULL, &pgfs_default_file_mode, 0644, 0, 07777,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgfs.default_dir_mode",
+							"Permission bits of directories created through the path API.",
+							NULL, &pgfs_default_dir_mode, 0755, 0, 07777,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("pgfs");
+#else
+	EmitWarningsOnPlaceholders("pgfs");
+#endif
+}

@@ -1,0 +1,205 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgfs.h
+ *	  Types, limits and cross-file declarations of the pgfs backend.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGFS_H
+#define PGFS_H
+
+#include <sys/stat.h>
+
+#include "fmgr.h"
+#include "executor/spi.h"
+#include "utils/elog.h"
+#include "utils/tuplestore.h"
+
+#include "pgfs_errcodes.h"
+
+/*
+ * Chunk size.  A file is a sequence of PGFS_CHUNK_SIZE-byte chunks; writing
+ * one byte rewrites one chunk, reading one byte fetches (part of) one chunk.
+ *
+ * 64 KiB because:
+ *	- lz4 only finds matches within a 64 KiB window, so larger chunks compress
+ *	  no better, while smaller ones lose ratio (measured on text: 16 KiB chunks
+ *	  store ~8% more than 64 KiB, 256 KiB chunks ~1% less).
+ *	- a 4 KiB write into the middle of a file rewrites (and WAL-logs) 64 KiB:
+ *	  a 16x amplification, against 64x for 256 KiB chunks.
+ *	- per-row costs (map row, chunk row, index entries: ~120 bytes) are
+ *	  0.2% of a chunk, and an uncompressed chunk is stored by TOAST in ~33
+ *	  slices that a range read can fetch selectively.
+ * Must be a power of two.  Changing it changes the on-disk format.
+ */
+#define PGFS_CHUNK_SHIFT		16
+#define PGFS_CHUNK_SIZE			(1 << PGFS_CHUNK_SHIFT)
+
+/* largest file: 1 PiB, far above ext4's 16 TiB, and offset + length never overflows int64 */
+#define PGFS_MAX_FILE_SIZE		(INT64CONST(1) << 50)
+
+/* symbolic links followed in one path walk before ELOOP, as Linux's MAXSYMLINKS */
+#define PGFS_MAX_SYMLINKS		40
+
+#define PGFS_ROOT_INO			1
+
+/* chunk.comp values */
+#define PGFS_COMP_NONE			0
+#define PGFS_COMP_LZ4			1
+
+/* advisory lock class for pgfs (ASCII "pgfs") */
+#define PGFS_LOCK_CLASS			0x70676673
+
+/* errcodes: PGFS_SQLSTATE_ENOENT etc., built from the shared table */
+#define PGFS_ERRCODE(e, s, c1, c2, c3, c4, c5) \
+	PGFS_SQLSTATE_##e = MAKE_SQLSTATE(c1, c2, c3, c4, c5),
+enum
+{
+	PGFS_ERRCODE_LIST
+	PGFS_SQLSTATE_DUMMY
+};
+#undef PGFS_ERRCODE
+
+/* An inode row. */
+typedef struct PgfsInode
+{
+	int64		ino;
+	int32		mode;			/* S_IFMT | permission bits */
+	int32		nlink;
+	int64		uid;
+	int64		gid;
+	int64		rdev;
+	int64		size;
+	int64		blocks;
+	int64		atime_ns;
+	int64		mtime_ns;
+	int64		ctime_ns;
+	int64		btime_ns;
+	int64		generation;
+	int64		parent;			/* directories only, else 0 */
+} PgfsInode;
+
+/* A bytea-like name: bytes, not NUL-terminated */
+typedef struct PgfsName
+{
+	const char *data;
+	int			len;
+} PgfsName;
+
+/* Result of resolving a path. */
+typedef struct PgfsPath
+{
+	const char *path;			/* as given, for messages */
+	int64		parent;			/* directory holding the last component */
+	PgfsName	name;			/* last component; len 0 for "/" */
+	bool		exists;
+	bool		trailing_slash;
+	PgfsInode	inode;			/* valid when exists */
+} PgfsPath;
+
+/* in pgfs.c */
+extern int	pgfs_default_uid;
+extern int	pgfs_default_gid;
+extern int	pgfs_default_file_mode;
+extern int	pgfs_default_dir_mode;
+
+/* in spi.c */
+typedef struct PgfsPlan
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[16];
+	SPIPlanPtr	plan;
+} PgfsPlan;
+
+extern void PgfsSpiBegin(bool read_only);
+extern void PgfsSpiEnd(void);
+extern MemoryContext PgfsCallerContext(void);
+extern const char *PgfsCurrentPath;
+extern int	PgfsExec(PgfsPlan *p, Datum *values, const char *nulls);
+extern int64 PgfsGetInt64(int row, int col);
+extern int32 PgfsGetInt32(int row, int col);
+extern bool PgfsIsNull(int row, int col);
+extern Datum PgfsGetDatum(int row, int col, bool *isnull);
+
+/* in errors.c */
+extern int64 PgfsNowNs(void);
+extern Datum PgfsNsToTimestamptz(int64 ns);
+extern int64 PgfsTimestamptzToNs(Datum ts);
+extern const char *PgfsNameStr(PgfsName name);
+extern const char *PgfsTypeName(int32 mode);
+
+/* in path.c */
+extern void PgfsResolve(const char *path, bool follow, PgfsPath *res);
+extern void PgfsResolveExisting(const char *path, bool follow, PgfsPath *res);
+extern void PgfsResolveSoft(const char *path, bool follow, PgfsPath *res);
+extern void PgfsValidateName(PgfsName name, const char *ctx);
+extern PgfsName PgfsByteaName(bytea *b);
+
+/* in catalog.c */
+extern bool CatalogGetInode(int64 ino, PgfsInode *out);
+extern void CatalogGetInodeOrError(int64 ino, PgfsInode *out);
+extern bool CatalogLookup(int64 parent, PgfsName name, PgfsInode *out);
+extern void CatalogLockInodes(int64 *inos, int n, PgfsInode *out);
+extern void CatalogLockInode(int64 ino, PgfsInode *out);
+extern void CatalogInsertInode(PgfsInode *ino, bytea *target);
+extern void CatalogUpdateInode(PgfsInode *ino);
+extern void CatalogInsertDirent(int64 parent, PgfsName name, int64 ino);
+extern void CatalogDeleteDirent(int64 parent, PgfsName name);
+extern void CatalogRetargetDirent(int64 parent, PgfsName name, int64 ino);
+extern bool CatalogDirIsEmpty(int64 dir);
+extern bool CatalogHasHandles(int64 ino);
+extern void CatalogFreeInode(int64 ino);
+extern void CatalogMaybeFree(PgfsInode *ino);
+extern bytea *CatalogGetTarget(int64 ino);
+extern void CatalogTouch(PgfsInode *ino, bool mtime, int64 now);
+
+/* in chunkstore.c */
+extern bytea *ChunkRead(const PgfsInode *inode, int64 offset, int64 length);
+extern void ChunkWrite(PgfsInode *inode, int64 offset, const char *data, int64 len);
+extern void ChunkTruncate(PgfsInode *inode, int64 newsize);
+extern void ChunkShareAll(int64 src, PgfsInode *dst);
+extern const char *ChunkDecode(Datum data, int rawlen, int comp, char *dst, int want);
+
+/* in compress.c */
+extern int	PgfsCompress(const char *src, int srclen, char *dst, int dstcap);
+extern int	PgfsCompressBound(int srclen);
+extern bool PgfsDecompress(const char *src, int srclen, char *dst, int rawlen, int want);
+
+/* in namespace.c */
+extern void NsCreate(int64 parent, PgfsName name, int32 mode, int64 rdev,
+					 int64 uid, int64 gid, bytea *target, const char *errpath,
+					 bool excl, PgfsInode *out, bool *created);
+extern void NsRemove(int64 parent, PgfsName name, bool rmdir, const char *errpath);
+extern void NsLink(int64 ino, int64 newparent, PgfsName newname,
+				   const char *errpath, PgfsInode *out);
+extern void NsRename(int64 parent, PgfsName name, int64 newparent, PgfsName newname,
+					 int flags, const char *errpath, const char *errnewpath);
+extern void NsSetattr(int64 ino, const int32 *mode, const int64 *uid, const int64 *gid,
+					  const int64 *size, const int64 *atime_ns, const int64 *mtime_ns,
+					  bool kill_suid, const char *errpath, PgfsInode *out);
+extern void NsWrite(int64 ino, int64 offset, bytea *data, bool truncate_first,
+					bool append, const char *errpath, PgfsInode *out);
+extern void NsCheckRange(int64 offset, int64 length, const char *errpath);
+extern void NsOpen(int64 ino, int64 client);
+extern void NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpath);
+extern bytea *NsGetxattr(int64 ino, PgfsName name, const char *errpath);
+extern void NsRemovexattr(int64 ino, PgfsName name, const char *errpath);
+extern void NsListxattr(int64 ino, FunctionCallInfo fcinfo, bool as_text);
+extern void NsRelease(int64 ino, int64 client);
+
+/* in funcs_ll.c (shared tuple builder) */
+extern Datum PgfsAttrDatum(FunctionCallInfo fcinfo, const PgfsInode *ino);
+extern void PgfsAttrValues(const PgfsInode *ino, Datum *values, bool *nulls);
+#define PGFS_ATTR_NCOLS 12
+extern int32 PgfsClientKey(int64 client);
+
+/* in fsck.c */
+extern void FsckRun(Tuplestorestate *ts, TupleDesc td);
+
+/* mode helpers */
+#define PGFS_IS_DIR(m)	(((m) & S_IFMT) == S_IFDIR)
+#define PGFS_IS_REG(m)	(((m) & S_IFMT) == S_IFREG)
+#define PGFS_IS_LNK(m)	(((m) & S_IFMT) == S_IFLNK)
+
+#endif							/* PGFS_H */
