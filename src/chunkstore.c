@@ -469,6 +469,9 @@ ChunkTruncate(PgfsInode *inode, int64 newsize)
 		}
 	}
 	inode->size = newsize;
+	/* a damaged rawlen must not drive the count negative and block the fix */
+	if (newsize == 0 || inode->blocks < 0)
+		inode->blocks = 0;
 }
 
 /* make dst (an empty regular file) share all of src's chunks */

@@ -468,8 +468,8 @@ pgfs_readlink(PG_FUNCTION_ARGS)
 {
 	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	PgfsPath	p;
+	const char *target;
 	text	   *result;
-	MemoryContext old;
 
 	PgfsSpiBegin(true);
 	PgfsResolveExisting(path, false, &p);
@@ -477,9 +477,10 @@ pgfs_readlink(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("\"%s\" is not a symbolic link", path)));
-	old = MemoryContextSwitchTo(PgfsCallerContext());
-	result = cstring_to_text(PgfsNameStr(PgfsByteaName(CatalogGetTarget(p.inode.ino))));
-	MemoryContextSwitchTo(old);
+	target = PgfsNameStr(PgfsByteaName(CatalogGetTarget(p.inode.ino)));
+	result = MemoryContextAlloc(PgfsCallerContext(), VARHDRSZ + strlen(target));
+	SET_VARSIZE(result, VARHDRSZ + strlen(target));
+	memcpy(VARDATA(result), target, strlen(target));
 	PgfsSpiEnd();
 	PG_RETURN_TEXT_P(result);
 }

@@ -1,0 +1,100 @@
+-- the inode API pgfs-fuse uses: byte names, readdir cookies, open handles
+CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN EXECUTE sql; RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+
+SELECT ino AS d FROM pgfs_ll_mkdir(1, 'll'::bytea, 493, 1000, 1000) \gset
+SELECT nlink, uid, gid, mode FROM pgfs_ll_getattr(:d);
+-- any byte but '/' and NUL is a name
+SELECT ino AS f FROM pgfs_ll_create(:d, '\xff0a20e282ac'::bytea, 33188, 1000, 1000) \gset
+SELECT mode, nlink, size FROM pgfs_ll_lookup(:d, '\xff0a20e282ac'::bytea);
+SELECT encode(name, 'hex'), type FROM pgfs_ll_readdir(:d, 0, 10) r, LATERAL (SELECT 'x' AS type) t;
+SELECT name FROM pgfs_readdir('/ll');
+SELECT pg_temp.try(format($$SELECT * FROM pgfs_ll_create(%s, '\xff0a20e282ac'::bytea, 420, 0, 0)$$, :d));
+-- "." and ".."
+SELECT ino = :d AS dot FROM pgfs_ll_lookup(:d, '.'::bytea);
+SELECT ino = 1 AS dotdot FROM pgfs_ll_lookup(:d, '..'::bytea);
+SELECT ino = 1 AS root_dotdot FROM pgfs_ll_lookup(1, '..'::bytea);
+SELECT pg_temp.try(format($$SELECT * FROM pgfs_ll_lookup(%s, 'missing'::bytea)$$, :d));
+
+-- write, read, setattr
+SELECT pgfs_ll_write(:f, 0, 'abcdef'::bytea), pgfs_ll_write(:f, 100, 'z'::bytea);
+SELECT encode(pgfs_ll_read(:f, 4, 4), 'hex'), length(pgfs_ll_read(:f, 0, 1000)), length(pgfs_ll_read(:f, 200, 10));
+SELECT size, mode FROM pgfs_ll_setattr(:f, 384, NULL, NULL, 3, NULL, NULL);
+SELECT convert_from(pgfs_ll_read(:f, 0, 100), 'UTF8');
+SELECT atime_ns, mtime_ns FROM pgfs_ll_setattr(:f, NULL, NULL, NULL, NULL, 1, 2);
+SELECT atime_ns > 2, mtime_ns = 2 FROM pgfs_ll_setattr(:f, NULL, NULL, NULL, NULL, NULL, NULL, true, false);
+SELECT uid, gid FROM pgfs_ll_setattr(:f, NULL, 5, 6, NULL, NULL, NULL);
+
+-- the rest of the node types
+SELECT mode FROM pgfs_ll_mknod(:d, 'fifo'::bytea, 4516, 0, 0, 0);
+SELECT mode, rdev FROM pgfs_ll_mknod(:d, 'dev'::bytea, 8630, 259, 0, 0);
+SELECT mode, size FROM pgfs_ll_symlink(:d, 'ln'::bytea, '\xff0a20e282ac'::bytea, 0, 0);
+SELECT encode(pgfs_ll_readlink(ino), 'hex') FROM pgfs_ll_lookup(:d, 'ln'::bytea);
+SELECT nlink FROM pgfs_ll_link(:f, 1, 'hard'::bytea);
+SELECT pgfs_ll_unlink(1, 'hard'::bytea);
+-- setgid directories hand their group down
+SELECT mode FROM pgfs_ll_setattr(:d, 1517, NULL, 50, NULL, NULL, NULL);
+SELECT gid, mode & 1024 > 0 AS setgid FROM pgfs_ll_mkdir(:d, 'sub'::bytea, 493, 0, 0);
+SELECT gid FROM pgfs_ll_create(:d, 'inherits'::bytea, 420, 0, 0);
+
+-- xattrs by bytes
+SELECT pgfs_ll_setxattr(:f, 'user.a'::bytea, '\x00ff'::bytea);
+SELECT pgfs_ll_setxattr(:f, 'trusted.b'::bytea, ''::bytea, 1);
+SELECT encode(pgfs_ll_getxattr(:f, 'user.a'::bytea), 'hex');
+SELECT convert_from(n, 'UTF8') FROM pgfs_ll_listxattr(:f) n;
+SELECT pg_temp.try(format($$SELECT pgfs_ll_getxattr(%s, 'user.none'::bytea)$$, :f));
+SELECT pgfs_ll_removexattr(:f, 'user.a'::bytea);
+
+-- readdir resumes by cookie: a directory changing between calls neither
+-- skips nor repeats the entries that stay
+SELECT pgfs_ll_mkdir(1, 'rd'::bytea, 493, 0, 0) IS NOT NULL;
+SELECT ino AS rd FROM pgfs_ll_lookup(1, 'rd'::bytea) \gset
+SELECT count(*) FROM generate_series(1, 20) i, LATERAL pgfs_ll_create(:rd, ('e' || i)::bytea, 420, 0, 0);
+CREATE TEMP TABLE seen (name text);
+INSERT INTO seen SELECT convert_from(name, 'UTF8') FROM pgfs_ll_readdir(:rd, 0, 7);
+SELECT max(cookie) AS c FROM pgfs_ll_readdir(:rd, 0, 7) \gset
+-- meanwhile: remove a seen and an unseen entry, rename one, add new ones
+SELECT pgfs_ll_unlink(:rd, 'e2'::bytea), pgfs_ll_unlink(:rd, 'e15'::bytea);
+SELECT pgfs_ll_rename(:rd, 'e16'::bytea, :rd, 'renamed'::bytea);
+SELECT count(*) FROM generate_series(21, 25) i, LATERAL pgfs_ll_create(:rd, ('e' || i)::bytea, 420, 0, 0);
+INSERT INTO seen SELECT convert_from(name, 'UTF8') FROM pgfs_ll_readdir(:rd, :c, 1000);
+-- every survivor exactly once
+SELECT count(*) AS survivors_missing FROM generate_series(1, 20) i
+ WHERE i NOT IN (2, 15, 16) AND NOT EXISTS (SELECT 1 FROM seen WHERE name = 'e' || i);
+SELECT name, count(*) FROM seen GROUP BY name HAVING count(*) > 1;
+SELECT count(*) FROM pgfs_ll_readdir(:rd, 0, 1000);
+SELECT pg_temp.try(format($$SELECT * FROM pgfs_ll_readdir(%s, 0, -1)$$, :rd));
+
+-- an unlinked file stays readable and writable while open
+SELECT pgfs_ll_client_begin(42);
+SELECT ino AS o FROM pgfs_ll_create(1, 'open'::bytea, 420, 0, 0, 42) \gset
+SELECT pgfs_ll_write(:o, 0, 'still here'::bytea);
+SELECT pgfs_ll_open(:o, 42);
+SELECT pgfs_ll_unlink(1, 'open'::bytea);
+SELECT nlink, size FROM pgfs_ll_getattr(:o);
+SELECT convert_from(pgfs_ll_read(:o, 0, 100), 'UTF8');
+SELECT pgfs_ll_write(:o, 10, '!'::bytea);
+SELECT * FROM pgfs_fsck();
+SELECT pgfs_ll_release(:o, 42);
+SELECT nlink FROM pgfs_ll_getattr(:o);
+SELECT pgfs_ll_release(:o, 42);
+SELECT pg_temp.try(format('SELECT * FROM pgfs_ll_getattr(%s)', :o));
+-- a file created open but linked stays after release
+SELECT ino AS k FROM pgfs_ll_create(1, 'kept'::bytea, 420, 0, 0, 42) \gset
+SELECT pgfs_ll_release(:k, 42);
+SELECT nlink FROM pgfs_ll_getattr(:k);
+
+-- handles of a client that is gone are reclaimed; a live client's are kept
+SELECT ino AS g FROM pgfs_ll_create(1, 'ghost'::bytea, 420, 0, 0, 777) \gset
+SELECT ino AS l FROM pgfs_ll_create(1, 'live'::bytea, 420, 0, 0, 42) \gset
+SELECT pgfs_ll_unlink(1, 'ghost'::bytea), pgfs_ll_unlink(1, 'live'::bytea);
+SELECT pgfs_reclaim_orphans();
+SELECT pg_temp.try(format('SELECT * FROM pgfs_ll_getattr(%s)', :g));
+SELECT nlink FROM pgfs_ll_getattr(:l);
+SELECT pgfs_ll_release(:l, 42);
+SELECT pg_advisory_unlock_all();
+
+SELECT pgfs_remove('/ll', true) > 0, pgfs_remove('/rd', true) > 0, pgfs_remove('/kept');
+SELECT * FROM pgfs_fsck();
+SELECT count(*) FROM pgfs.inode;

@@ -1,0 +1,54 @@
+-- files follow the caller's transaction: rollback, savepoints, failures
+CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN EXECUTE sql; RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+CREATE TABLE invoices (id int PRIMARY KEY, pdf text NOT NULL);
+
+-- a row and its file commit together ...
+BEGIN;
+INSERT INTO invoices VALUES (1, '/inv-1.pdf');
+SELECT pgfs_write('/inv-1.pdf', 'PDF one'::bytea);
+COMMIT;
+SELECT i.id, convert_from(pgfs_read(i.pdf), 'UTF8') FROM invoices i;
+-- ... and roll back together
+BEGIN;
+INSERT INTO invoices VALUES (2, '/inv-2.pdf');
+SELECT pgfs_write('/inv-2.pdf', 'PDF two'::bytea);
+SELECT pgfs_write('/inv-1.pdf', 'overwritten'::bytea);
+SELECT pgfs_unlink('/inv-1.pdf');
+ROLLBACK;
+SELECT count(*) FROM invoices;
+SELECT pgfs_exists('/inv-2.pdf'), convert_from(pgfs_read('/inv-1.pdf'), 'UTF8');
+
+-- savepoints
+BEGIN;
+SELECT pgfs_mkdir('/sp');
+SAVEPOINT a;
+SELECT pgfs_write('/sp/x', 'x'::bytea);
+ROLLBACK TO a;
+SELECT pgfs_write('/sp/y', 'y'::bytea);
+COMMIT;
+SELECT name FROM pgfs_readdir('/sp');
+
+-- a failing call inside a transaction aborts it, like any SQL error
+BEGIN;
+SELECT pgfs_write('/sp/z', 'z'::bytea);
+SELECT pgfs_rmdir('/sp');
+ROLLBACK;
+SELECT pgfs_exists('/sp/z');
+
+-- a transaction sees its own changes
+BEGIN;
+SELECT pgfs_write('/sp/y', 'new'::bytea, 1);
+SELECT convert_from(pgfs_read('/sp/y'), 'UTF8');
+COMMIT;
+SELECT convert_from(pgfs_read('/sp/y'), 'UTF8');
+
+-- a big write that fails part-way leaves the old contents
+SELECT pgfs_write('/sp/big', decode(repeat('aa', 200000), 'hex'));
+SELECT pg_temp.try($$SELECT pgfs_write('/sp/big', decode(repeat('bb', 200000), 'hex')) / 0$$);
+SELECT md5(pgfs_read('/sp/big')) = md5(decode(repeat('aa', 200000), 'hex')) AS old_contents;
+
+SELECT pgfs_remove('/sp', true), pgfs_unlink('/inv-1.pdf');
+DROP TABLE invoices;
+SELECT * FROM pgfs_fsck();
