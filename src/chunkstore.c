@@ -183,7 +183,11 @@ ChunkRead(const PgfsInode *inode, int64 offset, int64 length)
 	char	   *page = NULL;
 
 	if (length > MaxAllocSize - VARHDRSZ)
-		elog(ERROR, "read of %lld bytes is too large", (long long) length);
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EOVERFLOW),
+				 errmsg("cannot read %lld bytes of inode %lld into one bytea value",
+						(long long) length, (long long) inode->ino),
+				 errhint("Read the file in ranges.")));
 	result = MemoryContextAllocZero(PgfsCallerContext(), VARHDRSZ + length);
 	SET_VARSIZE(result, VARHDRSZ + length);
 	if (length == 0)

@@ -108,7 +108,8 @@ CopyNode(int64 src, int64 newparent, PgfsName newname, const char *errpath, bool
 
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
-	CatalogLockInode(src, &node);
+	/* lock order is directory before its entries: create first, lock src after */
+	CatalogGetInodeOrError(src, &node);
 	if (PGFS_IS_DIR(node.mode) && !recursive)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EISDIR),
@@ -118,6 +119,7 @@ CopyNode(int64 src, int64 newparent, PgfsName newname, const char *errpath, bool
 		target = CatalogGetTarget(src);
 	NsCreate(newparent, newname, node.mode, node.rdev, pgfs_default_uid, pgfs_default_gid,
 			 target, errpath, true, &copy, NULL);
+	CatalogLockInode(src, &node);
 	if (PGFS_IS_REG(node.mode) && node.size > 0)
 	{
 		/* share the data; either side's later writes copy the chunks they touch */
