@@ -1,0 +1,295 @@
+/*
+ * handle.c
+ *	  Open files of pgfs-fuse and their write buffers.
+ *
+ * Without the kernel's writeback cache (which pgfs-fuse leaves off, because
+ * it cannot be kept coherent between mounts) every write(2) reaches the
+ * daemon as a request of its own.  Sending each as its own autocommit
+ * pgfs_ll_write would cost a commit per call, a WAL flush per 4 KiB for a
+ * program that writes in small pieces.  So each open handle has a buffer: a
+ * write that continues where the buffered data ends is appended, and the
+ * buffer goes to the server as one pgfs_ll_write when it is full
+ * (PGFS_WBUF_MAX, cut at a PGFS_WBUF_ALIGN boundary so that sequential
+ * writes fill whole chunks), before a write elsewhere in the file, and at
+ * the latest at flush (close), fsync and release.
+ *
+ * Whatever reports file data or size must see the writes made through this
+ * mount, so those operations first flush every handle open on the inode.
+ * For that the handles are listed per inode in a small hash table; an inode
+ * leaves it with its last handle.
+ *
+ * A buffered write was acknowledged before the server saw it, so the error
+ * of sending it is kept in the handle and reported by the next flush or
+ * fsync, as a local filesystem reports writeback errors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "pgfs_fuse.h"
+
+struct open_inode
+{
+	int64_t		ino;
+	int			refs;			/* handles and flushers; under table_lock */
+	struct open_inode *next;	/* hash chain; under table_lock */
+	pthread_mutex_t lock;		/* serializes use of the buffers below */
+	struct pgfs_fh *fhs;		/* open handles; under lock */
+};
+
+struct pgfs_fh
+{
+	struct open_inode *oi;
+	struct pgfs_fh *next;		/* in oi->fhs */
+	int			sync;			/* O_SYNC, O_DSYNC: send every write at once */
+	int			err;			/* unreported error of a buffered write */
+	off_t		off;			/* file offset of buf[0] */
+	off_t		end;			/* the buffer is sent when it reaches here */
+	size_t		len;			/* bytes in buf */
+	size_t		size;			/* bytes allocated */
+	char	   *buf;
+};
+
+#define NBUCKETS 256
+static struct open_inode *table[NBUCKETS];
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct open_inode *
+oi_get(int64_t ino, int create)
+{
+	struct open_inode **b = &table[(uint64_t) ino % NBUCKETS];
+	struct open_inode *oi;
+
+	pthread_mutex_lock(&table_lock);
+	for (oi = *b; oi && oi->ino != ino; oi = oi->next)
+		;
+	if (!oi && create && (oi = calloc(1, sizeof(*oi))))
+	{
+		oi->ino = ino;
+		pthread_mutex_init(&oi->lock, NULL);
+		oi->next = *b;
+		*b = oi;
+	}
+	if (oi)
+		oi->refs++;
+	pthread_mutex_unlock(&table_lock);
+	return oi;
+}
+
+static void
+oi_put(struct open_inode *oi)
+{
+	struct open_inode **p;
+
+	pthread_mutex_lock(&table_lock);
+	if (--oi->refs == 0)
+	{
+		for (p = &table[(uint64_t) oi->ino % NBUCKETS]; *p != oi; p = &(*p)->next)
+			;
+		*p = oi->next;
+		pthread_mutex_destroy(&oi->lock);
+		free(oi);
+	}
+	pthread_mutex_unlock(&table_lock);
+}
+
+static int
+sql_write(int64_t ino, off_t off, const char *data, size_t len)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err = 0;
+
+	par_i64(&p, ino);
+	par_i64(&p, off);
+	par_bytes(&p, data, len);
+	r = pgfs_exec(SQL_WRITE, &p, &err);
+	PQclear(r);
+	return r ? 0 : err;
+}
+
+/* Send the buffer of fh; the caller holds its inode's lock. */
+static int
+fh_send(struct pgfs_fh *fh)
+{
+	int			err = 0;
+
+	if (fh->len)
+		err = sql_write(fh->oi->ino, fh->off, fh->buf, fh->len);
+	fh->len = 0;
+	return err;
+}
+
+/* Where a buffer starting at off must end. */
+static off_t
+buffer_end(off_t off)
+{
+	off_t		end = off + PGFS_WBUF_MAX;
+	off_t		aligned = end - end % PGFS_WBUF_ALIGN;
+
+	return aligned > off ? aligned : end;
+}
+
+static int
+reserve(struct pgfs_fh *fh, size_t need)
+{
+	size_t		size = fh->size ? fh->size : PGFS_WBUF_ALIGN;
+	char	   *buf;
+
+	if (need <= fh->size)
+		return 0;
+	while (size < need)
+		size *= 2;
+	if (!(buf = realloc(fh->buf, size)))
+		return ENOMEM;
+	fh->buf = buf;
+	fh->size = size;
+	return 0;
+}
+
+struct pgfs_fh *
+pgfs_fh_new(int64_t ino, int flags)
+{
+	struct pgfs_fh *fh = calloc(1, sizeof(*fh));
+
+	if (!fh)
+		return NULL;
+	if (!(fh->oi = oi_get(ino, 1)))
+	{
+		free(fh);
+		return NULL;
+	}
+	fh->sync = (flags & O_DSYNC) != 0;
+	pthread_mutex_lock(&fh->oi->lock);
+	fh->next = fh->oi->fhs;
+	fh->oi->fhs = fh;
+	pthread_mutex_unlock(&fh->oi->lock);
+	return fh;
+}
+
+/* Send what is buffered, drop fh; returns an error not reported yet. */
+int
+pgfs_fh_free(struct pgfs_fh *fh)
+{
+	struct open_inode *oi = fh->oi;
+	struct pgfs_fh **p;
+	int			err;
+
+	pthread_mutex_lock(&oi->lock);
+	err = fh_send(fh);
+	if (!err)
+		err = fh->err;
+	for (p = &oi->fhs; *p != fh; p = &(*p)->next)
+		;
+	*p = fh->next;
+	pthread_mutex_unlock(&oi->lock);
+	oi_put(oi);
+	free(fh->buf);
+	free(fh);
+	return err;
+}
+
+int
+pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
+{
+	struct open_inode *oi = fh->oi;
+	int			err = 0;
+
+	pthread_mutex_lock(&oi->lock);
+	if (fh->len && off != fh->off + (off_t) fh->len)
+		err = fh_send(fh);
+	while (!err && size > 0)
+	{
+		size_t		n;
+
+		if (fh->len == 0)
+		{
+			fh->off = off;
+			fh->end = buffer_end(off);
+		}
+		n = fh->end - off;
+		if (n > size)
+			n = size;
+		if (fh->len == 0 && off + (off_t) n == fh->end)
+			err = sql_write(oi->ino, off, data, n);	/* a full buffer: no copy */
+		else if (!(err = reserve(fh, fh->len + n)))
+		{
+			memcpy(fh->buf + fh->len, data, n);
+			fh->len += n;
+			if (fh->sync || off + (off_t) n == fh->end)
+				err = fh_send(fh);
+		}
+		data += n;
+		off += n;
+		size -= n;
+	}
+	pthread_mutex_unlock(&oi->lock);
+	return err;
+}
+
+/* Send the buffer of fh; returns its error or an earlier unreported one. */
+int
+pgfs_fh_flush(struct pgfs_fh *fh)
+{
+	int			err;
+
+	pthread_mutex_lock(&fh->oi->lock);
+	err = fh_send(fh);
+	if (!err)
+		err = fh->err;
+	fh->err = 0;
+	pthread_mutex_unlock(&fh->oi->lock);
+	return err;
+}
+
+/*
+ * Send the buffers of all handles open on ino, keeping errors for their
+ * owners.  Returns how many buffers were sent: 0, cheaply, when the inode
+ * is not open here.
+ */
+int
+pgfs_ino_flush(int64_t ino)
+{
+	struct open_inode *oi = oi_get(ino, 0);
+	struct pgfs_fh *fh;
+	int			n = 0;
+
+	if (!oi)
+		return 0;
+	pthread_mutex_lock(&oi->lock);
+	for (fh = oi->fhs; fh; fh = fh->next)
+		if (fh->len)
+		{
+			int			err = fh_send(fh);
+
+			if (err && !fh->err)
+				fh->err = err;
+			n++;
+		}
+	pthread_mutex_unlock(&oi->lock);
+	oi_put(oi);
+	return n;
+}
+
+/* At unmount: send everything still buffered. */
+void
+pgfs_flush_all(void)
+{
+	struct open_inode *oi;
+	struct pgfs_fh *fh;
+	int			i;
+
+	pthread_mutex_lock(&table_lock);
+	for (i = 0; i < NBUCKETS; i++)
+		for (oi = table[i]; oi; oi = oi->next)
+		{
+			pthread_mutex_lock(&oi->lock);
+			for (fh = oi->fhs; fh; fh = fh->next)
+				if (fh_send(fh) != 0)
+					pgfs_log(FUSE_LOG_ERR, "inode %lld: buffered data lost at unmount",
+							 (long long) oi->ino);
+			pthread_mutex_unlock(&oi->lock);
+		}
+	pthread_mutex_unlock(&table_lock);
+}

@@ -1,0 +1,242 @@
+/*
+ * main.c
+ *	  pgfs-fuse: mount a pgfs store (a PostgreSQL database) with FUSE.
+ *
+ *	  pgfs-fuse CONNINFO MOUNTPOINT [-f] [-d] [-o ro,workers=N,subdir=/p,...]
+ *
+ * Options and setup; the operations are in ops.c.  The connections are
+ * opened before the daemon detaches, so that a wrong conninfo or a missing
+ * extension is reported on the terminal and in the exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgfs_fuse.h"
+
+struct pgfs_state pgfs;
+
+enum
+{
+	KEY_HELP,
+	KEY_VERSION,
+};
+
+#define PGFS_OPT(t, f, v) { t, offsetof(struct pgfs_config, f), v }
+
+static const struct fuse_opt pgfs_opts[] = {
+	PGFS_OPT("ro", ro, 1),
+	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),	/* the kernel mounts read-only too */
+	PGFS_OPT("workers=%d", workers, 0),
+	PGFS_OPT("subdir=%s", subdir, 0),
+	PGFS_OPT("attr_timeout=%lf", attr_timeout, 0),
+	PGFS_OPT("entry_timeout=%lf", entry_timeout, 0),
+	PGFS_OPT("fsname=", has_fsname, 1),
+	FUSE_OPT_KEY("fsname=", FUSE_OPT_KEY_KEEP),
+	PGFS_OPT("subtype=", has_subtype, 1),
+	FUSE_OPT_KEY("subtype=", FUSE_OPT_KEY_KEEP),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END
+};
+
+static void
+usage(const char *progname)
+{
+	printf("usage: %s CONNINFO MOUNTPOINT [options]\n\n"
+		   "CONNINFO is a libpq connection string or URI (\"\" uses PG* variables).\n\n"
+		   "pgfs options:\n"
+		   "    -o ro                  mount read-only, never write (works on a standby)\n"
+		   "    -o workers=N           server connections (default %d)\n"
+		   "    -o subdir=/PATH        mount this directory of the store\n"
+		   "    -o attr_timeout=SECS   attribute cache time (default 1.0)\n"
+		   "    -o entry_timeout=SECS  name cache time (default 1.0)\n\n",
+		   progname, PGFS_DEFAULT_WORKERS);
+}
+
+static int
+opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct pgfs_config *cfg = data;
+
+	switch (key)
+	{
+		case FUSE_OPT_KEY_NONOPT:
+			if (!cfg->conninfo)
+			{
+				cfg->conninfo = strdup(arg);
+				return 0;
+			}
+			return 1;			/* the mountpoint, for fuse_parse_cmdline */
+		case KEY_HELP:
+			usage(outargs->argv[0]);
+			fuse_opt_add_arg(outargs, "-h");	/* and libfuse's part */
+			return 0;
+		case KEY_VERSION:
+			printf("pgfs-fuse %s, libpq %d\n", PGFS_FUSE_VERSION, PQlibVersion());
+			fuse_opt_add_arg(outargs, "--version");
+			return 0;
+		default:
+			return 1;
+	}
+}
+
+void
+pgfs_log(enum fuse_log_level level, const char *fmt,...)
+{
+	char		msg[1024];
+	size_t		len;
+	va_list		ap;
+
+	if (level == FUSE_LOG_DEBUG && !pgfs.cfg.debug)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* server messages end in newlines */
+	for (len = strlen(msg); len > 0 && msg[len - 1] == '\n'; len--)
+		msg[len - 1] = '\0';
+	fuse_log(level, "pgfs-fuse: %s\n", msg);
+}
+
+/* Once detached, stderr is gone: log to syslog (fuse_log levels are syslog's). */
+static void
+syslog_log(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	vsyslog((int) level, fmt, ap);
+}
+
+static int64_t
+random_client_id(void)
+{
+	uint64_t	id = 0;
+
+	while (id == 0)
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = ((uint64_t) getpid() << 32) ^ (uint64_t) time(NULL);
+	return (int64_t) (id >> 1);	/* positive, 63 bits */
+}
+
+/* Free orphans of crashed mounts; a role without the privilege just skips it. */
+static void
+reclaim_orphans(void)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err;
+
+	if ((r = pgfs_exec(SQL_RECLAIM, &p, &err)))
+		pgfs_log(FUSE_LOG_DEBUG, "reclaimed %lld orphaned inodes", (long long) res_i64(r, 0, 0));
+	else
+		pgfs_log(FUSE_LOG_DEBUG, "pgfs_reclaim_orphans: %s", strerror(err));
+	PQclear(r);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts = {0};
+	struct fuse_loop_config *loop;
+	struct fuse_session *se;
+	int			ret = 1;
+
+	pgfs.cfg.workers = PGFS_DEFAULT_WORKERS;
+	pgfs.cfg.attr_timeout = 1.0;
+	pgfs.cfg.entry_timeout = 1.0;
+	pgfs.root_ino = 1;
+
+	if (fuse_opt_parse(&args, &pgfs.cfg, pgfs_opts, opt_proc) != 0)
+		goto out_args;
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto out_args;
+	if (opts.show_help)
+	{
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		ret = 0;
+		goto out_opts;
+	}
+	if (opts.show_version)
+	{
+		fuse_lowlevel_version();
+		ret = 0;
+		goto out_opts;
+	}
+	if (!pgfs.cfg.conninfo || !opts.mountpoint)
+	{
+		fprintf(stderr, "usage: %s CONNINFO MOUNTPOINT [options]; see --help\n", argv[0]);
+		goto out_opts;
+	}
+	if (pgfs.cfg.workers < 1 || pgfs.cfg.workers > PGFS_MAX_WORKERS ||
+		pgfs.cfg.attr_timeout < 0 || pgfs.cfg.entry_timeout < 0)
+	{
+		fprintf(stderr, "%s: workers must be 1..%d and timeouts >= 0\n", argv[0], PGFS_MAX_WORKERS);
+		goto out_opts;
+	}
+	pgfs.cfg.debug = opts.debug;
+	if ((!pgfs.cfg.has_fsname && fuse_opt_add_arg(&args, "-ofsname=pgfs") != 0) ||
+		(!pgfs.cfg.has_subtype && fuse_opt_add_arg(&args, "-osubtype=pgfs") != 0))
+		goto out_opts;
+
+	pgfs.client = random_client_id();
+	if (pgfs_conn_init() != 0)
+		goto out_opts;
+	if (!pgfs.cfg.ro)
+		reclaim_orphans();
+
+	se = fuse_session_new(&args, &pgfs_ll_ops, sizeof(pgfs_ll_ops), NULL);
+	if (!se)
+		goto out_conn;
+	pgfs.se = se;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, opts.mountpoint) != 0)
+		goto out_signals;
+
+	pgfs_log(FUSE_LOG_DEBUG, "mounted%s, client %lld, %d connections",
+			 pgfs.cfg.ro ? " read-only" : "", (long long) pgfs.client, pgfs.cfg.workers);
+	if (!opts.foreground)
+	{
+		openlog("pgfs-fuse", LOG_PID, LOG_DAEMON);
+		fuse_set_log_func(syslog_log);
+	}
+	fuse_daemonize(opts.foreground);
+
+	if (opts.singlethread)
+		ret = fuse_session_loop(se);
+	else if ((loop = fuse_loop_cfg_create()))
+	{
+		fuse_loop_cfg_set_clone_fd(loop, opts.clone_fd);
+		fuse_loop_cfg_set_max_threads(loop, opts.max_threads);
+		if (opts.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(loop, opts.max_idle_threads);
+		ret = fuse_session_loop_mt(se, loop);
+		fuse_loop_cfg_destroy(loop);
+	}
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	pgfs.se = NULL;
+	fuse_session_destroy(se);
+out_conn:
+	pgfs_conn_fini();
+out_opts:
+	free(opts.mountpoint);
+out_args:
+	fuse_opt_free_args(&args);
+	free(pgfs.cfg.conninfo);
+	free(pgfs.cfg.subdir);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,882 @@
+/*
+ * ops.c
+ *	  The FUSE low-level operations of pgfs-fuse.
+ *
+ * Each operation refuses locally what it can (a write on a read-only mount,
+ * an over-long name), calls one pgfs_ll_* function through conn.c and
+ * replies.  The server enforces the filesystem's invariants; the kernel
+ * checks permissions when mounted with default_permissions.
+ *
+ * Forget is a no-op: pgfs inode numbers come from a sequence and are never
+ * reused, so the kernel may keep any node id as long as it likes, and the
+ * FUSE generation is 0 for every inode.
+ *
+ * Attributes the kernel caches (attr_timeout, entry_timeout) must include
+ * what this mount has buffered for writing (handle.c), or the kernel would
+ * shrink its idea of the file size under an appending writer; so whatever
+ * returns attributes flushes the inode's buffers first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "pgfs_fuse.h"
+
+#define FH(fi)	((struct pgfs_fh *) (uintptr_t) (fi)->fh)
+
+#define REFUSE_IF_RO(req) \
+	do { if (pgfs.cfg.ro) { fuse_reply_err(req, EROFS); return; } } while (0)
+#define CHECK_NAME(req, name) \
+	do { if (strlen(name) > PGFS_NAME_MAX) { fuse_reply_err(req, ENAMETOOLONG); return; } } while (0)
+
+static void
+ns_to_ts(int64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+	if (ts->tv_nsec < 0)
+	{
+		ts->tv_nsec += 1000000000;
+		ts->tv_sec--;
+	}
+}
+
+static int64_t
+ts_to_ns(const struct timespec *ts)
+{
+	return (int64_t) ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* Attribute columns starting at col: ino, mode, nlink, uid, gid, rdev, size, blocks, times. */
+static void
+row_stat(const PGresult *r, int row, int col, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino_out(res_i64(r, row, col));
+	st->st_mode = res_i32(r, row, col + 1);
+	st->st_nlink = res_i32(r, row, col + 2);
+	st->st_uid = res_i64(r, row, col + 3);
+	st->st_gid = res_i64(r, row, col + 4);
+	st->st_rdev = res_i64(r, row, col + 5);
+	st->st_size = res_i64(r, row, col + 6);
+	st->st_blocks = res_i64(r, row, col + 7);
+	st->st_blksize = 4096;
+	ns_to_ts(res_i64(r, row, col + 8), &st->st_atim);
+	ns_to_ts(res_i64(r, row, col + 9), &st->st_mtim);
+	ns_to_ts(res_i64(r, row, col + 10), &st->st_ctim);
+}
+
+static void
+row_entry(const PGresult *r, int row, int col, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	row_stat(r, row, col, &e->attr);
+	e->ino = e->attr.st_ino;
+	e->attr_timeout = pgfs.cfg.attr_timeout;
+	e->entry_timeout = pgfs.cfg.entry_timeout;
+}
+
+/* An attribute function's result, or NULL with *err set. */
+static PGresult *
+exec_attr(enum pgfs_stmt st, const struct pgfs_params *p, int *err)
+{
+	PGresult   *r = pgfs_exec(st, p, err);
+
+	if (r && (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)))
+	{
+		PQclear(r);
+		*err = ENOENT;
+		return NULL;
+	}
+	return r;
+}
+
+static PGresult *
+getattr_sql(int64_t ino, int *err)
+{
+	struct pgfs_params p = {0};
+
+	par_i64(&p, ino);
+	return exec_attr(SQL_GETATTR, &p, err);
+}
+
+static void
+reply_entry(fuse_req_t req, PGresult *r, int err)
+{
+	struct fuse_entry_param e;
+
+	if (!r)
+	{
+		fuse_reply_err(req, err);
+		return;
+	}
+	row_entry(r, 0, 0, &e);
+	PQclear(r);
+	fuse_reply_entry(req, &e);
+}
+
+/* For statements that return nothing of interest. */
+static void
+reply_exec(fuse_req_t req, enum pgfs_stmt st, const struct pgfs_params *p)
+{
+	int			err = 0;
+	PGresult   *r = pgfs_exec(st, p, &err);
+
+	PQclear(r);
+	fuse_reply_err(req, r ? 0 : err);
+}
+
+static void
+release_sql(int64_t ino)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err;
+
+	if (pgfs.cfg.ro)
+		return;
+	par_i64(&p, ino);
+	par_i64(&p, pgfs.client);
+	if (!(r = pgfs_exec(SQL_RELEASE, &p, &err)))
+		pgfs_log(FUSE_LOG_ERR, "inode %lld: release failed: %s", (long long) ino, strerror(err));
+	PQclear(r);
+}
+
+/* A handle the kernel did not take (the request was interrupted). */
+static void
+drop_handle(struct pgfs_fh *fh, int64_t ino)
+{
+	pgfs_fh_free(fh);
+	release_sql(ino);
+}
+
+static void
+pgfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	/* the writeback cache cannot be kept coherent between mounts */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	conn->want |= conn->capable & (FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS |
+								   FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_READDIRPLUS |
+								   FUSE_CAP_READDIRPLUS_AUTO);
+	conn->max_write = PGFS_WBUF_MAX;
+}
+
+static void
+pgfs_destroy(void *userdata)
+{
+	pgfs_flush_all();
+}
+
+static void
+pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err;
+
+	CHECK_NAME(req, name);
+	par_i64(&p, ino_in(parent));
+	par_bytes(&p, name, strlen(name));
+	r = exec_attr(SQL_LOOKUP, &p, &err);
+	if (!r && err == ENOENT)
+	{
+		struct fuse_entry_param e = {.entry_timeout = pgfs.cfg.entry_timeout};
+
+		fuse_reply_entry(req, &e);	/* a negative entry, cached like others */
+		return;
+	}
+	if (r && pgfs_ino_flush(res_i64(r, 0, 0)) > 0)
+	{
+		int64_t		ino = res_i64(r, 0, 0);
+
+		PQclear(r);
+		r = getattr_sql(ino, &err);
+	}
+	reply_entry(req, r, err);
+}
+
+static void
+pgfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fuse_reply_none(req);
+}
+
+static void
+pgfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	fuse_reply_none(req);
+}
+
+static void
+pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	PGresult   *r;
+	struct stat st;
+	int			err;
+
+	pgfs_ino_flush(ino_in(ino));
+	if (!(r = getattr_sql(ino_in(ino), &err)))
+	{
+		fuse_reply_err(req, err);
+		return;
+	}
+	row_stat(r, 0, 0, &st);
+	PQclear(r);
+	fuse_reply_attr(req, &st, pgfs.cfg.attr_timeout);
+}
+
+static void
+pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			 struct fuse_file_info *fi)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	struct stat st;
+	int			err;
+
+	REFUSE_IF_RO(req);
+	pgfs_ino_flush(ino_in(ino));	/* writes before a truncate come first */
+	par_i64(&p, ino_in(ino));
+	if (to_set & FUSE_SET_ATTR_MODE)
+		par_i32(&p, attr->st_mode & 07777);
+	else
+		par_null(&p);
+	if (to_set & FUSE_SET_ATTR_UID)
+		par_i64(&p, attr->st_uid);
+	else
+		par_null(&p);
+	if (to_set & FUSE_SET_ATTR_GID)
+		par_i64(&p, attr->st_gid);
+	else
+		par_null(&p);
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		par_i64(&p, attr->st_size);
+	else
+		par_null(&p);
+	if ((to_set & FUSE_SET_ATTR_ATIME) && !(to_set & FUSE_SET_ATTR_ATIME_NOW))
+		par_i64(&p, ts_to_ns(&attr->st_atim));
+	else
+		par_null(&p);
+	if ((to_set & FUSE_SET_ATTR_MTIME) && !(to_set & FUSE_SET_ATTR_MTIME_NOW))
+		par_i64(&p, ts_to_ns(&attr->st_mtim));
+	else
+		par_null(&p);
+	par_bool(&p, (to_set & FUSE_SET_ATTR_ATIME_NOW) != 0);
+	par_bool(&p, (to_set & FUSE_SET_ATTR_MTIME_NOW) != 0);
+	if (!(r = exec_attr(SQL_SETATTR, &p, &err)))
+	{
+		fuse_reply_err(req, err);
+		return;
+	}
+	row_stat(r, 0, 0, &st);
+	PQclear(r);
+	fuse_reply_attr(req, &st, pgfs.cfg.attr_timeout);
+}
+
+static void
+pgfs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	char	   *target;
+	int			err;
+
+	par_i64(&p, ino_in(ino));
+	if (!(r = pgfs_exec(SQL_READLINK, &p, &err)))
+	{
+		fuse_reply_err(req, err);
+		return;
+	}
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+		fuse_reply_err(req, EINVAL);
+	else if (!(target = strndup(PQgetvalue(r, 0, 0), PQgetlength(r, 0, 0))))
+		fuse_reply_err(req, ENOMEM);
+	else
+	{
+		fuse_reply_readlink(req, target);
+		free(target);
+	}
+	PQclear(r);
+}
+
+static void
+pgfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err;
+
+	REFUSE_IF_RO(req);
+	CHECK_NAME(req, name);
+	par_i64(&p, ino_in(parent));
+	par_bytes(&p, name, strlen(name));
+	par_i32(&p, mode);
+	par_i64(&p, rdev);
+	par_i64(&p, ctx->uid);
+	par_i64(&p, ctx->gid);
+	r = exec_attr(SQL_MKNOD, &p, &err);
+	reply_entry(req, r, err);
+}
+
+static void
+pgfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err;
+
+	REFUSE_IF_RO(req);
+	CHECK_NAME(req, name);
+	par_i64(&p, ino_in(parent));
+	par_bytes(&p, name, strlen(name));
+	par_i32(&p, mode & 07777);
+	par_i64(&p, ctx->uid);
+	par_i64(&p, ctx->gid);
+	r = exec_attr(SQL_MKDIR, &p, &err);
+	reply_entry(req, r, err);
+}
+
+static void
+pgfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err;
+
+	REFUSE_IF_RO(req);
+	CHECK_NAME(req, name);
+	if (strlen(link) >= PGFS_PATH_MAX)
+	{
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	par_i64(&p, ino_in(parent));
+	par_bytes(&p, name, strlen(name));
+	par_bytes(&p, link, strlen(link));
+	par_i64(&p, ctx->uid);
+	par_i64(&p, ctx->gid);
+	r = exec_attr(SQL_SYMLINK, &p, &err);
+	reply_entry(req, r, err);
+}
+
+static void
+pgfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err;
+
+	REFUSE_IF_RO(req);
+	CHECK_NAME(req, newname);
+	par_i64(&p, ino_in(ino));
+	par_i64(&p, ino_in(newparent));
+	par_bytes(&p, newname, strlen(newname));
+	r = exec_attr(SQL_LINK, &p, &err);
+	reply_entry(req, r, err);
+}
+
+static void
+remove_name(fuse_req_t req, enum pgfs_stmt st, fuse_ino_t parent, const char *name)
+{
+	struct pgfs_params p = {0};
+
+	REFUSE_IF_RO(req);
+	CHECK_NAME(req, name);
+	par_i64(&p, ino_in(parent));
+	par_bytes(&p, name, strlen(name));
+	reply_exec(req, st, &p);
+}
+
+static void
+pgfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, SQL_UNLINK, parent, name);
+}
+
+static void
+pgfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, SQL_RMDIR, parent, name);
+}
+
+static void
+pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct pgfs_params p = {0};
+
+	REFUSE_IF_RO(req);
+	CHECK_NAME(req, name);
+	CHECK_NAME(req, newname);
+	if (flags & ~(PGFS_RENAME_NOREPLACE | PGFS_RENAME_EXCHANGE))
+	{
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	par_i64(&p, ino_in(parent));
+	par_bytes(&p, name, strlen(name));
+	par_i64(&p, ino_in(newparent));
+	par_bytes(&p, newname, strlen(newname));
+	par_i32(&p, flags);
+	reply_exec(req, SQL_RENAME, &p);
+}
+
+/* Count an open handle on the server and make ours; 0 or an errno. */
+static int
+open_handle(int64_t ino, struct fuse_file_info *fi, int counted)
+{
+	struct pgfs_fh *fh;
+
+	if (!counted && !pgfs.cfg.ro)
+	{
+		struct pgfs_params p = {0};
+		PGresult   *r;
+		int			err;
+
+		par_i64(&p, ino);
+		par_i64(&p, pgfs.client);
+		if (!(r = pgfs_exec(SQL_OPEN, &p, &err)))
+			return err;
+		PQclear(r);
+	}
+	if (!(fh = pgfs_fh_new(ino, fi->flags)))
+	{
+		release_sql(ino);
+		return ENOMEM;
+	}
+	fi->fh = (uintptr_t) fh;
+	fi->keep_cache = 0;			/* another mount may have changed the file */
+	fi->direct_io = 0;
+	return 0;
+}
+
+static void
+pgfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int			err = open_handle(ino_in(ino), fi, 0);
+
+	if (err)
+		fuse_reply_err(req, err);
+	else if (fuse_reply_open(req, fi) != 0)
+		drop_handle(FH(fi), ino_in(ino));
+}
+
+static void
+pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			struct fuse_file_info *fi)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct pgfs_params p = {0};
+	struct fuse_entry_param e;
+	PGresult   *r;
+	int			err;
+
+	REFUSE_IF_RO(req);
+	CHECK_NAME(req, name);
+	par_i64(&p, ino_in(parent));
+	par_bytes(&p, name, strlen(name));
+	par_i32(&p, mode);
+	par_i64(&p, ctx->uid);
+	par_i64(&p, ctx->gid);
+	par_i64(&p, pgfs.client);	/* create and open in one transaction */
+	if (!(r = exec_attr(SQL_CREATE, &p, &err)))
+	{
+		fuse_reply_err(req, err);
+		return;
+	}
+	row_entry(r, 0, 0, &e);
+	PQclear(r);
+	if ((err = open_handle(ino_in(e.ino), fi, 1)))
+		fuse_reply_err(req, err);
+	else if (fuse_reply_create(req, &e, fi) != 0)
+		drop_handle(FH(fi), ino_in(e.ino));
+}
+
+static void
+pgfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err;
+
+	pgfs_ino_flush(ino_in(ino));	/* read our own writes */
+	par_i64(&p, ino_in(ino));
+	par_i64(&p, off);
+	par_i32(&p, size);
+	if (!(r = pgfs_exec(SQL_READ, &p, &err)))
+	{
+		fuse_reply_err(req, err);
+		return;
+	}
+	if (PQntuples(r) != 1)
+		fuse_reply_err(req, EIO);
+	else
+		fuse_reply_buf(req, PQgetvalue(r, 0, 0), PQgetlength(r, 0, 0));
+	PQclear(r);
+}
+
+static void
+pgfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	int			err;
+
+	REFUSE_IF_RO(req);
+	if ((err = pgfs_fh_write(FH(fi), buf, size, off)))
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_write(req, size);
+}
+
+static void
+pgfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, pgfs_fh_flush(FH(fi)));
+}
+
+/* Every statement commits on its own: once sent, data is as durable as the server makes it. */
+static void
+pgfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	pgfs_ino_flush(ino_in(ino));
+	fuse_reply_err(req, pgfs_fh_flush(FH(fi)));
+}
+
+static void
+pgfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int			err = pgfs_fh_free(FH(fi));
+
+	if (err)
+		pgfs_log(FUSE_LOG_ERR, "inode %lld: write error at close: %s",
+				 (long long) ino_in(ino), strerror(err));
+	release_sql(ino_in(ino));
+	fuse_reply_err(req, 0);
+}
+
+static void
+pgfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fi->fh = 0;
+	fuse_reply_open(req, fi);
+}
+
+static void
+pgfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+static void
+pgfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+/* Add one entry to a readdir buffer; false when it does not fit. */
+static int
+add_entry(fuse_req_t req, char *buf, size_t size, size_t *used, const char *name,
+		  struct fuse_entry_param *e, off_t next, int plus)
+{
+	size_t		n;
+
+	if (plus)
+		n = fuse_add_direntry_plus(req, buf + *used, size - *used, name, e, next);
+	else
+		n = fuse_add_direntry(req, buf + *used, size - *used, name, &e->attr, next);
+	if (n > size - *used)
+		return 0;
+	*used += n;
+	return 1;
+}
+
+/* "." and "..": the kernel wants their numbers, not their attributes. */
+static int
+add_dot(fuse_req_t req, char *buf, size_t size, size_t *used, const char *name,
+		fuse_ino_t ino, off_t next, int plus)
+{
+	struct fuse_entry_param e = {.attr.st_ino = ino,.attr.st_mode = S_IFDIR};
+
+	return add_entry(req, buf, size, used, name, &e, next, plus);
+}
+
+/*
+ * Offsets: 0 is the start, 1 follows ".", 2 follows "..", and past that an
+ * offset is the cookie of the last entry returned, which pgfs_ll_readdir
+ * resumes after.
+ */
+static void
+do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
+{
+	int64_t		dir = ino_in(ino);
+	int64_t		cookie = off < 2 ? 2 : off;
+	char	   *buf = malloc(size);
+	size_t		used = 0;
+	int			err = 0,
+				full = 0;
+
+	if (!buf)
+	{
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (off < 1)
+		full = !add_dot(req, buf, size, &used, ".", ino, 1, plus);
+	if (!full && off < 2)
+	{
+		fuse_ino_t	up = ino;
+		struct pgfs_params p = {0};
+		PGresult   *r;
+
+		if (ino != FUSE_ROOT_ID)
+		{
+			par_i64(&p, dir);
+			par_bytes(&p, "..", 2);
+			if ((r = exec_attr(SQL_LOOKUP, &p, &err)))
+				up = ino_out(res_i64(r, 0, 0));
+			PQclear(r);
+		}
+		if (!err)
+			full = !add_dot(req, buf, size, &used, "..", up, 2, plus);
+	}
+	while (!full && !err)
+	{
+		int			want = (size - used) / (plus ? 160 : 32) + 1;
+		struct pgfs_params p = {0};
+		PGresult   *r;
+		int			row,
+					rows;
+
+		par_i64(&p, dir);
+		par_i64(&p, cookie);
+		par_i32(&p, want);
+		if (!(r = pgfs_exec(SQL_READDIR, &p, &err)))
+			break;
+		rows = PQntuples(r);
+		for (row = 0; row < rows && !full; row++)
+		{
+			char		name[PGFS_NAME_MAX + 1];
+			int			len = PQgetlength(r, row, 1);
+			int64_t		child = res_i64(r, row, 2);
+			struct fuse_entry_param e;
+			PGresult   *fresh = NULL;
+
+			if (len > PGFS_NAME_MAX)
+				len = PGFS_NAME_MAX;
+			memcpy(name, PQgetvalue(r, row, 1), len);
+			name[len] = '\0';
+			if (plus && pgfs_ino_flush(child) > 0 && (fresh = getattr_sql(child, &err)))
+				row_entry(fresh, 0, 0, &e);
+			else
+				row_entry(r, row, 2, &e);
+			PQclear(fresh);
+			err = 0;
+			if (!(full = !add_entry(req, buf, size, &used, name, &e, res_i64(r, row, 0), plus)))
+				cookie = res_i64(r, row, 0);
+		}
+		PQclear(r);
+		if (rows < want)
+			break;
+	}
+	if (err && used == 0)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void
+pgfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, 0);
+}
+
+static void
+pgfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, 1);
+}
+
+static void
+pgfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct pgfs_params p = {0};
+	struct statvfs sv = {0};
+	PGresult   *r;
+	int			err;
+
+	if (!(r = pgfs_exec(SQL_STATFS, &p, &err)))
+	{
+		fuse_reply_err(req, err);
+		return;
+	}
+	sv.f_bsize = res_i64(r, 0, 0);
+	sv.f_frsize = res_i64(r, 0, 1);
+	sv.f_blocks = res_i64(r, 0, 2);
+	sv.f_bfree = res_i64(r, 0, 3);
+	sv.f_bavail = res_i64(r, 0, 4);
+	sv.f_files = res_i64(r, 0, 5);
+	sv.f_ffree = res_i64(r, 0, 6);
+	sv.f_favail = sv.f_ffree;
+	sv.f_namemax = res_i64(r, 0, 7);
+	PQclear(r);
+	fuse_reply_statfs(req, &sv);
+}
+
+static void
+pgfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			  size_t size, int flags)
+{
+	struct pgfs_params p = {0};
+
+	REFUSE_IF_RO(req);
+	if (strlen(name) > PGFS_XATTR_NAME_MAX)
+	{
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	if (size > PGFS_XATTR_SIZE_MAX)
+	{
+		fuse_reply_err(req, E2BIG);
+		return;
+	}
+	par_i64(&p, ino_in(ino));
+	par_bytes(&p, name, strlen(name));
+	par_bytes(&p, value, size);
+	par_i32(&p, flags & (PGFS_XATTR_CREATE | PGFS_XATTR_REPLACE));
+	reply_exec(req, SQL_SETXATTR, &p);
+}
+
+/* Reply to a getxattr or listxattr: size 0 asks how big the value is. */
+static void
+reply_xattr(fuse_req_t req, const char *data, size_t len, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, data, len);
+}
+
+static void
+pgfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err;
+
+	if (strlen(name) > PGFS_XATTR_NAME_MAX)
+	{
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	par_i64(&p, ino_in(ino));
+	par_bytes(&p, name, strlen(name));
+	if (!(r = pgfs_exec(SQL_GETXATTR, &p, &err)))
+		fuse_reply_err(req, err);
+	else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+		fuse_reply_err(req, ENODATA);
+	else
+		reply_xattr(req, PQgetvalue(r, 0, 0), PQgetlength(r, 0, 0), size);
+	PQclear(r);
+}
+
+static void
+pgfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	char	   *list;
+	size_t		len = 0;
+	int			err,
+				row;
+
+	par_i64(&p, ino_in(ino));
+	if (!(r = pgfs_exec(SQL_LISTXATTR, &p, &err)))
+	{
+		fuse_reply_err(req, err);
+		return;
+	}
+	for (row = 0; row < PQntuples(r); row++)
+		len += PQgetlength(r, row, 0) + 1;
+	if (!(list = malloc(len + 1)))
+		fuse_reply_err(req, ENOMEM);
+	else
+	{
+		len = 0;
+		for (row = 0; row < PQntuples(r); row++)
+		{
+			memcpy(list + len, PQgetvalue(r, row, 0), PQgetlength(r, row, 0));
+			len += PQgetlength(r, row, 0);
+			list[len++] = '\0';
+		}
+		reply_xattr(req, list, len, size);
+		free(list);
+	}
+	PQclear(r);
+}
+
+static void
+pgfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct pgfs_params p = {0};
+
+	REFUSE_IF_RO(req);
+	if (strlen(name) > PGFS_XATTR_NAME_MAX)
+	{
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	par_i64(&p, ino_in(ino));
+	par_bytes(&p, name, strlen(name));
+	reply_exec(req, SQL_REMOVEXATTR, &p);
+}
+
+/* Only asked without default_permissions; then nothing is checked, as documented. */
+static void
+pgfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+const struct fuse_lowlevel_ops pgfs_ll_ops = {
+	.init = pgfs_init,
+	.destroy = pgfs_destroy,
+	.lookup = pgfs_lookup,
+	.forget = pgfs_forget,
+	.forget_multi = pgfs_forget_multi,
+	.getattr = pgfs_getattr,
+	.setattr = pgfs_setattr,
+	.readlink = pgfs_readlink,
+	.mknod = pgfs_mknod,
+	.mkdir = pgfs_mkdir,
+	.unlink = pgfs_unlink,
+	.rmdir = pgfs_rmdir,
+	.symlink = pgfs_symlink,
+	.rename = pgfs_rename,
+	.link = pgfs_link,
+	.open = pgfs_open,
+	.create = pgfs_create,
+	.read = pgfs_read,
+	.write = pgfs_write,
+	.flush = pgfs_flush,
+	.release = pgfs_release,
+	.fsync = pgfs_fsync,
+	.opendir = pgfs_opendir,
+	.readdir = pgfs_readdir,
+	.readdirplus = pgfs_readdirplus,
+	.releasedir = pgfs_releasedir,
+	.fsyncdir = pgfs_fsyncdir,
+	.statfs = pgfs_statfs,
+	.setxattr = pgfs_setxattr,
+	.getxattr = pgfs_getxattr,
+	.listxattr = pgfs_listxattr,
+	.removexattr = pgfs_removexattr,
+	.access = pgfs_access,
+};

@@ -1,0 +1,229 @@
+/*
+ * pgfs_fuse.h
+ *	  What crosses files in pgfs-fuse, the FUSE daemon of pgfs.
+ *
+ * The daemon speaks the libfuse low-level protocol and turns each request
+ * into one call of a pgfs_ll_* SQL function.  pgfs inode numbers are used as
+ * FUSE node ids (the store's root is inode 1 == FUSE_ROOT_ID); with
+ * -o subdir the chosen directory and inode 1 swap numbers, see ino_in().
+ */
+#ifndef PGFS_FUSE_H
+#define PGFS_FUSE_H
+
+#define FUSE_USE_VERSION 312
+
+#include <endian.h>
+#include <fuse_lowlevel.h>
+#include <libpq-fe.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pgfs_errcodes.h"
+
+#define PGFS_FUSE_VERSION	"1.0"
+
+/* one write to the server carries at most this much buffered data */
+#define PGFS_WBUF_MAX		(1024 * 1024)
+/* ... and a buffer that would cross this alignment is cut there */
+#define PGFS_WBUF_ALIGN		(64 * 1024)
+
+#define PGFS_DEFAULT_WORKERS	4
+#define PGFS_MAX_WORKERS		64
+/* serialization failures and deadlocks are retried this often */
+#define PGFS_MAX_RETRIES		10
+
+struct pgfs_config
+{
+	char	   *conninfo;		/* first non-option argument */
+	char	   *subdir;			/* -o subdir=: directory of the store to mount */
+	int			ro;				/* -o ro: never write */
+	int			workers;		/* -o workers=: server connections */
+	double		attr_timeout;
+	double		entry_timeout;
+	int			debug;
+	int			has_fsname;		/* the user chose -o fsname= / subtype= */
+	int			has_subtype;
+};
+
+struct pgfs_state
+{
+	struct pgfs_config cfg;
+	struct fuse_session *se;	/* set while the session exists */
+	int64_t		client;			/* random id marking our open handles */
+	int64_t		root_ino;		/* pgfs inode shown as FUSE_ROOT_ID */
+};
+
+extern struct pgfs_state pgfs;
+
+/*
+ * The node id <-> pgfs inode mapping: with a subdir, the subdir and inode 1
+ * trade places, which keeps the mapping a bijection.
+ */
+static inline int64_t
+ino_in(fuse_ino_t ino)
+{
+	int64_t		root = __atomic_load_n(&pgfs.root_ino, __ATOMIC_RELAXED);
+
+	if (ino == FUSE_ROOT_ID)
+		return root;
+	if ((int64_t) ino == root)
+		return 1;
+	return (int64_t) ino;
+}
+
+static inline fuse_ino_t
+ino_out(int64_t ino)
+{
+	int64_t		root = __atomic_load_n(&pgfs.root_ino, __ATOMIC_RELAXED);
+
+	if (ino == root)
+		return FUSE_ROOT_ID;
+	if (ino == 1)
+		return (fuse_ino_t) root;
+	return (fuse_ino_t) ino;
+}
+
+/*
+ * Every prepared statement: name, whether it writes, SQL.  Parameters are
+ * cast in the SQL text so that their types (and so their binary format) are
+ * fixed here and not inferred.
+ */
+#define PGFS_ATTR_COLS "ino, mode, nlink, uid, gid, rdev, size, blocks, atime_ns, mtime_ns, ctime_ns"
+#define PGFS_STMT_LIST \
+	PGFS_STMT(LOOKUP, 0, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_lookup($1::int8, $2::bytea)") \
+	PGFS_STMT(GETATTR, 0, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_getattr($1::int8)") \
+	PGFS_STMT(READ, 0, "SELECT pgfs_ll_read($1::int8, $2::int8, $3::int4)") \
+	PGFS_STMT(READLINK, 0, "SELECT pgfs_ll_readlink($1::int8)") \
+	PGFS_STMT(READDIR, 0, "SELECT cookie, name, " PGFS_ATTR_COLS \
+			  " FROM pgfs_ll_readdir($1::int8, $2::int8, $3::int4)") \
+	PGFS_STMT(STATFS, 0, "SELECT bsize, frsize, blocks, bfree, bavail, files, ffree, namemax::int8" \
+			  " FROM pgfs_ll_statfs()") \
+	PGFS_STMT(GETXATTR, 0, "SELECT pgfs_ll_getxattr($1::int8, $2::bytea)") \
+	PGFS_STMT(LISTXATTR, 0, "SELECT n FROM pgfs_ll_listxattr($1::int8) n") \
+	PGFS_STMT(SETATTR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_setattr($1::int8, $2::int4," \
+			  " $3::int8, $4::int8, $5::int8, $6::int8, $7::int8, $8::bool, $9::bool)") \
+	PGFS_STMT(WRITE, 1, "SELECT pgfs_ll_write($1::int8, $2::int8, $3::bytea)") \
+	PGFS_STMT(CREATE, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_create($1::int8, $2::bytea," \
+			  " $3::int4, $4::int8, $5::int8, $6::int8)") \
+	PGFS_STMT(MKDIR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mkdir($1::int8, $2::bytea," \
+			  " $3::int4, $4::int8, $5::int8)") \
+	PGFS_STMT(MKNOD, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mknod($1::int8, $2::bytea," \
+			  " $3::int4, $4::int8, $5::int8, $6::int8)") \
+	PGFS_STMT(SYMLINK, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_symlink($1::int8, $2::bytea," \
+			  " $3::bytea, $4::int8, $5::int8)") \
+	PGFS_STMT(LINK, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_link($1::int8, $2::int8, $3::bytea)") \
+	PGFS_STMT(UNLINK, 1, "SELECT pgfs_ll_unlink($1::int8, $2::bytea)") \
+	PGFS_STMT(RMDIR, 1, "SELECT pgfs_ll_rmdir($1::int8, $2::bytea)") \
+	PGFS_STMT(RENAME, 1, "SELECT pgfs_ll_rename($1::int8, $2::bytea, $3::int8, $4::bytea, $5::int4)") \
+	PGFS_STMT(SETXATTR, 1, "SELECT pgfs_ll_setxattr($1::int8, $2::bytea, $3::bytea, $4::int4)") \
+	PGFS_STMT(REMOVEXATTR, 1, "SELECT pgfs_ll_removexattr($1::int8, $2::bytea)") \
+	PGFS_STMT(CLIENT_BEGIN, 1, "SELECT pgfs_ll_client_begin($1::int8)") \
+	PGFS_STMT(OPEN, 1, "SELECT pgfs_ll_open($1::int8, $2::int8)") \
+	PGFS_STMT(RELEASE, 1, "SELECT pgfs_ll_release($1::int8, $2::int8)") \
+	PGFS_STMT(RECLAIM, 1, "SELECT pgfs_reclaim_orphans()")
+
+enum pgfs_stmt
+{
+#define PGFS_STMT(id, writes, sql) SQL_##id,
+	PGFS_STMT_LIST
+#undef PGFS_STMT
+	SQL_COUNT
+};
+
+/* Parameters, all in binary format; numbers live in num[] big-endian. */
+#define PGFS_MAX_PARAMS 9
+struct pgfs_params
+{
+	int			n;
+	const char *val[PGFS_MAX_PARAMS];
+	int			len[PGFS_MAX_PARAMS];
+	int			fmt[PGFS_MAX_PARAMS];
+	uint64_t	num[PGFS_MAX_PARAMS];
+};
+
+static inline void
+par_bytes(struct pgfs_params *p, const void *data, size_t len)
+{
+	p->val[p->n] = data;
+	p->len[p->n] = (int) len;
+	p->fmt[p->n++] = 1;
+}
+
+static inline void
+par_i64(struct pgfs_params *p, int64_t v)
+{
+	p->num[p->n] = htobe64((uint64_t) v);
+	par_bytes(p, &p->num[p->n], 8);
+}
+
+static inline void
+par_i32(struct pgfs_params *p, int32_t v)
+{
+	uint32_t	be = htobe32((uint32_t) v);
+
+	memcpy(&p->num[p->n], &be, 4);
+	par_bytes(p, &p->num[p->n], 4);
+}
+
+static inline void
+par_bool(struct pgfs_params *p, int v)
+{
+	p->num[p->n] = 0;
+	((char *) &p->num[p->n])[0] = v ? 1 : 0;
+	par_bytes(p, &p->num[p->n], 1);
+}
+
+static inline void
+par_null(struct pgfs_params *p)
+{
+	p->val[p->n] = NULL;
+	p->len[p->n] = 0;
+	p->fmt[p->n++] = 1;
+}
+
+/* Results come in binary format too; a NULL reads as 0. */
+static inline int64_t
+res_i64(const PGresult *r, int row, int col)
+{
+	uint64_t	v = 0;
+
+	if (PQgetlength(r, row, col) == 8)
+		memcpy(&v, PQgetvalue(r, row, col), 8);
+	return (int64_t) be64toh(v);
+}
+
+static inline int32_t
+res_i32(const PGresult *r, int row, int col)
+{
+	uint32_t	v = 0;
+
+	if (PQgetlength(r, row, col) == 4)
+		memcpy(&v, PQgetvalue(r, row, col), 4);
+	return (int32_t) be32toh(v);
+}
+
+/* in main.c */
+extern void pgfs_log(enum fuse_log_level level, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+
+/* in conn.c */
+extern int	pgfs_conn_init(void);
+extern void pgfs_conn_fini(void);
+extern PGresult *pgfs_exec(enum pgfs_stmt st, const struct pgfs_params *p, int *err);
+
+/* in errmap.c */
+extern int	pgfs_sqlstate_errno(const char *sqlstate, const char *message);
+
+/* in handle.c */
+struct pgfs_fh;
+extern struct pgfs_fh *pgfs_fh_new(int64_t ino, int flags);
+extern int	pgfs_fh_free(struct pgfs_fh *fh);
+extern int	pgfs_fh_write(struct pgfs_fh *fh, const char *buf, size_t size, off_t off);
+extern int	pgfs_fh_flush(struct pgfs_fh *fh);
+extern int	pgfs_ino_flush(int64_t ino);
+extern void pgfs_flush_all(void);
+
+/* in ops.c */
+extern const struct fuse_lowlevel_ops pgfs_ll_ops;
+
+#endif							/* PGFS_FUSE_H */

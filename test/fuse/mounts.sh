@@ -1,0 +1,129 @@
+#!/bin/bash
+# Several mounts of one store: read-only, subdir, coherence between mounts,
+# and open-but-unlinked files across a daemon crash.
+#
+# usage: mounts.sh MOUNTPOINT SUBDIR   (MOUNTPOINT shows the store's root)
+# Needs FUSE_BIN, psql with the PG* variables of a superuser.
+
+set -u
+mnt=$1 sub=$2
+dir=$mnt/$sub
+FUSE_BIN=${FUSE_BIN:-pgfs-fuse}
+failed=0
+pids=()
+dirs=()
+result() {
+	if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2"; failed=1; fi
+}
+sql() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+newdir() { local d; d=$(mktemp -d /tmp/pgfs-fuse-m.XXXXXX); dirs+=("$d"); echo "$d"; }
+wait_mounted() {
+	for _ in $(seq 50); do mountpoint -q "$1" && return 0; sleep 0.1; done
+	return 1
+}
+cleanup() {
+	local d p
+	for p in "${pids[@]}"; do kill "$p" 2> /dev/null; done
+	for d in "${dirs[@]}"; do
+		mountpoint -q "$d" && { fusermount3 -u "$d" 2> /dev/null || umount -l "$d"; }
+		rmdir "$d" 2> /dev/null
+	done
+}
+trap cleanup EXIT
+
+rm -rf "$dir"
+mkdir -p "$dir/inner"
+echo hello > "$dir/inner/f"
+
+# a read-only mount
+ro=$(newdir)
+"$FUSE_BIN" "" "$ro" -o ro && wait_mounted "$ro"
+result $? "mount -o ro"
+[ "$(cat "$ro/$sub/inner/f")" = hello ]
+result $? "read-only mount reads"
+grep -q " $ro fuse.pgfs ro," /proc/mounts
+result $? "read-only mount is read-only for the kernel too"
+out=$("$PYTHON" - "$ro/$sub/inner" << 'EOF' 2>&1
+import errno, os, sys
+d = sys.argv[1]
+tries = [
+    ('create', lambda: os.open(d + '/new', os.O_CREAT | os.O_WRONLY)),
+    ('write', lambda: os.open(d + '/f', os.O_WRONLY)),
+    ('mkdir', lambda: os.mkdir(d + '/nd')),
+    ('unlink', lambda: os.unlink(d + '/f')),
+    ('chmod', lambda: os.chmod(d + '/f', 0o600)),
+    ('setxattr', lambda: os.setxattr(d + '/f', 'user.x', b'1')),
+    ('truncate', lambda: os.truncate(d + '/f', 0)),
+    ('rename', lambda: os.rename(d + '/f', d + '/g')),
+]
+for name, fn in tries:
+    try:
+        fn()
+        print(name, 'succeeded')
+    except OSError as e:
+        if e.errno != errno.EROFS:
+            print(name, errno.errorcode[e.errno])
+EOF
+)
+[ -z "$out" ]
+result $? "every change on the read-only mount fails with EROFS"
+[ -z "$out" ] || echo "$out" | sed 's/^/# /'
+
+# coherence: changes through one mount show in another within the timeouts
+echo new > "$dir/inner/g"
+printf AAAA > "$dir/inner/h"
+cat "$ro/$sub/inner/h" > /dev/null
+sleep 1.5
+[ "$(cat "$ro/$sub/inner/g" 2>&1)" = new ]
+result $? "a new file shows in the other mount"
+printf BBBB > "$dir/inner/h"
+sleep 1.5
+[ "$(cat "$ro/$sub/inner/h")" = BBBB ]
+result $? "a same-size rewrite shows in the other mount"
+rm "$dir/inner/g"
+sleep 1.5
+[ ! -e "$ro/$sub/inner/g" ]
+result $? "a removal shows in the other mount"
+
+# a subdir mount
+sd=$(newdir)
+"$FUSE_BIN" "" "$sd" -o "subdir=/$sub/inner" && wait_mounted "$sd"
+result $? "mount -o subdir"
+[ "$(ls "$sd" | tr '\n' ' ')" = "f h " ] && [ "$(cat "$sd/f")" = hello ]
+result $? "subdir mount shows the subdirectory"
+mkdir "$sd/made" && echo x > "$sd/made/file" && [ "$(cat "$dir/inner/made/file")" = x ]
+result $? "subdir mount writes into the subdirectory"
+[ "$(stat -c %i "$sd")" = 1 ] && [ "$(stat -c %i "$sd/made/..")" = 1 ]
+result $? "subdir is the mount's root inode, also as \"..\""
+bad=$(newdir)
+! "$FUSE_BIN" "" "$bad" -o subdir=/no/such/dir 2> /dev/null
+result $? "a missing subdir fails the mount"
+
+# open-but-unlinked files: kept while their mount lives, freed after a crash
+cr=$(newdir)
+"$FUSE_BIN" "" "$cr" -f 2> /dev/null &
+crpid=$!
+pids+=($crpid)
+wait_mounted "$cr"
+head -c 200000 /dev/urandom > "$cr/$sub/orphan"
+want=$(sha256sum < "$cr/$sub/orphan")
+exec 7< "$cr/$sub/orphan"
+rm "$cr/$sub/orphan"
+other=$(newdir)
+"$FUSE_BIN" "" "$other" && wait_mounted "$other" && fusermount3 -u "$other"
+[ "$(sha256sum <&7)" = "$want" ]
+result $? "an open unlinked file survives another mount's orphan reclaim"
+orphans=$(sql "SELECT count(*) FROM pgfs.inode WHERE nlink = 0")
+kill -9 $crpid
+wait $crpid 2> /dev/null
+exec 7<&-
+umount -l "$cr"
+"$FUSE_BIN" "" "$other" && wait_mounted "$other" && fusermount3 -u "$other"
+after=$(sql "SELECT count(*) FROM pgfs.inode WHERE nlink = 0")
+[ "$orphans" -ge 1 ] && [ "$after" -lt "$orphans" ]
+result $? "a crashed mount's orphan is reclaimed by the next mount ($orphans -> $after)"
+
+fusermount3 -u "$sd"
+fusermount3 -u "$ro"
+rm -rf "$dir"
+exit $failed
