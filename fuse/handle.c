@@ -10,8 +10,9 @@
  * write that continues where the buffered data ends is appended, and the
  * buffer goes to the server as one pgfs_ll_write when it is full
  * (PGFS_WBUF_MAX, cut at a PGFS_WBUF_ALIGN boundary so that sequential
- * writes fill whole chunks), before a write elsewhere in the file, and at
- * the latest at flush (close), fsync and release.
+ * writes fill whole chunks), before a write elsewhere in the file or
+ * through another handle, and at the latest at flush (close), fsync and
+ * release.
  *
  * Whatever reports file data or size must see the writes made through this
  * mount, so those operations first flush every handle open on the inode.
@@ -21,11 +22,17 @@
  * A buffered write was acknowledged before the server saw it, so the error
  * of sending it is kept in the handle and reported by the next flush or
  * fsync, as a local filesystem reports writeback errors.
+ *
+ * Before every write(2) the kernel asks for the file's security.capability
+ * (to drop it, as it drops set-user-ID); FUSE cannot tell it that the answer
+ * does not change.  So an open inode also remembers for attr_timeout that it
+ * has none, which spares small writes a round trip each.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "pgfs_fuse.h"
 
@@ -34,6 +41,7 @@ struct open_inode
 	int64_t		ino;
 	int			refs;			/* handles and flushers; under table_lock */
 	struct open_inode *next;	/* hash chain; under table_lock */
+	struct timespec nocaps_until;	/* known to have no security.capability */
 	pthread_mutex_t lock;		/* serializes use of the buffers below */
 	struct pgfs_fh *fhs;		/* open handles; under lock */
 };
@@ -194,9 +202,19 @@ int
 pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 {
 	struct open_inode *oi = fh->oi;
+	struct pgfs_fh *other;
 	int			err = 0;
 
 	pthread_mutex_lock(&oi->lock);
+	/* writes reach the server in the order they were made */
+	for (other = oi->fhs; other; other = other->next)
+		if (other != fh && other->len)
+		{
+			int			e = fh_send(other);
+
+			if (e && !other->err)
+				other->err = e;
+		}
 	if (fh->len && off != fh->off + (off_t) fh->len)
 		err = fh_send(fh);
 	while (!err && size > 0)
@@ -270,6 +288,52 @@ pgfs_ino_flush(int64_t ino)
 	pthread_mutex_unlock(&oi->lock);
 	oi_put(oi);
 	return n;
+}
+
+/* Whether an open inode is known to have no security.capability. */
+int
+pgfs_ino_nocaps(int64_t ino)
+{
+	struct open_inode *oi = oi_get(ino, 0);
+	struct timespec now;
+	int			known;
+
+	if (!oi)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&table_lock);
+	known = now.tv_sec < oi->nocaps_until.tv_sec ||
+		(now.tv_sec == oi->nocaps_until.tv_sec && now.tv_nsec < oi->nocaps_until.tv_nsec);
+	pthread_mutex_unlock(&table_lock);
+	oi_put(oi);
+	return known;
+}
+
+/* Remember (none) or forget (!none) that an open inode has no security.capability. */
+void
+pgfs_ino_set_nocaps(int64_t ino, int none)
+{
+	struct open_inode *oi = oi_get(ino, 0);
+	struct timespec until = {0};
+	double		t = pgfs.cfg.attr_timeout;
+
+	if (!oi)
+		return;
+	if (none)
+	{
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += (time_t) t;
+		until.tv_nsec += (long) ((t - (time_t) t) * 1e9);
+		if (until.tv_nsec >= 1000000000)
+		{
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+	}
+	pthread_mutex_lock(&table_lock);
+	oi->nocaps_until = until;
+	pthread_mutex_unlock(&table_lock);
+	oi_put(oi);
 }
 
 /* At unmount: send everything still buffered. */

@@ -155,8 +155,11 @@ drop_handle(struct pgfs_fh *fh, int64_t ino)
 static void
 pgfs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	/* the writeback cache cannot be kept coherent between mounts */
-	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/*
+	 * The writeback cache cannot be kept coherent between mounts.  O_TRUNC
+	 * comes as a setattr, which flushes the buffers of other handles first.
+	 */
+	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ATOMIC_O_TRUNC);
 	conn->want |= conn->capable & (FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS |
 								   FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_READDIRPLUS |
 								   FUSE_CAP_READDIRPLUS_AUTO);
@@ -749,6 +752,7 @@ pgfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *valu
 	par_bytes(&p, name, strlen(name));
 	par_bytes(&p, value, size);
 	par_i32(&p, flags & (PGFS_XATTR_CREATE | PGFS_XATTR_REPLACE));
+	pgfs_ino_set_nocaps(ino_in(ino), 0);
 	reply_exec(req, SQL_SETXATTR, &p);
 }
 
@@ -769,17 +773,28 @@ pgfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct pgfs_params p = {0};
 	PGresult   *r;
-	int			err;
+	int			err,
+				caps;
 
 	if (strlen(name) > PGFS_XATTR_NAME_MAX)
 	{
 		fuse_reply_err(req, ERANGE);
 		return;
 	}
+	caps = strcmp(name, "security.capability") == 0;
+	if (caps && pgfs_ino_nocaps(ino_in(ino)))
+	{
+		fuse_reply_err(req, ENODATA);	/* see handle.c */
+		return;
+	}
 	par_i64(&p, ino_in(ino));
 	par_bytes(&p, name, strlen(name));
 	if (!(r = pgfs_exec(SQL_GETXATTR, &p, &err)))
+	{
+		if (caps && err == ENODATA)
+			pgfs_ino_set_nocaps(ino_in(ino), 1);
 		fuse_reply_err(req, err);
+	}
 	else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
 		fuse_reply_err(req, ENODATA);
 	else

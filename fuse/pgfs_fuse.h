@@ -221,6 +221,8 @@ extern int	pgfs_fh_free(struct pgfs_fh *fh);
 extern int	pgfs_fh_write(struct pgfs_fh *fh, const char *buf, size_t size, off_t off);
 extern int	pgfs_fh_flush(struct pgfs_fh *fh);
 extern int	pgfs_ino_flush(int64_t ino);
+extern int	pgfs_ino_nocaps(int64_t ino);
+extern void pgfs_ino_set_nocaps(int64_t ino, int none);
 extern void pgfs_flush_all(void);
 
 /* in ops.c */

@@ -167,7 +167,7 @@ def rand_op(r):
     if k < 0.60:
         return 'rmdir', (path,)
     if k < 0.63:
-        return 'symlink', (r.choice(('a', 'dd/e', 'nonexistent', 'x' * 300)), path)
+        return 'symlink', (r.choice(('a', 'dd/e', 'nonexistent', 'a/b', 'c', 'x' * 300)), path)
     if k < 0.65:
         return 'readlink', (path,)
     if k < 0.68:
@@ -235,13 +235,17 @@ def main():
     os.umask(0o022)
     mnt, ref = Side(a.mnt), Side(a.ref)
     mismatches = 0
+    outcomes = {}
     for i in range(a.ops):
         op, args = rand_op(r)
         got, want = run(mnt, op, args), run(ref, op, args)
+        key = want[0] if want[0] == 'ok' else want[1]
+        outcomes[key] = outcomes.get(key, 0) + 1
         if got != want:
             mismatches += 1
             if mismatches <= 10:
                 print('# op %d %s%s: mount %s, local %s' % (i, op, short(args), short(got), short(want)))
+    print('# outcomes: ' + ', '.join('%s %d' % kv for kv in sorted(outcomes.items(), key=lambda kv: -kv[1])))
     for h in range(HANDLES):
         mnt.close(h)
         ref.close(h)
