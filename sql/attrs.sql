@@ -1,9 +1,9 @@
 -- stat, chmod, chown, utimens, mknod, statfs, extended attributes
 CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN EXECUTE sql; RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '(inode|directory) [0-9]+', '\1 N', 'g'); END $$;
 
-SELECT pgfs_mkdir('/at');
+SELECT pgfs_mkdir('/at') > 1 AS made;
 SELECT pgfs_write('/at/f', 'abc'::bytea);
 SELECT type, to_char(mode, 'FM999999') AS mode, nlink, uid, gid, size, blksize, generation > 0 AS gen
   FROM pgfs_stat('/at/f');

@@ -1,7 +1,7 @@
 -- damaged chunks raise ERRCODE_DATA_CORRUPTED naming the file; fsck lists them
 CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN EXECUTE sql; RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '(inode|directory) [0-9]+', '\1 N', 'g'); END $$;
 
 SELECT pgfs_write('/text', convert_to(repeat('compressible text ', 10000), 'UTF8'));
 SELECT pgfs_write('/raw', (SELECT string_agg(uuid_send(gen_random_uuid()), '') FROM generate_series(1, 4096)));

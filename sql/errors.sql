@@ -1,7 +1,7 @@
 -- bad input: a documented SQLSTATE, the path in the message, and no change
 CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN EXECUTE sql; RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '(inode|directory) [0-9]+', '\1 N', 'g'); END $$;
 -- a fingerprint of the whole store, to show failed calls change nothing
 CREATE FUNCTION pg_temp.manifest() RETURNS text LANGUAGE sql AS $$
   SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
@@ -13,9 +13,9 @@ CREATE FUNCTION pg_temp.manifest() RETURNS text LANGUAGE sql AS $$
 -- the table
 SELECT * FROM pgfs_errcodes() ORDER BY sqlstate;
 
-SELECT pgfs_mkdir('/er');
+SELECT pgfs_mkdir('/er') > 1 AS made;
 SELECT pgfs_write('/er/f', 'content'::bytea);
-SELECT pgfs_mkdir('/er/d');
+SELECT pgfs_mkdir('/er/d') > 1 AS made;
 SELECT pgfs_write('/er/d/x', 'x'::bytea);
 SELECT pg_temp.try(format('SELECT pgfs_mkdir(%L)', '/er/' || repeat('n', 255))) AS max_name_ok;
 SELECT pgfs_rmdir('/er/' || repeat('n', 255));

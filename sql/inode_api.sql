@@ -1,7 +1,7 @@
 -- the inode API pgfs-fuse uses: byte names, readdir cookies, open handles
 CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN EXECUTE sql; RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '(inode|directory) [0-9]+', '\1 N', 'g'); END $$;
 
 SELECT ino AS d FROM pgfs_ll_mkdir(1, 'll'::bytea, 493, 1000, 1000) \gset
 SELECT nlink, uid, gid, mode FROM pgfs_ll_getattr(:d);

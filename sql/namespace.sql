@@ -1,7 +1,7 @@
 -- directories, rename, hard and symbolic links
 CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN EXECUTE sql; RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '(inode|directory) [0-9]+', '\1 N', 'g'); END $$;
 CREATE FUNCTION pg_temp.tree(root text) RETURNS TABLE (path text, type text, nlink int, size bigint)
 LANGUAGE sql AS $$
   WITH RECURSIVE t(path, type, nlink, size) AS (
@@ -17,7 +17,7 @@ SELECT pgfs_mkdir('/ns/a/b/c', parents => true) > 1 AS made;
 SELECT pgfs_mkdir('/ns/a/b/c', parents => true) > 1 AS again_fine;
 SELECT pg_temp.try($$SELECT pgfs_mkdir('/ns/a')$$);
 SELECT pg_temp.try($$SELECT pgfs_mkdir('/ns/x/y')$$);
-SELECT pgfs_mkdir('/ns/m', 448);
+SELECT pgfs_mkdir('/ns/m', 448) > 1 AS made;
 SELECT mode, nlink FROM pgfs_stat('/ns/m');
 SELECT (pgfs_stat('/ns')).nlink, (pgfs_stat('/ns/a')).nlink;
 SELECT * FROM pg_temp.tree('/ns');
@@ -73,12 +73,12 @@ SELECT convert_from(pgfs_read('/ns/r3'), 'UTF8'), convert_from(pgfs_read('/ns/a/
 SELECT pg_temp.try($$SELECT pgfs_rename('/ns/r3', '/ns/none', exchange => true)$$);
 SELECT pg_temp.try($$SELECT pgfs_rename('/ns/r3', '/ns/a', noreplace => true, exchange => true)$$);
 -- directories: into another directory, over an empty one, never into themselves
-SELECT pgfs_mkdir('/ns/d1');
-SELECT pgfs_mkdir('/ns/d2');
+SELECT pgfs_mkdir('/ns/d1') > 1 AS made;
+SELECT pgfs_mkdir('/ns/d2') > 1 AS made;
 SELECT pgfs_write('/ns/d1/in', 'x'::bytea);
 SELECT pgfs_rename('/ns/d1', '/ns/d2/d1');
 SELECT (pgfs_stat('/ns')).nlink, (pgfs_stat('/ns/d2')).nlink;
-SELECT pgfs_mkdir('/ns/empty');
+SELECT pgfs_mkdir('/ns/empty') > 1 AS made;
 SELECT pgfs_rename('/ns/empty', '/ns/d2/d1/sub');
 SELECT pg_temp.try($$SELECT pgfs_rename('/ns/d2', '/ns/d2/d1/sub/d2')$$);
 SELECT pg_temp.try($$SELECT pgfs_rename('/ns/d2', '/ns/d2/d1')$$);
@@ -86,7 +86,7 @@ SELECT pg_temp.try($$SELECT pgfs_rename('/ns/d2', '/ns/r3')$$);
 SELECT pg_temp.try($$SELECT pgfs_rename('/ns/r3', '/ns/d2')$$);
 SELECT pg_temp.try($$SELECT pgfs_rename('/ns/r3', '/')$$);
 SELECT pg_temp.try($$SELECT pgfs_rename('/', '/ns/root')$$);
-SELECT pgfs_mkdir('/ns/d3');
+SELECT pgfs_mkdir('/ns/d3') > 1 AS made;
 SELECT pgfs_rename('/ns/d3', '/ns/d2/d1/sub');
 -- exchange a file and a directory across directories
 SELECT pgfs_rename('/ns/r3', '/ns/d2/d1/sub', exchange => true);
@@ -96,6 +96,13 @@ SELECT pgfs_link('/ns/a/r1', '/ns/a/r1b');
 SELECT pgfs_rename('/ns/a/r1', '/ns/a/r1b');
 SELECT pgfs_exists('/ns/a/r1'), (pgfs_stat('/ns/a/r1b')).nlink;
 SELECT * FROM pg_temp.tree('/ns');
+
+-- copies share data and never recurse into themselves
+SELECT pgfs_copy('/ns/d2', '/ns/d2copy', true);
+SELECT (SELECT string_agg(path || ':' || type, ' ') FROM pg_temp.tree('/ns/d2copy'));
+SELECT pg_temp.try($$SELECT pgfs_copy('/ns/d2', '/ns/d2/d1/again', true)$$);
+SELECT pg_temp.try($$SELECT pgfs_copy('/ns/d2', '/ns/d2again')$$);
+SELECT pg_temp.try($$SELECT pgfs_copy('/ns/a/r1b', '/ns/d2copy')$$);
 
 -- pgfs_remove
 SELECT pg_temp.try($$SELECT pgfs_remove('/ns/d2')$$);

@@ -221,8 +221,8 @@ NsLink(int64 ino, int64 newparent, PgfsName newname, const char *errpath, PgfsIn
 }
 
 /* is dir ino the same as, or an ancestor of, directory start? */
-static bool
-IsAncestor(int64 ino, int64 start)
+bool
+NsIsAncestor(int64 ino, int64 start)
 {
 	int64		cur = start;
 	int			depth = 0;
@@ -306,12 +306,12 @@ NsRename(int64 parent, PgfsName name, int64 newparent, PgfsName newname,
 		dst = &kids[1];
 
 	/* a directory must not move below itself */
-	if (cross && PGFS_IS_DIR(src->mode) && IsAncestor(src->ino, newparent))
+	if (cross && PGFS_IS_DIR(src->mode) && NsIsAncestor(src->ino, newparent))
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("cannot move directory \"%s\" into itself (\"%s\")", label, newlabel)));
 	if (cross && dst && flags & PGFS_RENAME_EXCHANGE && PGFS_IS_DIR(dst->mode) &&
-		IsAncestor(dst->ino, parent))
+		NsIsAncestor(dst->ino, parent))
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("cannot move directory \"%s\" into itself (\"%s\")", newlabel, label)));

@@ -187,6 +187,7 @@ extern void NsSetattr(int64 ino, const int32 *mode, const int64 *uid, const int6
 					  bool kill_suid, const char *errpath, PgfsInode *out);
 extern void NsWrite(int64 ino, int64 offset, bytea *data, bool truncate_first,
 					bool append, const char *errpath, PgfsInode *out);
+extern bool NsIsAncestor(int64 ino, int64 start);
 extern void NsCheckRange(int64 offset, int64 length, const char *errpath);
 extern void NsOpen(int64 ino, int64 client);
 extern void NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpath);

@@ -99,7 +99,7 @@ pgfs_remove(PG_FUNCTION_ARGS)
 
 /* copy inode src (named srcname in its directory) as newname in dir newparent */
 static int64
-CopyNode(int64 src, int64 newparent, PgfsName newname, const char *errpath, bool recursive)
+CopyNode(int64 src, int64 newparent, PgfsName newname, const char *errpath)
 {
 	PgfsInode	node;
 	PgfsInode	copy;
@@ -110,11 +110,6 @@ CopyNode(int64 src, int64 newparent, PgfsName newname, const char *errpath, bool
 	CHECK_FOR_INTERRUPTS();
 	/* lock order is directory before its entries: create first, lock src after */
 	CatalogGetInodeOrError(src, &node);
-	if (PGFS_IS_DIR(node.mode) && !recursive)
-		ereport(ERROR,
-				(errcode(PGFS_SQLSTATE_EISDIR),
-				 errmsg("\"%s\" is a directory", errpath),
-				 errhint("Pass recursive => true to copy a tree.")));
 	if (PGFS_IS_LNK(node.mode))
 		target = CatalogGetTarget(src);
 	NsCreate(newparent, newname, node.mode, node.rdev, pgfs_default_uid, pgfs_default_gid,
@@ -134,12 +129,7 @@ CopyNode(int64 src, int64 newparent, PgfsName newname, const char *errpath, bool
 		Child	   *kids = ListChildren(src, &n);
 
 		for (int i = 0; i < n; i++)
-		{
-			/* never copy a directory into itself forever */
-			if (kids[i].ino == copy.ino)
-				continue;
-			count += CopyNode(kids[i].ino, copy.ino, kids[i].name, errpath, true);
-		}
+			count += CopyNode(kids[i].ino, copy.ino, kids[i].name, errpath);
 		pfree(kids);
 	}
 	return count;
@@ -163,7 +153,16 @@ pgfs_copy(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EEXIST),
 				 errmsg("file \"%s\" already exists", dest)));
-	count = CopyNode(from.inode.ino, to.parent, to.name, dest, recursive);
+	if (PGFS_IS_DIR(from.inode.mode) && !recursive)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EISDIR),
+				 errmsg("\"%s\" is a directory", source),
+				 errhint("Pass recursive => true to copy a tree.")));
+	if (PGFS_IS_DIR(from.inode.mode) && NsIsAncestor(from.inode.ino, to.parent))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("cannot copy directory \"%s\" into itself (\"%s\")", source, dest)));
+	count = CopyNode(from.inode.ino, to.parent, to.name, dest);
 	PgfsSpiEnd();
 	PG_RETURN_INT64(count);
 }
