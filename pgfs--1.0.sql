@@ -36,7 +36,7 @@ CREATE TABLE pgfs.inode (
     parent      bigint,                        -- directories only: the containing directory
     target      bytea,                         -- symlinks only
     CHECK (nlink >= 0 AND size >= 0 AND blocks >= 0)
-);
+) WITH (fillfactor = 90);   -- room for HOT updates of size, times and generation
 
 CREATE TABLE pgfs.dirent (
     parent  bigint NOT NULL,
@@ -82,6 +82,9 @@ CREATE UNLOGGED TABLE pgfs.handle (
     count   integer NOT NULL CHECK (count > 0),
     PRIMARY KEY (ino, client)
 );
+
+-- reclaiming orphans finds unlinked inodes without scanning every inode
+CREATE INDEX inode_orphan_idx ON pgfs.inode (ino) WHERE nlink = 0;
 
 CREATE TABLE pgfs.meta (
     key    text PRIMARY KEY,
