@@ -63,7 +63,17 @@ fi
 
 # One throwaway cluster for every suite.  -t keeps it in a private directory,
 # so concurrent runs on one machine do not collide over the "regress" cluster.
-pgfs_log "running suites: ${suites[*]}"
+# A free port: another pg_virtualenv on this machine would otherwise take 5432 too.
+if [ -z "${PGPORT:-}" ]; then
+	for p in $(seq 54320 54420); do
+		if [ ! -e "/var/run/postgresql/.s.PGSQL.$p" ] &&
+		   ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			export PGPORT=$p
+			break
+		fi
+	done
+fi
+pgfs_log "running suites: ${suites[*]} (port ${PGPORT:-default})"
 pg_virtualenv -t -v "$PG_MAJOR" bash "$here/suites.sh" "$logdir" "${suites[@]}"
 rc=$?
 # A suite that did not report at all could not run.

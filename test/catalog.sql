@@ -123,7 +123,7 @@ SELECT is_empty(
        WHERE nspname <> 'pgfs' AND obj_description(oid, 'pg_proc') IS NULL$$,
     'every function has a comment');
 SELECT is_empty(
-    $$SELECT proname FROM ext_funcs f JOIN pg_proc p USING (oid)
+    $$SELECT f.proname FROM ext_funcs f JOIN pg_proc p USING (oid)
        WHERE p.prosecdef
          AND NOT coalesce(f.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)$$,
     'every SECURITY DEFINER function pins search_path to pg_catalog, pg_temp');
