@@ -377,11 +377,26 @@ pgfs_conn_init(void)
 		return -1;
 	for (i = 0; i < nslots; i++)
 		if (!(slots[i].pg = connect_one()))
+			goto fail;
+	if (!pgfs.cfg.ro)
+	{
+		/* a standby takes advisory locks, but every write would fail */
+		PGresult   *r = PQexec(slots[0].pg, "SELECT pg_is_in_recovery()");
+		int			standby = PQresultStatus(r) == PGRES_TUPLES_OK &&
+			strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+
+		PQclear(r);
+		if (standby)
 		{
-			pgfs_conn_fini();
-			return -1;
+			pgfs_log(FUSE_LOG_ERR, "the server is a standby: mount it with -o ro");
+			goto fail;
 		}
+	}
 	return 0;
+
+fail:
+	pgfs_conn_fini();
+	return -1;
 }
 
 void

@@ -99,6 +99,17 @@ bad=$(newdir)
 ! "$FUSE_BIN" "" "$bad" -o subdir=/no/such/dir 2> /dev/null
 result $? "a missing subdir fails the mount"
 
+# the mount(8) helper, from the source tree: fstab-only options are dropped
+helper=$(dirname "$0")/../../fuse/mount.pgfs
+mh=$(newdir)
+PGFS_FUSE=$FUSE_BIN sh "$helper" "" "$mh" -o ro,_netdev,noauto,x-systemd.automount,noatime &&
+	wait_mounted "$mh" && grep -q " $mh fuse.pgfs ro,.*noatime" /proc/mounts &&
+	[ "$(cat "$mh/$sub/inner/f")" = hello ]
+result $? "mount.pgfs SPEC DIR -o ro,_netdev,... mounts read-only"
+fusermount3 -u "$mh"
+PGFS_FUSE=false sh "$helper" "" "$mh" -f -o ro && ! mountpoint -q "$mh"
+result $? "mount.pgfs -f (fake) mounts nothing"
+
 # open-but-unlinked files: kept while their mount lives, freed after a crash
 cr=$(newdir)
 "$FUSE_BIN" "" "$cr" -f 2> /dev/null &
@@ -114,8 +125,7 @@ other=$(newdir)
 [ "$(sha256sum <&7)" = "$want" ]
 result $? "an open unlinked file survives another mount's orphan reclaim"
 orphans=$(sql "SELECT count(*) FROM pgfs.inode WHERE nlink = 0")
-kill -9 $crpid
-wait $crpid 2> /dev/null
+{ kill -9 $crpid && wait $crpid; } 2> /dev/null
 exec 7<&-
 umount -l "$cr"
 "$FUSE_BIN" "" "$other" && wait_mounted "$other" && fusermount3 -u "$other"

@@ -17,8 +17,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 export FUSE_BIN=${FUSE_BIN:-pgfs-fuse}
 export PYTHON=${PYTHON:-/usr/bin/python3}
 export MNT=$(mktemp -d /tmp/pgfs-fuse-mnt.XXXXXX)
+export MNT2=$(mktemp -d /tmp/pgfs-fuse-mnt2.XXXXXX)
 export SCRATCH=$(mktemp -d /tmp/pgfs-fuse-scratch.XXXXXX)
-chmod 755 "$MNT" "$SCRATCH"
+chmod 755 "$MNT" "$MNT2" "$SCRATCH"
 
 n=0 pass=0 fail=0
 
@@ -36,8 +37,10 @@ run_test() {
 	local name=$1 line status got=0 out
 	shift
 	out=$SCRATCH/out.$name
+	SECONDS=0
 	"$@" > "$out" 2>&1
 	status=$?
+	echo "# $name: ${SECONDS}s"
 	while IFS= read -r line; do
 		case $line in
 		"ok - "*)	report ok "$name: ${line#ok - }"; got=1 ;;
@@ -63,9 +66,12 @@ mount_store() {	# mount_store DIR [options]: mount and wait for it
 export -f mount_store
 
 cleanup() {
-	mountpoint -q "$MNT" && { fusermount3 -u "$MNT" || umount -l "$MNT"; }
+	local d
+	for d in "$MNT2" "$MNT"; do
+		mountpoint -q "$d" && { fusermount3 -u "$d" || umount -l "$d"; }
+		rmdir "$d" 2>/dev/null
+	done
 	rm -rf "$SCRATCH"
-	rmdir "$MNT" 2>/dev/null
 }
 trap cleanup EXIT
 
@@ -84,6 +90,15 @@ run_test fsdiff "$PYTHON" "$here/fsdiff.py" --ops "${FSDIFF_OPS:-2000}" "$MNT/fs
 run_test programs bash "$here/programs.sh" "$MNT/programs" "$SCRATCH/programs"
 run_test sql bash "$here/sql.sh" "$MNT" sql
 run_test mounts bash "$here/mounts.sh" "$MNT" mounts
+if mount_store "$MNT2"; then
+	run_test concurrent "$PYTHON" "$here/concurrent.py" "$MNT/concurrent" "$MNT2/concurrent"
+	rm -rf "$MNT/concurrent"
+	fusermount3 -u "$MNT2"
+else
+	report "not ok" "second read-write mount"
+fi
+
+run_test standby bash "$here/standby.sh"
 
 if fusermount3 -u "$MNT"; then
 	report ok "unmount"
