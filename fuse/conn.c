@@ -196,11 +196,20 @@ check_identity(PGconn *pg)
 	return 0;
 }
 
+/*
+ * A filesystem must not hang forever on a server that went away: unless the
+ * conninfo (which is expanded after these) or PGCONNECT_TIMEOUT says
+ * otherwise, give up connecting after 10 s and notice a dead peer within a
+ * minute.
+ */
 static PGconn *
 connect_one(void)
 {
-	static const char *const kw[] = {"dbname", "fallback_application_name", NULL};
-	const char *const val[] = {pgfs.cfg.conninfo, "pgfs-fuse", NULL};
+	static const char *const kw[] = {"connect_timeout", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "dbname",
+	"fallback_application_name", NULL};
+	const char *const val[] = {getenv("PGCONNECT_TIMEOUT") ? NULL : "10", "30",
+		"10", "3", pgfs.cfg.conninfo, "pgfs-fuse", NULL};
 	PGconn	   *pg = PQconnectdbParams(kw, val, 1);
 	PGresult   *r;
 	int			i;

@@ -3,6 +3,7 @@
  *	  pgfs-fuse: mount a pgfs store (a PostgreSQL database) with FUSE.
  *
  *	  pgfs-fuse CONNINFO MOUNTPOINT [-f] [-d] [-o ro,workers=N,subdir=/p,...]
+ *	  pgfs-fuse -o conninfo=CONNINFO MOUNTPOINT ...
  *
  * Options and setup; the operations are in ops.c.  The connections are
  * opened before the daemon detaches, so that a wrong conninfo or a missing
@@ -35,6 +36,7 @@ enum
 static const struct fuse_opt pgfs_opts[] = {
 	PGFS_OPT("ro", ro, 1),
 	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),	/* the kernel mounts read-only too */
+	PGFS_OPT("conninfo=%s", conninfo, 0),
 	PGFS_OPT("workers=%d", workers, 0),
 	PGFS_OPT("subdir=%s", subdir, 0),
 	PGFS_OPT("attr_timeout=%lf", attr_timeout, 0),
@@ -56,6 +58,7 @@ usage(const char *progname)
 	printf("usage: %s CONNINFO MOUNTPOINT [options]\n\n"
 		   "CONNINFO is a libpq connection string or URI (\"\" uses PG* variables).\n\n"
 		   "pgfs options:\n"
+		   "    -o conninfo=CONNINFO   instead of the first argument (escape commas: \\,)\n"
 		   "    -o ro                  mount read-only, never write (works on a standby)\n"
 		   "    -o workers=N           server connections (default %d)\n"
 		   "    -o subdir=/PATH        mount this directory of the store\n"
@@ -64,20 +67,23 @@ usage(const char *progname)
 		   progname, PGFS_DEFAULT_WORKERS);
 }
 
+static const char *nonopt[2];
+static int	nonopts;
+
 static int
 opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
-	struct pgfs_config *cfg = data;
-
 	switch (key)
 	{
 		case FUSE_OPT_KEY_NONOPT:
-			if (!cfg->conninfo)
+			/* CONNINFO MOUNTPOINT, or MOUNTPOINT alone with -o conninfo= */
+			if (nonopts >= 2)
 			{
-				cfg->conninfo = strdup(arg);
-				return 0;
+				fprintf(stderr, "%s: too many arguments: %s\n", outargs->argv[0], arg);
+				return -1;
 			}
-			return 1;			/* the mountpoint, for fuse_parse_cmdline */
+			nonopt[nonopts++] = arg;
+			return 0;
 		case KEY_HELP:
 			usage(outargs->argv[0]);
 			fuse_opt_add_arg(outargs, "-h");	/* and libfuse's part */
@@ -157,6 +163,15 @@ main(int argc, char *argv[])
 	pgfs.root_ino = 1;
 
 	if (fuse_opt_parse(&args, &pgfs.cfg, pgfs_opts, opt_proc) != 0)
+		goto out_args;
+	if (nonopts == 2 && pgfs.cfg.conninfo)
+	{
+		fprintf(stderr, "%s: CONNINFO given twice\n", argv[0]);
+		goto out_args;
+	}
+	if (nonopts == 2)
+		pgfs.cfg.conninfo = strdup(nonopt[0]);
+	if (nonopts > 0 && fuse_opt_add_arg(&args, nonopt[nonopts - 1]) != 0)
 		goto out_args;
 	if (fuse_parse_cmdline(&args, &opts) != 0)
 		goto out_args;

@@ -87,8 +87,8 @@ result $? "a removal shows in the other mount"
 
 # a subdir mount
 sd=$(newdir)
-"$FUSE_BIN" "" "$sd" -o "subdir=/$sub/inner" && wait_mounted "$sd"
-result $? "mount -o subdir"
+"$FUSE_BIN" "$sd" -o "subdir=/$sub/inner,conninfo=" && wait_mounted "$sd"
+result $? "mount -o subdir=...,conninfo= (conninfo as an option)"
 [ "$(ls "$sd" | tr '\n' ' ')" = "f h " ] && [ "$(cat "$sd/f")" = hello ]
 result $? "subdir mount shows the subdirectory"
 mkdir "$sd/made" && echo x > "$sd/made/file" && [ "$(cat "$dir/inner/made/file")" = x ]
