@@ -689,6 +689,8 @@ sub mount_store
 		}
 		usleep(100_000);
 	}
+	# stop the daemon now, so that it does nothing after its caller gave up
+	unmount_store($dir);
 	croak "pgfs-fuse did not mount $dir within 30 s:\n" . slurp_file($log);
 }
 
