@@ -222,6 +222,23 @@ def t_append():
     check('many appends', get(p('app')) == b'abc' + b''.join(b'%d,' % i for i in range(100)))
 
 
+def t_write_errors():
+    # pgfs refuses data beyond 2^50 bytes (EFBIG); the kernel lets it through,
+    # so a buffered write fails late: at fsync or close, not at write
+    put(p('efbig'), b'ok')
+    fd = os.open(p('efbig'), os.O_WRONLY)
+    r = os.pwrite(fd, b'x', 1 << 50)
+    check('write beyond the size limit is buffered', r == 1)
+    fails('its error comes at fsync: EFBIG', errno.EFBIG, os.fsync, fd)
+    os.pwrite(fd, b'y', 1 << 50)
+    fails('or at close: EFBIG', errno.EFBIG, os.close, fd)
+    fd = os.open(p('efbig'), os.O_WRONLY | os.O_SYNC)
+    fails('with O_SYNC the write itself fails: EFBIG', errno.EFBIG, os.pwrite, fd, b'z', 1 << 50)
+    os.close(fd)
+    check('the file is unharmed', get(p('efbig')) == b'ok')
+    os.unlink(p('efbig'))
+
+
 def t_unlinked_open():
     put(p('ul'), b'keep me')
     fd = os.open(p('ul'), os.O_RDWR)
