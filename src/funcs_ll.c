@@ -458,11 +458,15 @@ pgfs_ll_removexattr(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * A client (one mount) is live while any of its sessions holds the advisory
+ * lock (PGFS_LOCK_CLASS, PgfsClientKey(client)).  Shared, because a mount has
+ * several connections and each takes it.
+ */
 static PgfsPlan client_plan = {
-	"SELECT pg_catalog.pg_advisory_lock($1, $2)", 2, {INT4OID, INT4OID}
+	"SELECT pg_catalog.pg_advisory_lock_shared($1, $2)", 2, {INT4OID, INT4OID}
 };
 
-/* the advisory lock key (PGFS_LOCK_CLASS, PgfsClientKey(client)) marks a live client */
 int32
 PgfsClientKey(int64 client)
 {

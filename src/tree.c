@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -192,6 +193,12 @@ pgfs_reclaim_orphans(PG_FUNCTION_ARGS)
 	int64		freed = 0;
 	Datum		v[1] = {Int32GetDatum(PGFS_LOCK_CLASS)};
 
+	/* the handle table is unlogged: a standby cannot even read it */
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot reclaim orphans during recovery"),
+				 errhint("Run pgfs_reclaim_orphans() on the primary.")));
 	PgfsSpiBegin(false);
 	PgfsExec(&dead_handles_plan, v, NULL);
 	rows = PgfsExec(&orphans_plan, NULL, NULL);
