@@ -238,7 +238,10 @@ connect_one(void)
 		struct pgfs_params p = {0};
 
 		par_i64(&p, pgfs.client);
+		/* a mount must fail, not hang, if the lock cannot be had */
+		PQclear(PQexec(pg, "SET lock_timeout = '10s'"));
 		r = exec_stmt(pg, SQL_CLIENT_BEGIN, &p);
+		PQclear(PQexec(pg, "RESET lock_timeout"));
 		if (!res_ok(r))
 		{
 			pgfs_log(FUSE_LOG_ERR, "pgfs_ll_client_begin failed%s: %s",
