@@ -69,8 +69,8 @@ if [ -z "${PGHOST:-}" ]; then
 		-o autovacuum=off -o jit=off "$self" "$@"
 fi
 
-pgbin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
-pgbench=$pgbin/pgbench
+# pgbench ships with the server (postgresql-15), not always on PATH
+pgbench=$(pg_config --bindir 2>/dev/null)/pgbench
 [ -x "$pgbench" ] || pgbench=$(command -v pgbench) || die "pgbench not found"
 
 if [ "$quick" = 1 ]; then
@@ -95,7 +95,7 @@ ndirs=1000
 out=${BENCH_OUT:-$here/results-sql.md}
 db=${BENCH_DB:-pgfs_bench}
 
-tmp=$(mktemp -d /tmp/pgfs-sql-bench.XXXXXX)
+tmp=$(mktemp -d -t pgfs-sql-bench.XXXXXX)
 chmod 755 "$tmp"
 mkdir -m 1777 "$tmp/copy"        # the server (another user) writes and reads COPY files here
 trap 'rm -rf "$tmp"' EXIT
