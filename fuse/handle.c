@@ -263,15 +263,15 @@ pgfs_fh_flush(struct pgfs_fh *fh)
 
 /*
  * Send the buffers of all handles open on ino, keeping errors for their
- * owners.  Returns how many buffers were sent: 0, cheaply, when the inode
- * is not open here.
+ * owners.  Returns whether the inode is open here; false, cheaply, when not.
+ * (Attributes read before this call may miss writes it sent, even when it
+ * sent nothing itself: another thread may just have done so.)
  */
 int
 pgfs_ino_flush(int64_t ino)
 {
 	struct open_inode *oi = oi_get(ino, 0);
 	struct pgfs_fh *fh;
-	int			n = 0;
 
 	if (!oi)
 		return 0;
@@ -283,11 +283,10 @@ pgfs_ino_flush(int64_t ino)
 
 			if (err && !fh->err)
 				fh->err = err;
-			n++;
 		}
 	pthread_mutex_unlock(&oi->lock);
 	oi_put(oi);
-	return n;
+	return 1;
 }
 
 /* Whether an open inode is known to have no security.capability. */

@@ -14,7 +14,9 @@
  * Attributes the kernel caches (attr_timeout, entry_timeout) must include
  * what this mount has buffered for writing (handle.c), or the kernel would
  * shrink its idea of the file size under an appending writer; so whatever
- * returns attributes flushes the inode's buffers first.
+ * returns attributes flushes the inode's buffers first.  Lookup and
+ * readdirplus learn the inode from the answer, so for an inode open here
+ * they flush and then ask again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -190,7 +192,7 @@ pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);	/* a negative entry, cached like others */
 		return;
 	}
-	if (r && pgfs_ino_flush(res_i64(r, 0, 0)) > 0)
+	if (r && pgfs_ino_flush(res_i64(r, 0, 0)))	/* open here: attributes after the flush */
 	{
 		int64_t		ino = res_i64(r, 0, 0);
 
@@ -376,6 +378,7 @@ pgfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newn
 
 	REFUSE_IF_RO(req);
 	CHECK_NAME(req, newname);
+	pgfs_ino_flush(ino_in(ino));	/* the reply carries the file's size */
 	par_i64(&p, ino_in(ino));
 	par_i64(&p, ino_in(newparent));
 	par_bytes(&p, newname, strlen(newname));
@@ -673,7 +676,7 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 				len = PGFS_NAME_MAX;
 			memcpy(name, PQgetvalue(r, row, 1), len);
 			name[len] = '\0';
-			if (plus && pgfs_ino_flush(child) > 0 && (fresh = getattr_sql(child, &err)))
+			if (plus && pgfs_ino_flush(child) && (fresh = getattr_sql(child, &err)))
 				row_entry(fresh, 0, 0, &e);
 			else
 				row_entry(r, row, 2, &e);
