@@ -64,8 +64,10 @@ CREATE TABLE pgfs.chunk (
     comp      smallint NOT NULL,               -- 0 raw, 1 lz4
     data      bytea    NOT NULL
 );
--- pgfs compresses chunks itself; stop TOAST from trying again
+-- pgfs compresses chunks itself; stop TOAST from trying again.  Chunks up to
+-- half a page (small files, well-compressed pieces) stay inline in the row.
 ALTER TABLE pgfs.chunk ALTER COLUMN data SET STORAGE EXTERNAL;
+ALTER TABLE pgfs.chunk SET (toast_tuple_target = 4080);
 
 CREATE TABLE pgfs.xattr (
     ino    bigint NOT NULL,

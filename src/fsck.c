@@ -180,7 +180,7 @@ pgfs_fsck(PG_FUNCTION_ARGS)
 	/* decode every chunk, a batch at a time */
 	if (chunks_plan.plan == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(chunks_plan.sql, 0, NULL);
+		SPIPlanPtr	plan = SPI_prepare_cursor(chunks_plan.sql, 0, NULL, CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare the chunk scan");

@@ -195,7 +195,7 @@ pgfs_ll_write(PG_FUNCTION_ARGS)
 	PgfsInode	node;
 
 	PgfsSpiBegin(false);
-	NsWrite(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_BYTEA_PP(2),
+	NsWrite(PG_GETARG_INT64(0), NULL, PG_GETARG_INT64(1), PG_GETARG_BYTEA_PP(2),
 			false, false, NULL, &node);
 	PgfsSpiEnd();
 	PG_RETURN_INT64(node.size);

@@ -44,15 +44,19 @@ NoRoot(const PgfsPath *p, int sqlstate)
 				 errmsg("cannot apply this operation to the root directory \"%s\"", p->path)));
 }
 
-/* create-or-open the regular file at path for writing; returns its inode */
+/*
+ * Find or create the regular file at path for writing.  Returns its inode
+ * number; when this call created it, *fresh is filled in: a row nobody else
+ * can see yet needs no lock.
+ */
 static int64
-OpenForWrite(const char *path)
+OpenForWrite(const char *path, PgfsInode *fresh, bool *created)
 {
 	PgfsPath	p;
-	PgfsInode	node;
 
 	PgfsResolve(path, true, &p);
 	PgfsCurrentPath = path;
+	*created = false;
 	if (p.exists)
 		return p.inode.ino;
 	if (p.trailing_slash)
@@ -60,50 +64,50 @@ OpenForWrite(const char *path)
 				(errcode(PGFS_SQLSTATE_EISDIR),
 				 errmsg("cannot create file \"%s\": the path ends in \"/\"", path)));
 	NsCreate(p.parent, p.name, S_IFREG | pgfs_default_file_mode, 0,
-			 pgfs_default_uid, pgfs_default_gid, NULL, path, false, &node, NULL);
-	return node.ino;
+			 pgfs_default_uid, pgfs_default_gid, NULL, path, false, fresh, created);
+	return fresh->ino;
+}
+
+static int64
+WriteCommon(FunctionCallInfo fcinfo, int64 offset, bool truncate_first, bool append)
+{
+	char	   *path = PathArg(fcinfo, 0);
+	bytea	   *data = PG_GETARG_BYTEA_PP(1);
+	PgfsInode	fresh;
+	PgfsInode	node;
+	bool		created;
+	int64		ino;
+
+	/* check before creating anything: a failed call changes nothing */
+	if (!append)
+		NsCheckRange(offset, VARSIZE_ANY_EXHDR(data), path);
+	PgfsSpiBegin(false);
+	ino = OpenForWrite(path, &fresh, &created);
+	NsWrite(ino, created ? &fresh : NULL, offset, data, truncate_first && !created,
+			append, path, &node);
+	PgfsSpiEnd();
+	return append ? node.size : (int64) VARSIZE_ANY_EXHDR(data);
 }
 
 PG_FUNCTION_INFO_V1(pgfs_write);
 Datum
 pgfs_write(PG_FUNCTION_ARGS)
 {
-	char	   *path = PathArg(fcinfo, 0);
-	bytea	   *data = PG_GETARG_BYTEA_PP(1);
-
-	PgfsSpiBegin(false);
-	NsWrite(OpenForWrite(path), 0, data, true, false, path, NULL);
-	PgfsSpiEnd();
-	PG_RETURN_INT64(VARSIZE_ANY_EXHDR(data));
+	PG_RETURN_INT64(WriteCommon(fcinfo, 0, true, false));
 }
 
 PG_FUNCTION_INFO_V1(pgfs_write_at);
 Datum
 pgfs_write_at(PG_FUNCTION_ARGS)
 {
-	char	   *path = PathArg(fcinfo, 0);
-	bytea	   *data = PG_GETARG_BYTEA_PP(1);
-	int64		offset = PG_GETARG_INT64(2);
-
-	/* check before creating anything: a failed call changes nothing */
-	NsCheckRange(offset, VARSIZE_ANY_EXHDR(data), path);
-	PgfsSpiBegin(false);
-	NsWrite(OpenForWrite(path), offset, data, false, false, path, NULL);
-	PgfsSpiEnd();
-	PG_RETURN_INT64(VARSIZE_ANY_EXHDR(data));
+	PG_RETURN_INT64(WriteCommon(fcinfo, PG_GETARG_INT64(2), false, false));
 }
 
 PG_FUNCTION_INFO_V1(pgfs_append);
 Datum
 pgfs_append(PG_FUNCTION_ARGS)
 {
-	char	   *path = PathArg(fcinfo, 0);
-	PgfsInode	node;
-
-	PgfsSpiBegin(false);
-	NsWrite(OpenForWrite(path), 0, PG_GETARG_BYTEA_PP(1), false, true, path, &node);
-	PgfsSpiEnd();
-	PG_RETURN_INT64(node.size);
+	PG_RETURN_INT64(WriteCommon(fcinfo, 0, false, true));
 }
 
 PG_FUNCTION_INFO_V1(pgfs_read);

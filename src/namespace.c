@@ -488,15 +488,22 @@ NsSetattr(int64 ino, const int32 *mode, const int64 *uid, const int64 *gid,
 		*out = node;
 }
 
+/*
+ * Write data at offset.  locked, when given, is the inode already locked (or
+ * created) by this transaction; otherwise inode ino is locked here.
+ */
 void
-NsWrite(int64 ino, int64 offset, bytea *data, bool truncate_first, bool append,
-		const char *errpath, PgfsInode *out)
+NsWrite(int64 ino, PgfsInode *locked, int64 offset, bytea *data, bool truncate_first,
+		bool append, const char *errpath, PgfsInode *out)
 {
 	PgfsInode	node;
 	int64		len = VARSIZE_ANY_EXHDR(data);
 	const char *label = errpath ? errpath : psprintf("inode %lld", (long long) ino);
 
-	CatalogLockInode(ino, &node);
+	if (locked)
+		node = *locked;
+	else
+		CatalogLockInode(ino, &node);
 	CheckRegular(&node, label);
 	if (truncate_first)
 		ChunkTruncate(&node, 0);

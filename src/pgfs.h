@@ -185,8 +185,8 @@ extern void NsRename(int64 parent, PgfsName name, int64 newparent, PgfsName newn
 extern void NsSetattr(int64 ino, const int32 *mode, const int64 *uid, const int64 *gid,
 					  const int64 *size, const int64 *atime_ns, const int64 *mtime_ns,
 					  bool kill_suid, const char *errpath, PgfsInode *out);
-extern void NsWrite(int64 ino, int64 offset, bytea *data, bool truncate_first,
-					bool append, const char *errpath, PgfsInode *out);
+extern void NsWrite(int64 ino, PgfsInode *locked, int64 offset, bytea *data,
+					bool truncate_first, bool append, const char *errpath, PgfsInode *out);
 extern bool NsIsAncestor(int64 ino, int64 start);
 extern void NsCheckRange(int64 offset, int64 length, const char *errpath);
 extern void NsOpen(int64 ino, int64 client);
