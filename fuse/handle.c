@@ -23,6 +23,9 @@
  * of sending it is kept in the handle and reported by the next flush or
  * fsync, as a local filesystem reports writeback errors.
  *
+ * All buffers together are limited to PGFS_WBUF_TOTAL bytes; past that,
+ * writes go to the server as they come.
+ *
  * Before every write(2) the kernel asks for the file's security.capability
  * (to drop it, as it drops set-user-ID); FUSE cannot tell it that the answer
  * does not change.  So an open inode also remembers for attr_timeout that it
@@ -62,6 +65,7 @@ struct pgfs_fh
 #define NBUCKETS 256
 static struct open_inode *table[NBUCKETS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t buffered;			/* bytes allocated for buffers, all handles */
 
 static struct open_inode *
 oi_get(int64_t ino, int create)
@@ -139,6 +143,7 @@ buffer_end(off_t off)
 	return aligned > off ? aligned : end;
 }
 
+/* Grow fh's buffer to hold need bytes; ENOBUFS when over the memory budget. */
 static int
 reserve(struct pgfs_fh *fh, size_t need)
 {
@@ -149,8 +154,12 @@ reserve(struct pgfs_fh *fh, size_t need)
 		return 0;
 	while (size < need)
 		size *= 2;
-	if (!(buf = realloc(fh->buf, size)))
-		return ENOMEM;
+	if (__atomic_add_fetch(&buffered, size - fh->size, __ATOMIC_RELAXED) > PGFS_WBUF_TOTAL ||
+		!(buf = realloc(fh->buf, size)))
+	{
+		__atomic_sub_fetch(&buffered, size - fh->size, __ATOMIC_RELAXED);
+		return ENOBUFS;
+	}
 	fh->buf = buf;
 	fh->size = size;
 	return 0;
@@ -193,6 +202,7 @@ pgfs_fh_free(struct pgfs_fh *fh)
 	*p = fh->next;
 	pthread_mutex_unlock(&oi->lock);
 	oi_put(oi);
+	__atomic_sub_fetch(&buffered, fh->size, __ATOMIC_RELAXED);
 	free(fh->buf);
 	free(fh);
 	return err;
@@ -238,6 +248,8 @@ pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 			if (fh->sync || off + (off_t) n == fh->end)
 				err = fh_send(fh);
 		}
+		else if (err == ENOBUFS && !(err = fh_send(fh)))
+			err = sql_write(oi->ino, off, data, n);	/* no memory to spare */
 		data += n;
 		off += n;
 		size -= n;

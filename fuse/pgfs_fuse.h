@@ -26,6 +26,8 @@
 #define PGFS_WBUF_MAX		(1024 * 1024)
 /* ... and a buffer that would cross this alignment is cut there */
 #define PGFS_WBUF_ALIGN		(64 * 1024)
+/* all write buffers together take at most this much memory */
+#define PGFS_WBUF_TOTAL		((size_t) 256 * 1024 * 1024)
 
 #define PGFS_DEFAULT_WORKERS	4
 #define PGFS_MAX_WORKERS		64

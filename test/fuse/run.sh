@@ -86,7 +86,7 @@ fi
 
 umask 022
 run_test ops "$PYTHON" "$here/ops.py" "$MNT"
-run_test fsdiff "$PYTHON" "$here/fsdiff.py" --ops "${FSDIFF_OPS:-2000}" "$MNT/fsdiff" "$SCRATCH/fsdiff-ref"
+run_test fsdiff "$PYTHON" "$here/fsdiff.py" --ops "${FSDIFF_OPS:-10000}" "$MNT/fsdiff" "$SCRATCH/fsdiff-ref"
 run_test programs bash "$here/programs.sh" "$MNT/programs" "$SCRATCH/programs"
 run_test sql bash "$here/sql.sh" "$MNT" sql
 run_test mounts bash "$here/mounts.sh" "$MNT" mounts
