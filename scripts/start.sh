@@ -56,10 +56,20 @@ conninfo() {
 	fi
 }
 
+port_free() {
+	! pg_lsclusters -h 2>/dev/null | awk -v p="$1" '$3 == p { found = 1 } END { exit !found }' &&
+		! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 start_cluster() {
+	local portopt=(--port "$port")
 	if ! cluster_exists; then
-		pgfs_log "creating cluster $PG_MAJOR/$cluster on port $port"
-		pg_createcluster "$PG_MAJOR" "$cluster" --port "$port" >/dev/null
+		if [ -z "${PGFS_PORT:-}" ] && ! port_free "$port"; then
+			pgfs_log "port $port is taken; letting pg_createcluster choose one"
+			portopt=()
+		fi
+		pgfs_log "creating cluster $PG_MAJOR/$cluster"
+		pg_createcluster "$PG_MAJOR" "$cluster" "${portopt[@]}" >/dev/null
 	fi
 	port=$(pg_conftool -s "$PG_MAJOR" "$cluster" show port)
 	if ! cluster_online; then
@@ -116,9 +126,10 @@ mount_pgfs() {
 	fi
 	mkdir -p "$mnt" "$statedir"
 	pgfs_log "mounting at $mnt (log: $fuselog)"
-	# pgfs-fuse reads the connection from libpq's environment and conninfo=.
-	PGFS_CONNINFO="$(conninfo)" setsid "$bin" -o "allow_other,default_permissions" \
-		-o "conninfo=$(conninfo)" "$mnt" </dev/null >>"$fuselog" 2>&1 &
+	# in the foreground of its own session, so that its log is kept
+	setsid "$bin" "$(conninfo)" "$mnt" -f -o allow_other,default_permissions \
+		</dev/null >>"$fuselog" 2>&1 &
+	echo $! >"$statedir/pgfs-fuse.pid"
 	for i in $(seq 1 100); do
 		is_mounted && return 0
 		sleep 0.1
@@ -133,6 +144,7 @@ unmount_pgfs() {
 		pgfs_log "unmounting $mnt"
 		fusermount3 -u "$mnt" 2>/dev/null || umount "$mnt" || umount -l "$mnt"
 	fi
+	rm -f "$statedir/pgfs-fuse.pid"
 }
 
 report() {
@@ -142,7 +154,7 @@ report() {
 		echo "  SQL:   psql \"$(conninfo)\""
 		echo "         (or as the superuser: runuser -u postgres -- psql -p $port -d pgfs)"
 	else
-		echo "  SQL:   psql \"$(conninfo)\""
+		echo "  SQL:   psql \"$(conninfo | sed -E 's/password=[^ ]*/password=.../')\""
 	fi
 	echo "         e.g. SELECT pgfs_write('/hello.txt', 'hello'::bytea); SELECT * FROM pgfs_readdir('/');"
 	if is_mounted; then
@@ -152,6 +164,10 @@ report() {
 	fi
 	echo "  stop:  scripts/start.sh stop"
 }
+
+if own_cluster && cluster_exists; then
+	port=$(pg_conftool -s "$PG_MAJOR" "$cluster" show port)
+fi
 
 case $action in
 	start)

@@ -2,7 +2,7 @@
 -- rmdir, unlink, readdir, rename (plain, over targets, noreplace, exchange),
 -- hard links, symbolic links, remove (recursive), copy of trees.
 BEGIN;
-SELECT plan(92);
+SELECT plan(93);
 
 CREATE FUNCTION pg_temp.nlink(p text) RETURNS integer
 LANGUAGE sql AS $$ SELECT nlink FROM pgfs_lstat(p) $$;
@@ -52,6 +52,10 @@ SELECT results_eq(
     'readdir lists the entries by name, without "." and ".."');
 SELECT is((SELECT ino FROM pgfs_readdir('/ns/d') WHERE name = 'b2'), pg_temp.ino('/ns/d/b2'),
           'readdir gives the inode number');
+SELECT is_empty($$SELECT * FROM pgfs_readdir('/ns/d')
+                   WHERE name IS NULL OR type IS NULL OR ino IS NULL
+                      OR num_nonnulls(mode, nlink, uid, gid, size, mtime) > 0$$,
+                'without with_stat: name, type and inode only');
 SELECT is_empty(
     $$SELECT * FROM pgfs_readdir('/ns/d', true) r, pgfs_lstat('/ns/d/' || r.name) s
        WHERE (r.mode, r.nlink, r.uid, r.gid, r.size, r.mtime)
