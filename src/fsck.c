@@ -179,13 +179,7 @@ pgfs_fsck(PG_FUNCTION_ARGS)
 
 	/* decode every chunk, a batch at a time */
 	if (chunks_plan.plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare_cursor(chunks_plan.sql, 0, NULL, CURSOR_OPT_GENERIC_PLAN);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the chunk scan");
-		chunks_plan.plan = plan;
-	}
+		PgfsPrepare(&chunks_plan);
 	page = palloc(PGFS_CHUNK_SIZE);
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pgfs fsck", ALLOCSET_DEFAULT_SIZES);
 	portal = SPI_cursor_open(NULL, chunks_plan.plan, NULL, NULL, true);

@@ -188,7 +188,7 @@ pgfs_readdir(PG_FUNCTION_ARGS)
 
 	/* stream through a cursor: a directory may hold millions of entries */
 	if (readdir_plan.plan == NULL)
-		PgfsExec(&readdir_plan, (v[0] = Int64GetDatum(0), v), NULL);
+		PgfsPrepare(&readdir_plan);
 	v[0] = Int64GetDatum(p.inode.ino);
 	portal = SPI_cursor_open(NULL, readdir_plan.plan, v, NULL, true);
 	for (;;)

@@ -123,6 +123,7 @@ extern void PgfsSpiBegin(bool read_only);
 extern void PgfsSpiEnd(void);
 extern MemoryContext PgfsCallerContext(void);
 extern const char *PgfsCurrentPath;
+extern void PgfsPrepare(PgfsPlan *p);
 extern int	PgfsExec(PgfsPlan *p, Datum *values, const char *nulls);
 extern int64 PgfsGetInt64(int row, int col);
 extern int32 PgfsGetInt32(int row, int col);

@@ -46,6 +46,26 @@ PgfsCallerContext(void)
 	return caller_context;
 }
 
+/* Prepare and keep the plan of p, once per backend. */
+void
+PgfsPrepare(PgfsPlan *p)
+{
+	SPIPlanPtr	plan;
+
+	/*
+	 * Generic plans: the statements are key
+	 * lookups, and letting the plan cache weigh custom plans made every
+	 * pgfs_read re-plan (58% of a 4 KiB read was spent in the planner).
+	 */
+	plan = SPI_prepare_cursor(p->sql, p->nargs, p->argtypes, CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", p->sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	p->plan = plan;
+}
+
 /* Run a saved plan, preparing it on first use; returns SPI_processed. */
 int
 PgfsExec(PgfsPlan *p, Datum *values, const char *nulls)
@@ -53,22 +73,7 @@ PgfsExec(PgfsPlan *p, Datum *values, const char *nulls)
 	int			rc;
 
 	if (p->plan == NULL)
-	{
-		/*
-		 * Generic plans: the statements are simple key lookups, and letting
-		 * the plan cache weigh custom plans made every pgfs_read re-plan
-		 * (measured: 58% of a 4 KiB read in the planner).
-		 */
-		SPIPlanPtr	plan = SPI_prepare_cursor(p->sql, p->nargs, p->argtypes,
-											  CURSOR_OPT_GENERIC_PLAN);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s", p->sql,
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		p->plan = plan;
-	}
+		PgfsPrepare(p);
 	rc = SPI_execute_plan(p->plan, values, nulls, spi_read_only, 0);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", p->sql,
