@@ -5,7 +5,7 @@
 # (pg_virtualenv provides them), pgfs-fuse on PATH or in $FUSE_BIN, root
 # (mounts with allow_other and runs some checks as user nobody).
 #
-#   pg_virtualenv -v 15 bash -c 'psql -c "create extension pgfs" && test/fuse/run.sh'
+#   pg_virtualenv -t -v 15 bash -c 'psql -c "create extension pgfs" && test/fuse/run.sh'
 #
 # Each test script prints "ok - name" / "not ok - name" lines (and "#"
 # comments); this runner numbers them as TAP, unmounts, checks pgfs_fsck()
