@@ -375,13 +375,15 @@ COMMENT ON FUNCTION pgfs_reclaim_orphans() IS
  * Every function returning a single inode returns the same attribute columns.
  * ------------------------------------------------------------------------ */
 
-CREATE FUNCTION pgfs_ll_lookup(parent bigint, name bytea,
+CREATE FUNCTION pgfs_ll_lookup(parent bigint, name bytea, missing_ok boolean DEFAULT false,
     OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
     OUT rdev bigint, OUT size bigint, OUT blocks bigint,
     OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
 AS 'MODULE_PATHNAME', 'pgfs_ll_lookup' LANGUAGE C STRICT STABLE PARALLEL SAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_lookup(bigint, bytea) IS 'look name up in directory parent (".." and "." included)';
+COMMENT ON FUNCTION pgfs_ll_lookup(bigint, bytea, boolean) IS
+'look name up in directory parent ("." and ".." included); a missing name raises ENOENT, '
+'or with missing_ok gives a row of NULLs (a negative lookup without an error in the server log)';
 
 CREATE FUNCTION pgfs_ll_getattr(ino bigint,
     OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,

@@ -16,6 +16,8 @@ SELECT ino = :d AS dot FROM pgfs_ll_lookup(:d, '.'::bytea);
 SELECT ino = 1 AS dotdot FROM pgfs_ll_lookup(:d, '..'::bytea);
 SELECT ino = 1 AS root_dotdot FROM pgfs_ll_lookup(1, '..'::bytea);
 SELECT pg_temp.try(format($$SELECT * FROM pgfs_ll_lookup(%s, 'missing'::bytea)$$, :d));
+SELECT ino IS NULL AS absent, mode IS NULL AS no_mode FROM pgfs_ll_lookup(:d, 'missing'::bytea, true);
+SELECT ino = :d AS found_anyway FROM pgfs_ll_lookup(:d, '.'::bytea, true);
 
 -- write, read, setattr
 SELECT pgfs_ll_write(:f, 0, 'abcdef'::bytea), pgfs_ll_write(:f, 100, 'z'::bytea);
@@ -93,6 +95,15 @@ SELECT pgfs_reclaim_orphans();
 SELECT pg_temp.try(format('SELECT * FROM pgfs_ll_getattr(%s)', :g));
 SELECT nlink FROM pgfs_ll_getattr(:l);
 SELECT pgfs_ll_release(:l, 42);
+-- client ids whose lock key does not fit a signed integer work the same
+SELECT pgfs_ll_client_begin(3000000000);
+SELECT ino AS h FROM pgfs_ll_create(1, 'high'::bytea, 420, 0, 0, 3000000000) \gset
+SELECT ino AS h2 FROM pgfs_ll_create(1, 'high2'::bytea, 420, 0, 0, -5000000000) \gset
+SELECT pgfs_ll_unlink(1, 'high'::bytea), pgfs_ll_unlink(1, 'high2'::bytea);
+SELECT pgfs_reclaim_orphans();
+SELECT nlink FROM pgfs_ll_getattr(:h);
+SELECT pg_temp.try(format('SELECT * FROM pgfs_ll_getattr(%s)', :h2));
+SELECT pgfs_ll_release(:h, 3000000000);
 SELECT pg_advisory_unlock_all();
 
 SELECT pgfs_remove('/ll', true) > 0, pgfs_remove('/rd', true) > 0, pgfs_remove('/kept');

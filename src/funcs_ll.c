@@ -37,7 +37,7 @@ PgfsAttrValues(const PgfsInode *node, Datum *values, bool *nulls)
 	memset(nulls, 0, sizeof(bool) * PGFS_ATTR_NCOLS);
 }
 
-/* the attribute record; call after PgfsSpiEnd() */
+/* the attribute record (all NULL for node NULL); call after PgfsSpiEnd() */
 Datum
 PgfsAttrDatum(FunctionCallInfo fcinfo, const PgfsInode *node)
 {
@@ -48,7 +48,10 @@ PgfsAttrDatum(FunctionCallInfo fcinfo, const PgfsInode *node)
 	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	td = BlessTupleDesc(td);
-	PgfsAttrValues(node, values, nulls);
+	if (node)
+		PgfsAttrValues(node, values, nulls);
+	else
+		memset(nulls, true, sizeof(nulls));
 	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
 }
 
@@ -101,10 +104,15 @@ pgfs_ll_lookup(PG_FUNCTION_ARGS)
 		if (name.len > PGFS_NAME_MAX)
 			PgfsValidateName(name, NULL);
 		if (!CatalogLookup(parent, name, &node))
-			ereport(ERROR,
-					(errcode(PGFS_SQLSTATE_ENOENT),
-					 errmsg("file \"%s\" does not exist in directory %lld",
-							PgfsNameStr(name), (long long) parent)));
+		{
+			if (!PG_GETARG_BOOL(2))
+				ereport(ERROR,
+						(errcode(PGFS_SQLSTATE_ENOENT),
+						 errmsg("file \"%s\" does not exist in directory %lld",
+								PgfsNameStr(name), (long long) parent)));
+			PgfsSpiEnd();
+			return PgfsAttrDatum(fcinfo, NULL);
+		}
 	}
 	PgfsSpiEnd();
 	return PgfsAttrDatum(fcinfo, &node);

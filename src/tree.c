@@ -168,6 +168,7 @@ pgfs_copy(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(count);
 }
 
+/* the lock key as PgfsClientKey computes it, read back as the unsigned objid */
 static PgfsPlan dead_handles_plan = {
 	"DELETE FROM pgfs.handle h WHERE NOT EXISTS ("
 	" SELECT 1 FROM pg_catalog.pg_locks l"
@@ -175,7 +176,7 @@ static PgfsPlan dead_handles_plan = {
 	"    AND l.database = (SELECT oid FROM pg_catalog.pg_database"
 	"                       WHERE datname = pg_catalog.current_database())"
 	"    AND l.classid = $1::pg_catalog.oid"
-	"    AND l.objid = ((h.client # (h.client >> 32))::integer)::pg_catalog.oid)",
+	"    AND l.objid = ((h.client # (h.client >> 32)) & 4294967295)::pg_catalog.oid)",
 	1, {INT4OID}
 };
 static PgfsPlan orphans_plan = {
