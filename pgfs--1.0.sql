@@ -540,6 +540,14 @@ AS 'MODULE_PATHNAME', 'pgfs_ll_open' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_ll_open(bigint, bigint) IS 'count an open handle of client on ino';
 
+CREATE FUNCTION pgfs_ll_reopen(ino bigint, client bigint, count integer)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgfs_ll_reopen' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pgfs_ll_reopen(bigint, bigint, integer) IS
+'set the number of open handles of client on ino (after reconnecting to a restarted server, whose '
+'unlogged handle table may have been emptied); ENOENT when the inode is gone';
+
 CREATE FUNCTION pgfs_ll_release(ino bigint, client bigint)
 RETURNS void
 AS 'MODULE_PATHNAME', 'pgfs_ll_release' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE

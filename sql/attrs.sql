@@ -65,6 +65,7 @@ SELECT convert_from(pgfs_getxattr('/at/f', 'user.mime'), 'UTF8');
 SELECT pg_temp.try($$SELECT pgfs_getxattr('/at/f', 'user.none')$$);
 SELECT pg_temp.try($$SELECT pgfs_removexattr('/at/f', 'user.none')$$);
 SELECT pg_temp.try($$SELECT pgfs_setxattr('/at/f', repeat('n', 256), 'x'::bytea)$$);
+SELECT pg_temp.try($$SELECT pgfs_setxattr('/at/f', '', 'x'::bytea)$$);
 SELECT pg_temp.try($$SELECT pgfs_setxattr('/at/f', 'user.big', decode(repeat('00', 65537), 'hex'))$$);
 SELECT pg_temp.try($$SELECT pgfs_setxattr('/at/f', 'user.x', 'x'::bytea, 4)$$);
 SELECT pgfs_removexattr('/at/f', 'user.empty');

@@ -18,6 +18,7 @@ SELECT ino = 1 AS root_dotdot FROM pgfs_ll_lookup(1, '..'::bytea);
 SELECT pg_temp.try(format($$SELECT * FROM pgfs_ll_lookup(%s, 'missing'::bytea)$$, :d));
 SELECT ino IS NULL AS absent, mode IS NULL AS no_mode FROM pgfs_ll_lookup(:d, 'missing'::bytea, true);
 SELECT ino = :d AS found_anyway FROM pgfs_ll_lookup(:d, '.'::bytea, true);
+SELECT pg_temp.try(format($$SELECT * FROM pgfs_ll_lookup(%s, 'x'::bytea, true)$$, :f));
 
 -- write, read, setattr
 SELECT pgfs_ll_write(:f, 0, 'abcdef'::bytea), pgfs_ll_write(:f, 100, 'z'::bytea);
@@ -103,7 +104,14 @@ SELECT pgfs_ll_unlink(1, 'high'::bytea), pgfs_ll_unlink(1, 'high2'::bytea);
 SELECT pgfs_reclaim_orphans();
 SELECT nlink FROM pgfs_ll_getattr(:h);
 SELECT pg_temp.try(format('SELECT * FROM pgfs_ll_getattr(%s)', :h2));
+-- after a server crash empties the handle table, a mount re-registers its handles
+DELETE FROM pgfs.handle;
+SELECT pgfs_ll_reopen(:h, 3000000000, 2);
+SELECT pgfs_reclaim_orphans();
+SELECT count FROM pgfs.handle WHERE ino = :h;
+SELECT pgfs_ll_reopen(:h, 3000000000, 1);
 SELECT pgfs_ll_release(:h, 3000000000);
+SELECT pg_temp.try(format('SELECT pgfs_ll_reopen(%s, 3000000000, 1)', :h));
 SELECT pg_advisory_unlock_all();
 
 SELECT pgfs_remove('/ll', true) > 0, pgfs_remove('/rd', true) > 0, pgfs_remove('/kept');

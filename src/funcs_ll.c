@@ -105,6 +105,12 @@ pgfs_ll_lookup(PG_FUNCTION_ARGS)
 			PgfsValidateName(name, NULL);
 		if (!CatalogLookup(parent, name, &node))
 		{
+			/* no entry: say why, as lookup(2) would */
+			CatalogGetInodeOrError(parent, &node);
+			if (!PGFS_IS_DIR(node.mode))
+				ereport(ERROR,
+						(errcode(PGFS_SQLSTATE_ENOTDIR),
+						 errmsg("inode %lld is not a directory", (long long) parent)));
 			if (!PG_GETARG_BOOL(2))
 				ereport(ERROR,
 						(errcode(PGFS_SQLSTATE_ENOENT),
@@ -179,11 +185,11 @@ pgfs_ll_read(PG_FUNCTION_ARGS)
 	PgfsInode	node;
 	bytea	   *result;
 
-	if (offset < 0 || length < 0)
+	if (offset < 0 || length < 0 || length > PG_INT64_MAX - offset)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
-				 errmsg("negative offset or length reading inode %lld",
-						(long long) PG_GETARG_INT64(0))));
+				 errmsg("invalid range (offset %lld, length %d) reading inode %lld",
+						(long long) offset, length, (long long) PG_GETARG_INT64(0))));
 	PgfsSpiBegin(true);
 	CatalogGetInodeOrError(PG_GETARG_INT64(0), &node);
 	CheckNotDir(&node, "read");
@@ -500,6 +506,16 @@ pgfs_ll_open(PG_FUNCTION_ARGS)
 {
 	PgfsSpiBegin(false);
 	NsOpen(PG_GETARG_INT64(0), PG_GETARG_INT64(1));
+	PgfsSpiEnd();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_reopen);
+Datum
+pgfs_ll_reopen(PG_FUNCTION_ARGS)
+{
+	PgfsSpiBegin(false);
+	NsReopen(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT32(2));
 	PgfsSpiEnd();
 	PG_RETURN_VOID();
 }

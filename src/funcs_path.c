@@ -130,6 +130,11 @@ pgfs_read(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("negative offset or length reading \"%s\"", path)));
+	/* as pread(2): the end of the range must be representable */
+	if (!PG_ARGISNULL(2) && length > PG_INT64_MAX - offset)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("offset plus length overflows reading \"%s\"", path)));
 
 	PgfsSpiBegin(true);
 	PgfsResolveExisting(path, true, &p);

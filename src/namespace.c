@@ -528,6 +528,33 @@ NsOpen(int64 ino, int64 client)
 	PgfsExec(&open_plan, v, NULL);
 }
 
+static PgfsPlan reopen_plan = {
+	"INSERT INTO pgfs.handle AS h (ino, client, count) VALUES ($1, $2, $3)"
+	" ON CONFLICT (ino, client) DO UPDATE SET count = EXCLUDED.count",
+	3, {INT8OID, INT8OID, INT4OID}
+};
+
+/* make client's open count on ino exactly count (0 drops the handle) */
+void
+NsReopen(int64 ino, int64 client, int32 count)
+{
+	PgfsInode	node;
+	Datum		v[3] = {Int64GetDatum(ino), Int64GetDatum(client), Int32GetDatum(count)};
+
+	if (count < 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("negative open count %d for inode %lld", count, (long long) ino)));
+	CatalogLockInode(ino, &node);
+	if (count == 0)
+	{
+		PgfsExec(&release_last_plan, v, NULL);
+		CatalogMaybeFree(&node);
+	}
+	else
+		PgfsExec(&reopen_plan, v, NULL);
+}
+
 void
 NsRelease(int64 ino, int64 client)
 {
@@ -564,14 +591,15 @@ XattrNameDatum(PgfsName name, const char *label)
 {
 	bytea	   *b;
 
-	if (name.len == 0 || memchr(name.data, '\0', name.len) != NULL)
+	if (memchr(name.data, '\0', name.len) != NULL)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
-				 errmsg("invalid extended attribute name for \"%s\"", label)));
-	if (name.len > PGFS_XATTR_NAME_MAX)
+				 errmsg("extended attribute name for \"%s\" contains a NUL byte", label)));
+	/* Linux answers ERANGE for an empty name as for a long one */
+	if (name.len == 0 || name.len > PGFS_XATTR_NAME_MAX)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_ERANGE),
-				 errmsg("extended attribute name of \"%s\" is longer than %d bytes",
+				 errmsg("extended attribute name of \"%s\" must have 1 to %d bytes",
 						label, PGFS_XATTR_NAME_MAX)));
 	b = palloc(VARHDRSZ + name.len);
 	SET_VARSIZE(b, VARHDRSZ + name.len);

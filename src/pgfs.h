@@ -196,6 +196,7 @@ extern bytea *NsGetxattr(int64 ino, PgfsName name, const char *errpath);
 extern void NsRemovexattr(int64 ino, PgfsName name, const char *errpath);
 extern void NsListxattr(int64 ino, FunctionCallInfo fcinfo, bool as_text);
 extern void NsRelease(int64 ino, int64 client);
+extern void NsReopen(int64 ino, int64 client, int32 count);
 
 /* in funcs_ll.c (shared tuple builder) */
 extern Datum PgfsAttrDatum(FunctionCallInfo fcinfo, const PgfsInode *ino);
