@@ -157,33 +157,35 @@ run_pgtap() {
 	fi
 }
 
-run_fuse() {
-	local log="$logdir/fuse.log" rc line p f
-	banner "fuse: test/fuse/run.sh"
-	if [ ! -f test/fuse/run.sh ]; then
-		record fuse 0 0 "no test/fuse/run.sh"
+# A script suite that prints TAP and "# SUITE: P passed, F failed", run in a
+# fresh database with the extension: run_script SUITE SCRIPT
+run_script() {
+	local suite=$1 script=$2 log="$logdir/$1.log" rc line p f
+	banner "$suite: $script"
+	if [ ! -f "$script" ]; then
+		record "$suite" 0 0 "no $script"
 		return
 	fi
-	if ! createdb_ext pgfs_fuse pgfs >"$log" 2>&1; then
+	if ! createdb_ext "pgfs_$suite" pgfs >"$log" 2>&1; then
 		cat "$log"
-		record fuse 0 1 "could not create a database with pgfs"
+		record "$suite" 0 1 "could not create a database with pgfs"
 		return
 	fi
-	PGDATABASE=pgfs_fuse timeout --kill-after=30 "$suite_timeout" \
-		bash test/fuse/run.sh </dev/null >>"$log" 2>&1
+	PGDATABASE="pgfs_$suite" timeout --kill-after=30 "$suite_timeout" \
+		bash "$script" </dev/null >>"$log" 2>&1
 	rc=$?
 	cat "$log"
-	line=$(grep -E '^# fuse: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	line=$(grep -E "^# $suite: [0-9]+ passed, [0-9]+ failed" "$log" | tail -n 1)
 	if [ -z "$line" ]; then
-		record fuse 0 1 "test/fuse/run.sh printed no summary (exit $rc)"
+		record "$suite" 0 1 "$script printed no summary (exit $rc)"
 		return
 	fi
-	p=$(sed -E 's/^# fuse: ([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$line")
-	f=$(sed -E 's/^# fuse: ([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
+	p=$(sed -E "s/^# $suite: ([0-9]+) passed, ([0-9]+) failed.*/\1/" <<<"$line")
+	f=$(sed -E "s/^# $suite: ([0-9]+) passed, ([0-9]+) failed.*/\2/" <<<"$line")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		record fuse "$p" 1 "test/fuse/run.sh exited $rc"
+		record "$suite" "$p" 1 "$script exited $rc"
 	else
-		record fuse "$p" "$f" ""
+		record "$suite" "$p" "$f" ""
 	fi
 }
 
@@ -244,7 +246,8 @@ for suite in "$@"; do
 		isolation)
 			run_installcheck isolation specs spec output_iso/regression.diffs REGRESS= TAP_TESTS= ;;
 		pgtap) run_pgtap ;;
-		fuse) run_fuse ;;
+		fuse) run_script fuse test/fuse/run.sh ;;
+		limits) run_script limits test/limits/run.sh ;;
 		tap) run_tap ;;
 		*) echo "unknown suite $suite" >&2; record "$suite" 0 1 "unknown suite" ;;
 	esac

@@ -46,7 +46,7 @@ INSERT INTO api VALUES
     ('pgfs_store_id',     '{}',                             'text',         'stable',    true,  true),
     ('pgfs_reclaim_orphans', '{}',                          'bigint',       'volatile',  true,  true),
     -- inode API
-    ('pgfs_ll_lookup',    '{bigint,bytea}',                 'record',       'stable',    true,  true),
+    ('pgfs_ll_lookup',    '{bigint,bytea,boolean}',         'record',       'stable',    true,  true),
     ('pgfs_ll_getattr',   '{bigint}',                       'record',       'stable',    true,  true),
     ('pgfs_ll_setattr',   '{bigint,integer,bigint,bigint,bigint,bigint,bigint,boolean,boolean}',
                                                             'record',       'volatile',  false, true),
@@ -69,6 +69,7 @@ INSERT INTO api VALUES
     ('pgfs_ll_removexattr', '{bigint,bytea}',               'void',         'volatile',  true,  true),
     ('pgfs_ll_client_begin', '{bigint}',                    'void',         'volatile',  true,  true),
     ('pgfs_ll_open',      '{bigint,bigint}',                'void',         'volatile',  true,  true),
+    ('pgfs_ll_reopen',    '{bigint,bigint,integer}',        'void',         'volatile',  true,  true),
     ('pgfs_ll_release',   '{bigint,bigint}',                'void',         'volatile',  true,  true);
 
 -- five assertions per function, and the whole-API checks below

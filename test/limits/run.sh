@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# test/limits/run.sh -- a full disk, and pgfs-fuse facing a server it cannot use
+#
+#   test/limits/run.sh
+#
+# Runs as root (it mounts a small tmpfs for a tablespace) against the cluster
+# in the PG* environment, whose user must be a superuser (scripts/test.sh runs
+# it inside pg_virtualenv).  Prints TAP lines and "# limits: P passed, F failed".
+#
+# What it checks:
+#  - SQL writes into a database whose tablespace fills up fail with 53100
+#    (ENOSPC) and every write acknowledged before is intact; fsck is clean.
+#  - The same through a mount: write(2)/fsync(2)/close(2) report ENOSPC, files
+#    closed successfully before are intact.
+#  - pgfs-fuse with a bad conninfo, a wrong password or an unreachable server
+#    exits non-zero with a short message naming the problem, and mounts nothing.
+
+set -u
+FUSE_BIN=${FUSE_BIN:-pgfs-fuse}
+n=0 pass=0 fail=0
+ok() {	# status description
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then pass=$((pass + 1)); echo "ok $n - $2"
+	else fail=$((fail + 1)); echo "not ok $n - $2"; fi
+}
+
+work=$(mktemp -d /tmp/pgfs-limits.XXXXXX)
+chmod 755 "$work"
+mnt=$work/mnt
+mkdir -p "$mnt" "$work/ts1" "$work/ts2"
+cleanup() {
+	fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
+	# DROP DATABASE checkpoints; the first try can fail on the full disk
+	for db in pgfs_full_sql pgfs_full_fuse; do
+		for _ in 1 2 3; do dropdb --if-exists "$db" >/dev/null 2>&1 && break; sleep 1; done
+	done
+	for ts in pgfs_small1 pgfs_small2; do psql -X -q -c "DROP TABLESPACE IF EXISTS $ts" >/dev/null 2>&1; done
+	umount "$work/ts1" "$work/ts2" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+conninfo() { echo "host=$PGHOST port=$PGPORT user=$PGUSER password=$PGPASSWORD dbname=$1"; }
+
+small_db() {	# db tablespace dir: a database living on a 40 MiB tmpfs
+	mount -t tmpfs -o size=40m tmpfs "$3" && chown postgres: "$3" &&
+	psql -X -q -v ON_ERROR_STOP=1 -c "CREATE TABLESPACE $2 LOCATION '$3'" &&
+	createdb -D "$2" "$1" &&
+	psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "CREATE EXTENSION pgfs"
+}
+
+# ---- SQL into a full tablespace ----
+if small_db pgfs_full_sql pgfs_small1 "$work/ts1"; then
+	: >"$work/acked"
+	state=
+	for i in $(seq 1 100); do
+		# 1 MiB of incompressible bytes; the md5 comes back only after COMMIT
+		out=$(psql -X -At -v VERBOSITY=sqlstate -d pgfs_full_sql -c "
+			WITH d AS (SELECT decode(string_agg(md5(random()::text || g), ''), 'hex') AS b
+			             FROM generate_series(1, 65536) g)
+			SELECT pgfs_write('/f$i', b) || ' ' || md5(b) FROM d" 2>&1)
+		if [ $? -ne 0 ]; then
+			state=$(grep -oE 'ERROR: +[0-9A-Z]{5}' <<<"$out" | awk '{print $2}' | head -n 1)
+			break
+		fi
+		echo "/f$i ${out#* }" >>"$work/acked"
+	done
+	acked=$(wc -l <"$work/acked")
+	ok "$([ -n "$state" ]; echo $?)" "sql: writing fails once the tablespace is full (after $acked files)"
+	ok "$([ "$state" = 53100 ]; echo $?)" "sql: the failure is 53100 disk_full (ENOSPC), got '${state:-none}'"
+	bad=0
+	while read -r path sum; do
+		got=$(psql -X -At -d pgfs_full_sql -c "SELECT md5(pgfs_read('$path'))")
+		[ "$got" = "$sum" ] || { bad=$((bad + 1)); echo "# $path: expected $sum, read $got"; }
+	done <"$work/acked"
+	ok "$([ "$acked" -gt 0 ] && [ "$bad" -eq 0 ]; echo $?)" "sql: all $acked acknowledged files read back intact"
+	fsck=$(psql -X -At -d pgfs_full_sql -c "SELECT count(*) FROM pgfs_fsck()")
+	ok "$([ "$fsck" = 0 ]; echo $?)" "sql: pgfs_fsck() is clean on the full disk ($fsck problems)"
+	# the failed call left nothing behind: its transaction rolled back whole
+	next=$((acked + 1))
+	gone=$(psql -X -At -d pgfs_full_sql -c "SELECT pgfs_exists('/f$next')")
+	ok "$([ "$gone" = f ]; echo $?)" "sql: the write that failed left no file /f$next behind"
+else
+	ok 1 "sql: could not set up a database on a small tmpfs tablespace"
+fi
+
+# ---- a mount on a full tablespace ----
+if small_db pgfs_full_fuse pgfs_small2 "$work/ts2" &&
+   "$FUSE_BIN" "$(conninfo pgfs_full_fuse)" "$mnt" -o workers=2; then
+	: >"$work/acked"
+	err=
+	for i in $(seq 1 100); do
+		head -c 1048576 /dev/urandom >"$work/chunk"
+		# dd reports the first failing write, fsync or close
+		if ! out=$(dd if="$work/chunk" of="$mnt/f$i" bs=1M conv=fsync status=none 2>&1); then
+			err=$out
+			break
+		fi
+		echo "f$i $(md5sum <"$work/chunk" | cut -d' ' -f1)" >>"$work/acked"
+	done
+	acked=$(wc -l <"$work/acked")
+	ok "$([ -n "$err" ]; echo $?)" "fuse: writing fails once the tablespace is full (after $acked files)"
+	ok "$(grep -q 'No space left on device' <<<"$err"; echo $?)" "fuse: the error is ENOSPC (${err:-none})"
+	bad=0
+	while read -r f sum; do
+		[ "$(md5sum <"$mnt/$f" | cut -d' ' -f1)" = "$sum" ] || bad=$((bad + 1))
+	done <"$work/acked"
+	ok "$([ "$acked" -gt 0 ] && [ "$bad" -eq 0 ]; echo $?)" "fuse: all $acked files closed before read back intact"
+	fusermount3 -u "$mnt"
+	psql -X -q -d pgfs_full_fuse -c "SELECT pgfs_reclaim_orphans()" >/dev/null 2>&1
+	fsck=$(psql -X -At -d pgfs_full_fuse -c "SELECT count(*) FROM pgfs_fsck()")
+	ok "$([ "$fsck" = 0 ]; echo $?)" "fuse: pgfs_fsck() is clean after the full disk ($fsck problems)"
+else
+	ok 1 "fuse: could not mount a database on a small tmpfs tablespace"
+fi
+
+# ---- pgfs-fuse against servers it cannot use ----
+try_mount() {	# description conninfo pattern
+	local start rc out lines
+	start=$(date +%s)
+	out=$(timeout 60 "$FUSE_BIN" "$2" "$mnt" 2>&1)
+	rc=$?
+	lines=$(grep -c . <<<"$out")
+	echo "# $1: exit $rc, $(( $(date +%s) - start )) s: $out"
+	ok "$([ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; echo $?)" "bad server, $1: pgfs-fuse exits non-zero"
+	ok "$(head -n 1 <<<"$out" | grep -qiE "$3" && [ "$lines" -le 4 ]; echo $?)" "bad server, $1: a short message saying why"
+	ok "$(! mountpoint -q "$mnt"; echo $?)" "bad server, $1: nothing is mounted"
+	fusermount3 -u "$mnt" 2>/dev/null
+}
+try_mount "no such socket directory" "host=$work/nowhere dbname=x" "no such file|could not connect|connection"
+try_mount "wrong password" "host=$PGHOST port=$PGPORT user=$PGUSER password=wrong-$$ dbname=$PGDATABASE" "password"
+try_mount "unreachable host" "host=192.0.2.1 port=5432 connect_timeout=3 dbname=x" "timeout|timed out|refused|unreachable"
+try_mount "database without pgfs" "$(conninfo postgres)" "pgfs"
+
+echo "1..$n"
+echo "# limits: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
