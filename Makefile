@@ -46,3 +46,9 @@ fuse-clean:
 	$(MAKE) -C fuse clean
 
 .PHONY: fuse-all fuse-install fuse-clean
+
+# the mount suite against an AddressSanitizer/UBSan build of the daemon
+sanitize-check:
+	bash scripts/test.sh --no-apt --no-build sanitize
+
+.PHONY: fuse-all fuse-install fuse-clean sanitize-check
