@@ -4,9 +4,9 @@
 #   scripts/test.sh [--no-apt] [--no-build] [SUITE...]
 #
 # SUITE is any of regress, isolation, pgtap, fuse, limits, sanitize, tap
-# (default: all).  On a fresh Debian 12 machine, as root, it installs the packages it needs, builds
-# with warnings as errors, installs, and runs the suites inside one throwaway
-# cluster (pg_virtualenv).  It ends with one line "N passed, M failed" and
+# (default: all).  On a fresh Debian 12 machine, as root, it installs the
+# packages it needs, builds with warnings as errors, installs, and runs the
+# suites inside one throwaway cluster (pg_virtualenv).  It ends with one line "N passed, M failed" and
 # exits non-zero when anything failed or a suite could not run.
 #
 # Logs go to $PGFS_TEST_LOGDIR (default: a new directory under /tmp).
