@@ -14,6 +14,7 @@ OBJS = \
 	src/funcs_path.o \
 	src/funcs_ll.o \
 	src/tree.o \
+	src/policy.o \
 	src/fsck.o
 DATA = pgfs--1.0.sql
 PGFILEDESC = "pgfs - a POSIX filesystem stored in PostgreSQL"

@@ -88,6 +88,13 @@ CREATE UNLOGGED TABLE pgfs.handle (
 -- reclaiming orphans finds unlinked inodes without scanning every inode
 CREATE INDEX inode_orphan_idx ON pgfs.inode (ino) WHERE nlink = 0;
 
+-- per-role subtrees (src/policy.c); no rows: nobody is confined
+CREATE TABLE pgfs.policy (
+    role_name  name    PRIMARY KEY,
+    root       bigint  NOT NULL,                -- the directory the role is confined to
+    writable   boolean NOT NULL
+);
+
 CREATE TABLE pgfs.meta (
     key    text PRIMARY KEY,
     value  text NOT NULL
@@ -127,6 +134,7 @@ SELECT pg_catalog.pg_extension_config_dump('pgfs.dirent', '');
 SELECT pg_catalog.pg_extension_config_dump('pgfs.filemap', '');
 SELECT pg_catalog.pg_extension_config_dump('pgfs.chunk', '');
 SELECT pg_catalog.pg_extension_config_dump('pgfs.xattr', '');
+SELECT pg_catalog.pg_extension_config_dump('pgfs.policy', '');
 SELECT pg_catalog.pg_extension_config_dump('pgfs.ino_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('pgfs.chunk_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('pgfs.cookie_seq', '');
@@ -351,6 +359,26 @@ AS 'MODULE_PATHNAME', 'pgfs_fsck' LANGUAGE C STRICT STABLE PARALLEL SAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_fsck() IS
 'check every invariant of the store, chunk contents included; no rows means healthy';
+
+CREATE FUNCTION pgfs_policy_set(role_name name, path text, writable boolean DEFAULT true)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgfs_policy_set' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pgfs_policy_set(name, text, boolean) IS
+'confine role (and its members) to the directory at path, read-only unless writable; '
+'it may still look up the directories on the way there';
+
+CREATE FUNCTION pgfs_policy_drop(role_name name)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgfs_policy_drop' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pgfs_policy_drop(name) IS 'lift the confinement of role; false when it had none';
+
+CREATE FUNCTION pgfs_policies(OUT role_name name, OUT root bigint, OUT writable boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgfs_policies' LANGUAGE C STRICT STABLE PARALLEL SAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pgfs_policies() IS 'the confined roles and the inode of their directory';
 
 CREATE FUNCTION pgfs_errcodes(OUT sqlstate text, OUT errno_name text, OUT errno integer)
 RETURNS SETOF record
@@ -578,7 +606,7 @@ BEGIN
         IF (SELECT proname FROM pg_catalog.pg_proc WHERE oid = f) = ANY (readonly) THEN
             EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pgfs_reader', f);
         ELSIF (SELECT proname FROM pg_catalog.pg_proc WHERE oid = f)
-                  = 'pgfs_fsck' THEN
+                  IN ('pgfs_fsck', 'pgfs_policy_set', 'pgfs_policy_drop', 'pgfs_policies') THEN
             EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pgfs_admin', f);
         ELSE
             EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pgfs_writer', f);

@@ -89,7 +89,10 @@ pgfs_ll_lookup(PG_FUNCTION_ARGS)
 
 	PgfsSpiBegin(true);
 	if (name.len == 1 && name.data[0] == '.')
+	{
 		CatalogGetInodeOrError(parent, &node);
+		PolicyCheckVisible(&node, ".");
+	}
 	else if (name.len == 2 && name.data[0] == '.' && name.data[1] == '.')
 	{
 		CatalogGetInodeOrError(parent, &node);
@@ -98,6 +101,7 @@ pgfs_ll_lookup(PG_FUNCTION_ARGS)
 					(errcode(PGFS_SQLSTATE_ENOTDIR),
 					 errmsg("inode %lld is not a directory", (long long) parent)));
 		CatalogGetInodeOrError(node.parent, &node);
+		PolicyCheckVisible(&node, "..");
 	}
 	else
 	{
@@ -111,6 +115,7 @@ pgfs_ll_lookup(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(PGFS_SQLSTATE_ENOTDIR),
 						 errmsg("inode %lld is not a directory", (long long) parent)));
+			PolicyCheckLookup(parent, NULL, PgfsNameStr(name));
 			if (!PG_GETARG_BOOL(2))
 				ereport(ERROR,
 						(errcode(PGFS_SQLSTATE_ENOENT),
@@ -119,6 +124,7 @@ pgfs_ll_lookup(PG_FUNCTION_ARGS)
 			PgfsSpiEnd();
 			return PgfsAttrDatum(fcinfo, NULL);
 		}
+		PolicyCheckLookup(parent, &node, PgfsNameStr(name));
 	}
 	PgfsSpiEnd();
 	return PgfsAttrDatum(fcinfo, &node);
@@ -132,6 +138,7 @@ pgfs_ll_getattr(PG_FUNCTION_ARGS)
 
 	PgfsSpiBegin(true);
 	CatalogGetInodeOrError(PG_GETARG_INT64(0), &node);
+	PolicyCheckVisible(&node, psprintf("inode %lld", (long long) node.ino));
 	PgfsSpiEnd();
 	return PgfsAttrDatum(fcinfo, &node);
 }
@@ -192,6 +199,7 @@ pgfs_ll_read(PG_FUNCTION_ARGS)
 						(long long) offset, length, (long long) PG_GETARG_INT64(0))));
 	PgfsSpiBegin(true);
 	CatalogGetInodeOrError(PG_GETARG_INT64(0), &node);
+	PolicyCheckInode(&node, false, psprintf("inode %lld", (long long) node.ino));
 	CheckNotDir(&node, "read");
 	if (offset >= node.size)
 		length = 0;
@@ -371,8 +379,11 @@ pgfs_ll_readlink(PG_FUNCTION_ARGS)
 {
 	bytea	   *target;
 	bytea	   *result;
+	PgfsInode	node;
 
 	PgfsSpiBegin(true);
+	CatalogGetInodeOrError(PG_GETARG_INT64(0), &node);
+	PolicyCheckInode(&node, false, psprintf("inode %lld", (long long) node.ino));
 	target = CatalogGetTarget(PG_GETARG_INT64(0));
 	result = MemoryContextAlloc(PgfsCallerContext(), VARSIZE_ANY(target));
 	memcpy(result, target, VARSIZE_ANY(target));
@@ -408,6 +419,7 @@ pgfs_ll_readdir(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_ENOTDIR),
 				 errmsg("inode %lld is not a directory", (long long) dir.ino)));
+	PolicyCheckInode(&dir, false, psprintf("inode %lld", (long long) dir.ino));
 	v[0] = PG_GETARG_DATUM(0);
 	v[1] = PG_GETARG_DATUM(1);
 	v[2] = PG_GETARG_DATUM(2);

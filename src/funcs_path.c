@@ -139,6 +139,7 @@ pgfs_read(PG_FUNCTION_ARGS)
 	PgfsSpiBegin(true);
 	PgfsResolveExisting(path, true, &p);
 	PgfsCurrentPath = path;
+	PolicyCheckInode(&p.inode, false, path);
 	if (PGFS_IS_DIR(p.inode.mode))
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EISDIR),
@@ -190,6 +191,7 @@ pgfs_readdir(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_ENOTDIR),
 				 errmsg("\"%s\" is not a directory", path)));
+	PolicyCheckInode(&p.inode, false, path);
 
 	/* stream through a cursor: a directory may hold millions of entries */
 	if (readdir_plan.plan == NULL)
@@ -271,6 +273,7 @@ StatCommon(FunctionCallInfo fcinfo, bool follow)
 
 	PgfsSpiBegin(true);
 	PgfsResolveExisting(path, follow, &p);
+	PolicyCheckVisible(&p.inode, path);
 	PgfsSpiEnd();
 	return StatDatum(fcinfo, &p.inode);
 }
@@ -295,11 +298,13 @@ pgfs_exists(PG_FUNCTION_ARGS)
 {
 	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	PgfsPath	p;
+	bool		exists;
 
 	PgfsSpiBegin(true);
 	PgfsResolveSoft(path, false, &p);
+	exists = p.exists && PolicyVisible(&p.inode);
 	PgfsSpiEnd();
-	PG_RETURN_BOOL(p.exists);
+	PG_RETURN_BOOL(exists);
 }
 
 /* ---- namespace ---- */
@@ -482,6 +487,7 @@ pgfs_readlink(PG_FUNCTION_ARGS)
 
 	PgfsSpiBegin(true);
 	PgfsResolveExisting(path, false, &p);
+	PolicyCheckInode(&p.inode, false, path);
 	if (!PGFS_IS_LNK(p.inode.mode))
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),

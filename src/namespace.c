@@ -43,6 +43,8 @@ static PgfsPlan release_last_plan = {
 	"DELETE FROM pgfs.handle WHERE ino = $1 AND client = $2", 2, {INT8OID, INT8OID}
 };
 
+static const char *InoLabel(int64 ino, const char *errpath);
+
 /* a label for messages: the path when the caller has one, else the name */
 static const char *
 Label(const char *errpath, PgfsName name)
@@ -87,6 +89,7 @@ NsCreate(int64 parent, PgfsName name, int32 mode, int64 rdev,
 
 	PgfsValidateName(name, errpath);
 	LockDir(parent, &dir, label);
+	PolicyCheckDir(parent, true, label);
 	if (CatalogLookup(parent, name, out))
 	{
 		if (excl)
@@ -141,6 +144,7 @@ NsRemove(int64 parent, PgfsName name, bool rmdir, const char *errpath)
 
 	PgfsValidateName(name, errpath);
 	LockDir(parent, &dir, label);
+	PolicyCheckDir(parent, true, label);
 	if (!CatalogLookup(parent, name, &child))
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_ENOENT),
@@ -197,7 +201,9 @@ NsLink(int64 ino, int64 newparent, PgfsName newname, const char *errpath, PgfsIn
 				(errcode(PGFS_SQLSTATE_EPERM),
 				 errmsg("cannot make a hard link \"%s\" to a directory", label)));
 	LockDir(newparent, &dir, label);
+	PolicyCheckDir(newparent, true, label);
 	CatalogLockInode(ino, &node);
+	PolicyCheckInode(&node, false, label);
 	if (CatalogLookup(newparent, newname, &existing))
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EEXIST),
@@ -280,6 +286,8 @@ NsRename(int64 parent, PgfsName name, int64 newparent, PgfsName newname,
 	nd = cross ? &dirs[1] : pd;
 	CheckDir(pd, label);
 	CheckDir(nd, newlabel);
+	PolicyCheckDir(parent, true, label);
+	PolicyCheckDir(newparent, true, newlabel);
 
 	if (!CatalogLookup(parent, name, &kids[0]))
 		ereport(ERROR,
@@ -457,6 +465,7 @@ NsSetattr(int64 ino, const int32 *mode, const int64 *uid, const int64 *gid,
 				 errmsg("invalid owner for \"%s\"", label)));
 
 	CatalogLockInode(ino, &node);
+	PolicyCheckInode(&node, true, label);
 	now = PgfsNowNs();
 	if (size)
 	{
@@ -504,6 +513,7 @@ NsWrite(int64 ino, PgfsInode *locked, int64 offset, bytea *data, bool truncate_f
 		node = *locked;
 	else
 		CatalogLockInode(ino, &node);
+	PolicyCheckInode(&node, true, label);
 	CheckRegular(&node, label);
 	if (truncate_first)
 		ChunkTruncate(&node, 0);
@@ -525,6 +535,7 @@ NsOpen(int64 ino, int64 client)
 
 	/* the row lock orders this against a concurrent unlink's "still open?" */
 	CatalogLockInode(ino, &node);
+	PolicyCheckInode(&node, false, InoLabel(ino, NULL));
 	PgfsExec(&open_plan, v, NULL);
 }
 
@@ -546,6 +557,7 @@ NsReopen(int64 ino, int64 client, int32 count)
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("negative open count %d for inode %lld", count, (long long) ino)));
 	CatalogLockInode(ino, &node);
+	PolicyCheckInode(&node, false, InoLabel(ino, NULL));
 	if (count == 0)
 	{
 		PgfsExec(&release_last_plan, v, NULL);
@@ -634,6 +646,7 @@ NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpat
 				 errmsg("extended attribute value for \"%s\" is larger than %d bytes",
 						label, PGFS_XATTR_SIZE_MAX)));
 	CatalogLockInode(ino, &node);
+	PolicyCheckInode(&node, true, label);
 	exists = PgfsExec(&xattr_get_plan, v, NULL) > 0;
 	if (exists && (flags & PGFS_XATTR_CREATE))
 		ereport(ERROR,
@@ -657,8 +670,11 @@ NsGetxattr(int64 ino, PgfsName name, const char *errpath)
 	Datum		v[2];
 	bool		isnull;
 	bytea	   *val;
+	PgfsInode	node;
 	MemoryContext old;
 
+	CatalogGetInodeOrError(ino, &node);
+	PolicyCheckInode(&node, false, label);
 	v[0] = Int64GetDatum(ino);
 	v[1] = XattrNameDatum(name, label);
 	if (PgfsExec(&xattr_get_plan, v, NULL) == 0)
@@ -682,6 +698,7 @@ NsRemovexattr(int64 ino, PgfsName name, const char *errpath)
 	v[0] = Int64GetDatum(ino);
 	v[1] = XattrNameDatum(name, label);
 	CatalogLockInode(ino, &node);
+	PolicyCheckInode(&node, true, label);
 	if (PgfsExec(&xattr_delete_plan, v, NULL) == 0)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_ENODATA),
@@ -697,7 +714,12 @@ NsListxattr(int64 ino, FunctionCallInfo fcinfo, bool as_text)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Datum		v[1] = {Int64GetDatum(ino)};
-	int			rows = PgfsExec(&xattr_list_plan, v, NULL);
+	int			rows;
+	PgfsInode	node;
+
+	CatalogGetInodeOrError(ino, &node);
+	PolicyCheckInode(&node, false, InoLabel(ino, NULL));
+	rows = PgfsExec(&xattr_list_plan, v, NULL);
 
 	for (int r = 0; r < rows; r++)
 	{

@@ -204,6 +204,13 @@ extern void PgfsAttrValues(const PgfsInode *ino, Datum *values, bool *nulls);
 #define PGFS_ATTR_NCOLS 12
 extern int32 PgfsClientKey(int64 client);
 
+/* in policy.c */
+extern void PolicyCheckDir(int64 dir, bool write, const char *label);
+extern void PolicyCheckInode(const PgfsInode *node, bool write, const char *label);
+extern void PolicyCheckVisible(const PgfsInode *node, const char *label);
+extern void PolicyCheckLookup(int64 parent, const PgfsInode *node, const char *label);
+extern bool PolicyVisible(const PgfsInode *node);
+
 /* in fsck.c */
 extern void FsckRun(Tuplestorestate *ts, TupleDesc td);
 

@@ -149,6 +149,7 @@ pgfs_copy(PG_FUNCTION_ARGS)
 
 	PgfsSpiBegin(false);
 	PgfsResolveExisting(source, true, &from);
+	PolicyCheckInode(&from.inode, false, source);
 	PgfsResolve(dest, false, &to);
 	if (to.exists)
 		ereport(ERROR,

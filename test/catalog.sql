@@ -45,6 +45,9 @@ INSERT INTO api VALUES
     ('pgfs_errcodes',     '{}',                             'setof record', 'immutable', true,  false),
     ('pgfs_store_id',     '{}',                             'text',         'stable',    true,  true),
     ('pgfs_reclaim_orphans', '{}',                          'bigint',       'volatile',  true,  true),
+    ('pgfs_policy_set',   '{name,text,boolean}',            'void',         'volatile',  true,  true),
+    ('pgfs_policy_drop',  '{name}',                         'boolean',      'volatile',  true,  true),
+    ('pgfs_policies',     '{}',                             'setof record', 'stable',    true,  true),
     -- inode API
     ('pgfs_ll_lookup',    '{bigint,bytea,boolean}',         'record',       'stable',    true,  true),
     ('pgfs_ll_getattr',   '{bigint}',                       'record',       'stable',    true,  true),
@@ -130,14 +133,14 @@ SELECT is_empty(
     'every SECURITY DEFINER function pins search_path to pg_catalog, pg_temp');
 
 -- the storage is there, out of PUBLIC's reach
-SELECT tables_are('pgfs', ARRAY['inode', 'dirent', 'filemap', 'chunk', 'xattr', 'handle', 'meta'],
+SELECT tables_are('pgfs', ARRAY['inode', 'dirent', 'filemap', 'chunk', 'xattr', 'handle', 'meta', 'policy'],
     'schema pgfs holds the storage tables');
 SELECT is(
     (SELECT array_agg(c.relname::text ORDER BY c.relname)
        FROM pg_extension e, unnest(e.extconfig) AS cfg(oid)
        JOIN pg_class c ON c.oid = cfg.oid
       WHERE e.extname = 'pgfs'),
-    ARRAY['chunk', 'chunk_seq', 'cookie_seq', 'dirent', 'filemap', 'ino_seq', 'inode', 'xattr'],
+    ARRAY['chunk', 'chunk_seq', 'cookie_seq', 'dirent', 'filemap', 'ino_seq', 'inode', 'policy', 'xattr'],
     'file data and its sequences are dumped by pg_dump (pg_extension_config_dump)');
 SELECT ok(NOT has_schema_privilege('public', 'pgfs', 'USAGE'), 'PUBLIC has no USAGE on schema pgfs');
 

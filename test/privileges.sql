@@ -30,8 +30,9 @@ SELECT set_eq($$SELECT proname::text FROM pgfs_funcs WHERE has_function_privileg
                     'pgfs_ll_statfs', 'pgfs_ll_getxattr', 'pgfs_ll_listxattr'],
               'pgfs_reader may execute exactly the reading functions');
 SELECT set_eq($$SELECT proname::text FROM pgfs_funcs WHERE has_function_privilege('pgfs_writer', oid, 'EXECUTE')$$,
-              $$SELECT proname::text FROM pgfs_funcs WHERE proname NOT IN ('pgfs_fsck', 'merge_root')$$,
-              'pgfs_writer may execute every function but pgfs_fsck');
+              $$SELECT proname::text FROM pgfs_funcs WHERE proname NOT IN
+                  ('pgfs_fsck', 'pgfs_policy_set', 'pgfs_policy_drop', 'pgfs_policies', 'merge_root')$$,
+              'pgfs_writer may execute every function but fsck and the policy administration');
 SELECT set_eq($$SELECT proname::text FROM pgfs_funcs WHERE has_function_privilege('pgfs_admin', oid, 'EXECUTE')$$,
               $$SELECT proname::text FROM pgfs_funcs WHERE proname <> 'merge_root'$$,
               'pgfs_admin may execute every function');
