@@ -248,6 +248,7 @@ for suite in "$@"; do
 		pgtap) run_pgtap ;;
 		fuse) run_script fuse test/fuse/run.sh ;;
 		limits) run_script limits test/limits/run.sh ;;
+		policy) run_script policy test/policy/run.sh ;;
 		sanitize) run_script sanitize test/sanitize/run.sh ;;
 		tap) run_tap ;;
 		*) echo "unknown suite $suite" >&2; record "$suite" 0 1 "unknown suite" ;;

@@ -3,7 +3,7 @@
 #
 #   scripts/test.sh [--no-apt] [--no-build] [SUITE...]
 #
-# SUITE is any of regress, isolation, pgtap, fuse, limits, sanitize, tap
+# SUITE is any of regress, isolation, pgtap, fuse, limits, policy, sanitize, tap
 # (default: all).  On a fresh Debian 12 machine, as root, it installs the
 # packages it needs, builds with warnings as errors, installs, and runs the
 # suites inside one throwaway cluster (pg_virtualenv).  It ends with one line "N passed, M failed" and
@@ -18,14 +18,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/common.sh"
 cd "$PGFS_ROOT" || exit 1
 
-all_suites=(regress isolation pgtap fuse limits sanitize tap)
+all_suites=(regress isolation pgtap fuse limits policy sanitize tap)
 suites=()
 while [ $# -gt 0 ]; do
 	case $1 in
 		--no-apt) export PGFS_SKIP_APT=1 ;;
 		--no-build) export PGFS_SKIP_BUILD=1 ;;
 		-h|--help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
-		regress|isolation|pgtap|fuse|limits|sanitize|tap) suites+=("$1") ;;
+		regress|isolation|pgtap|fuse|limits|policy|sanitize|tap) suites+=("$1") ;;
 		*) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
 	esac
 	shift
