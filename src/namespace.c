@@ -226,26 +226,30 @@ NsLink(int64 ino, int64 newparent, PgfsName newname, const char *errpath, PgfsIn
 	*out = node;
 }
 
-/* is dir ino the same as, or an ancestor of, directory start? */
+/*
+ * Is directory ino the same as, or an ancestor of, directory start?  One
+ * query walks the parent chain; UNION (not UNION ALL) ends the walk even on
+ * a damaged chain with a cycle.
+ */
+static PgfsPlan ancestor_plan = {
+	"WITH RECURSIVE up(ino, parent) AS ("
+	"  SELECT ino, parent FROM pgfs.inode WHERE ino = $1"
+	"  UNION SELECT i.ino, i.parent FROM pgfs.inode i JOIN up ON i.ino = up.parent)"
+	" SELECT EXISTS (SELECT 1 FROM up WHERE ino = $2)",
+	2, {INT8OID, INT8OID}
+};
+
 bool
 NsIsAncestor(int64 ino, int64 start)
 {
-	int64		cur = start;
-	int			depth = 0;
+	Datum		v[2] = {Int64GetDatum(start), Int64GetDatum(ino)};
+	bool		isnull;
+	bool		r;
 
-	for (;;)
-	{
-		PgfsInode	node;
-
-		CHECK_FOR_INTERRUPTS();
-		if (cur == ino)
-			return true;
-		if (cur == PGFS_ROOT_INO)
-			return false;
-		if (!CatalogGetInode(cur, &node) || node.parent == 0 || ++depth > 1000000)
-			elog(ERROR, "directory %lld has a broken parent chain", (long long) cur);
-		cur = node.parent;
-	}
+	PgfsExec(&ancestor_plan, v, NULL);
+	r = DatumGetBool(PgfsGetDatum(0, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return r;
 }
 
 void

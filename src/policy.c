@@ -51,15 +51,6 @@ static PgfsPlan load_plan = {
 	" ORDER BY p.role_name LIMIT 1",
 	1, {OIDOID}
 };
-/* directories from start up to the root, via the parent column */
-static PgfsPlan chain_plan = {
-	"WITH RECURSIVE up(ino, parent) AS ("
-	"  SELECT ino, parent FROM pgfs.inode WHERE ino = $1"
-	"  UNION ALL SELECT i.ino, i.parent FROM pgfs.inode i JOIN up ON i.ino = up.parent"
-	"   WHERE up.ino <> up.parent)"
-	" SELECT EXISTS (SELECT 1 FROM up WHERE ino = $2)",
-	2, {INT8OID, INT8OID}
-};
 static PgfsPlan names_plan = {
 	"SELECT parent FROM pgfs.dirent WHERE ino = $1", 1, {INT8OID}
 };
@@ -114,28 +105,14 @@ Load(void)
 static bool
 DirInside(int64 dir)
 {
-	Datum		v[2] = {Int64GetDatum(dir), Int64GetDatum(jail_root)};
-	bool		isnull;
-	bool		r;
-
-	PgfsExec(&chain_plan, v, NULL);
-	r = DatumGetBool(PgfsGetDatum(0, 1, &isnull));
-	SPI_freetuptable(SPI_tuptable);
-	return r;
+	return NsIsAncestor(jail_root, dir);
 }
 
-/* is inode ino (a directory) an ancestor of the jail root? */
+/* is directory ino an ancestor of the jail root? */
 static bool
 DirAbove(int64 ino)
 {
-	Datum		v[2] = {Int64GetDatum(jail_root), Int64GetDatum(ino)};
-	bool		isnull;
-	bool		r;
-
-	PgfsExec(&chain_plan, v, NULL);
-	r = DatumGetBool(PgfsGetDatum(0, 1, &isnull));
-	SPI_freetuptable(SPI_tuptable);
-	return r;
+	return NsIsAncestor(ino, jail_root);
 }
 
 static bool
