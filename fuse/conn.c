@@ -10,24 +10,39 @@
  * A connection is set up completely before its first use: every statement
  * is prepared, the mount's client id is registered (pgfs_ll_client_begin
  * takes a session advisory lock that keeps our open-but-unlinked files alive
- * while the session lasts), and the identity of the store is compared with
- * the one we mounted, because a reconnect may land on a database that was
- * restored in the meantime.
+ * while the session lasts), the identity of the store is compared with the
+ * one seen before, and every file open here is registered again
+ * (handle.c), because the server may have lost the registrations.
+ *
+ * A server restart loses every connection, and the server that comes back
+ * may hold a restored copy of the store.  So after a lost connection the
+ * first connection made drops everything the kernel caches (cache.c), and
+ * says what changed if anything did.  A thread of its own (the keeper)
+ * checks the idle connections and replaces lost ones as soon as the server
+ * takes them again: until then a crashed server has forgotten our open
+ * files, and another mount's pgfs_reclaim_orphans() could free them.
  *
  * Failures sort three ways.  A serialization failure or deadlock rolled the
  * statement's transaction back, so the statement is simply repeated.  A lost
- * connection is replaced; a read is then repeated once, but a write may or
- * may not have committed, so it fails with EIO.  Anything else is the
- * server's answer and goes through errmap.c.
+ * connection is replaced; a read (or a write that may be repeated) is then
+ * repeated once, but another write may or may not have committed, so it
+ * fails with EIO.  Anything else is the server's answer and goes through
+ * errmap.c.
  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pgfs_fuse.h"
+
+/* the keeper looks at idle connections this often (ms) ... */
+#define KEEPER_TICK_MS		250
+/* ... and retries a server that refuses connections at most this rarely */
+#define KEEPER_RETRY_MAX_MS	1000
 
 struct slot
 {
@@ -51,9 +66,53 @@ static int	nslots;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 
-/* store id, system identifier and timeline seen at mount time */
-static char *identity;
+/*
+ * What the daemon compares to notice that the server behind the mount was
+ * replaced.  pg_dump makes a new store id; a point-in-time restore or a
+ * promotion a new timeline (taken from the current WAL position: the
+ * checkpoint's timeline stays old until the next checkpoint); any restore,
+ * even of a file-system snapshot with everything else equal, a new server
+ * start time.  A value that cannot be read is "?" and not compared.
+ */
+enum
+{
+	ID_STORE,
+	ID_STARTED,
+	ID_TIMELINE,
+	ID_SYSTEM,
+	ID_SERVER,
+	ID_COUNT
+};
+static const char *const id_label[ID_COUNT] = {
+	"store id", "server start", "timeline", "system identifier", "server"
+};
+
+#define ID_LEN 80
+struct identity
+{
+	char		v[ID_COUNT][ID_LEN];
+};
+
 static pthread_mutex_t identity_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct identity identity;	/* of the last connection made */
+static int	have_identity;
+
+/*
+ * A connection was lost: the server may have been restarted, even from a
+ * restored copy that looks the same in everything compared.  The next
+ * connection made drops the kernel's caches.  Under identity_lock.
+ */
+static int	suspect;
+
+/* connecting failed and has not succeeded since: don't repeat the message */
+static int	failing;
+
+/* the keeper */
+static pthread_t keeper;
+static int	keeper_running,
+			keeper_stop;
+static pthread_mutex_t keeper_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t keeper_cond = PTHREAD_COND_INITIALIZER;
 
 static PGresult *
 exec_stmt(PGconn *pg, enum pgfs_stmt st, const struct pgfs_params *p)
@@ -68,19 +127,17 @@ res_ok(const PGresult *r)
 		PQresultStatus(r) == PGRES_COMMAND_OK;
 }
 
-/* Append the single value of sql to buf; false if the query failed. */
 static int
-append_value(PGconn *pg, const char *sql, char *buf, size_t size)
+retryable(const char *state)
 {
-	PGresult   *r = PQexec(pg, sql);
-	int			ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	return state && (strcmp(state, PGFS_SQLSTATE_SERIALIZATION_FAILURE) == 0 ||
+					 strcmp(state, PGFS_SQLSTATE_DEADLOCK_DETECTED) == 0);
+}
 
-	if (ok)
-		snprintf(buf + strlen(buf), size - strlen(buf), "/%s", PQgetvalue(r, 0, 0));
-	else
-		pgfs_log(FUSE_LOG_DEBUG, "\"%s\" failed: %s", sql, PQerrorMessage(pg));
-	PQclear(r);
-	return ok;
+static void
+retry_sleep(int attempt)
+{
+	usleep((useconds_t) (1000 * attempt + random() % 1000 * attempt));
 }
 
 /*
@@ -107,6 +164,7 @@ resolve_root(PGconn *pg)
 	{
 		struct pgfs_params p = {0};
 		PGresult   *r;
+		int			err = 0;
 
 		if (!S_ISDIR(mode))
 			break;
@@ -114,10 +172,13 @@ resolve_root(PGconn *pg)
 		par_bytes(&p, name, strlen(name));
 		r = exec_stmt(pg, SQL_LOOKUP, &p);
 		if (!res_ok(r))
+			err = pgfs_sqlstate_errno(PQresultErrorField(r, PG_DIAG_SQLSTATE),
+									  PQresultErrorMessage(r));
+		else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+			err = ENOENT;
+		if (err)
 		{
-			pgfs_log(FUSE_LOG_ERR, "subdir \"%s\": %s", pgfs.cfg.subdir,
-					 strerror(pgfs_sqlstate_errno(PQresultErrorField(r, PG_DIAG_SQLSTATE),
-												  PQresultErrorMessage(r))));
+			pgfs_log(FUSE_LOG_ERR, "subdir \"%s\": %s", pgfs.cfg.subdir, strerror(err));
 			PQclear(r);
 			ret = -1;
 			goto out;
@@ -139,60 +200,104 @@ out:
 	return ret;
 }
 
-/* Kernel notifications may block, so they are sent from a thread of their own. */
-static void *
-invalidate_thread(void *arg)
+/* Copy the columns of sql's single row into out[0..]; NULLs and failures stay "?". */
+static void
+read_values(PGconn *pg, const char *sql, char (*out)[ID_LEN])
 {
-	if (pgfs.se)
-		fuse_lowlevel_notify_inval_inode(pgfs.se, FUSE_ROOT_ID, 0, 0);
-	return NULL;
+	PGresult   *r = PQexec(pg, sql);
+	int			i;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+	{
+		for (i = 0; i < PQnfields(r); i++)
+			if (!PQgetisnull(r, 0, i))
+				snprintf(out[i], ID_LEN, "%s", PQgetvalue(r, 0, i));
+	}
+	else
+		pgfs_log(FUSE_LOG_DEBUG, "\"%s\" failed: %s", sql, PQerrorMessage(pg));
+	PQclear(r);
 }
 
-/*
- * A restored database may carry the same store under another identity:
- * pg_dump makes a new store id, a physical restore a new timeline.  When the
- * identity changes, drop what the kernel caches of the root and re-resolve
- * the subdir; the rest of the cache expires within attr/entry_timeout.  The
- * pg_control functions need privileges; without them the store id alone
- * must do.
- */
 static int
-check_identity(PGconn *pg)
+read_identity(PGconn *pg, struct identity *id)
 {
-	char		buf[256] = "";
-	int			first,
-				changed;
+	int			i;
 
-	if (!append_value(pg, "SELECT pgfs_store_id()", buf, sizeof(buf)))
+	for (i = 0; i < ID_COUNT; i++)
+		strcpy(id->v[i], "?");
+	/* the columns in ID_ order; a standby's WAL position has no timeline */
+	read_values(pg, "SELECT pgfs_store_id(), pg_postmaster_start_time(),"
+				" CASE WHEN pg_is_in_recovery()"
+				" THEN (SELECT received_tli FROM pg_stat_wal_receiver)"
+				" ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int"
+				" END", &id->v[ID_STORE]);
+	if (strcmp(id->v[ID_STORE], "?") == 0)
 	{
 		pgfs_log(FUSE_LOG_ERR, "pgfs_store_id() failed: %s", PQerrorMessage(pg));
 		return -1;
 	}
-	append_value(pg, "SELECT system_identifier FROM pg_control_system()", buf, sizeof(buf));
-	append_value(pg, "SELECT timeline_id FROM pg_control_checkpoint()", buf, sizeof(buf));
+	if (strcmp(id->v[ID_TIMELINE], "?") == 0)
+		read_values(pg, "SELECT timeline_id FROM pg_control_checkpoint()", &id->v[ID_TIMELINE]);
+	read_values(pg, "SELECT system_identifier FROM pg_control_system()", &id->v[ID_SYSTEM]);
+	snprintf(id->v[ID_SERVER], ID_LEN, "%s:%s", PQhost(pg) ?: "", PQport(pg) ?: "");
+	return 0;
+}
+
+/* Describe in buf how identity b differs from a; "" when it does not. */
+static void
+describe_change(const struct identity *a, const struct identity *b, char *buf, size_t size)
+{
+	int			i;
+
+	buf[0] = '\0';
+	for (i = 0; i < ID_COUNT; i++)
+		if (strcmp(a->v[i], "?") != 0 && strcmp(b->v[i], "?") != 0 &&
+			strcmp(a->v[i], b->v[i]) != 0)
+			snprintf(buf + strlen(buf), size - strlen(buf), "%s%s %s -> %s",
+					 buf[0] ? ", " : "", id_label[i], a->v[i], b->v[i]);
+}
+
+/*
+ * Compare the identity of a new connection with the last one seen; drop
+ * the kernel's caches if it changed or a connection was lost since, and
+ * find the subdir again if it changed.
+ */
+static int
+check_identity(PGconn *pg)
+{
+	struct identity id;
+	char		changes[512];
+	int			first,
+				drop;
+
+	if (read_identity(pg, &id) != 0)
+		return -1;
 
 	pthread_mutex_lock(&identity_lock);
-	first = identity == NULL;
-	changed = !first && strcmp(identity, buf) != 0;
-	if (first || changed)
-	{
-		if (changed)
-			pgfs_log(FUSE_LOG_WARNING, "the store changed under the mount (%s, was %s); "
-					 "dropping cached attributes", buf, identity);
-		free(identity);
-		identity = strdup(buf);
-	}
+	first = !have_identity;
+	describe_change(&identity, &id, changes, sizeof(changes));
 	pthread_mutex_unlock(&identity_lock);
-
-	if ((first || changed) && resolve_root(pg) != 0)
+	if ((first || changes[0]) && resolve_root(pg) != 0)
 		return -1;
-	if (changed)
-	{
-		pthread_t	t;
 
-		if (pthread_create(&t, NULL, invalidate_thread, NULL) == 0)
-			pthread_detach(t);
-	}
+	/* again: another connection may have noticed the change meanwhile */
+	pthread_mutex_lock(&identity_lock);
+	first = !have_identity;
+	describe_change(&identity, &id, changes, sizeof(changes));
+	drop = !first && (changes[0] || suspect);
+	if (drop && changes[0])
+		pgfs_log(FUSE_LOG_WARNING, "the store changed under the mount (%s); "
+				 "dropping cached names and attributes", changes);
+	else if (drop)
+		pgfs_log(FUSE_LOG_INFO, "reconnected after a lost connection (%s %s, %s %s); "
+				 "dropping cached names and attributes, as the server may have been restored",
+				 id_label[ID_SERVER], id.v[ID_SERVER], id_label[ID_TIMELINE], id.v[ID_TIMELINE]);
+	suspect = 0;
+	identity = id;
+	have_identity = 1;
+	pthread_mutex_unlock(&identity_lock);
+	if (drop)
+		pgfs_cache_drop_all();
 	return 0;
 }
 
@@ -216,7 +321,8 @@ connect_one(void)
 
 	if (PQstatus(pg) != CONNECTION_OK)
 	{
-		pgfs_log(FUSE_LOG_ERR, "cannot connect: %s", PQerrorMessage(pg));
+		pgfs_log(__atomic_exchange_n(&failing, 1, __ATOMIC_RELAXED) ? FUSE_LOG_DEBUG : FUSE_LOG_ERR,
+				 "cannot connect: %s", PQerrorMessage(pg));
 		goto fail;
 	}
 	for (i = 0; i < SQL_COUNT; i++)
@@ -255,6 +361,14 @@ connect_one(void)
 	}
 	if (check_identity(pg) != 0)
 		goto fail;
+	if (pgfs_fh_reregister(pg) != 0)
+	{
+		pgfs_log(FUSE_LOG_WARNING, "connection lost while registering open files: %s",
+				 PQerrorMessage(pg));
+		goto fail;
+	}
+	if (__atomic_exchange_n(&failing, 0, __ATOMIC_RELAXED))
+		pgfs_log(FUSE_LOG_INFO, "connected again");
 	return pg;
 
 fail:
@@ -275,6 +389,19 @@ conn_usable(PGconn *pg)
 	return PQstatus(pg) == CONNECTION_OK &&
 		PQtransactionStatus(pg) == PQTRANS_IDLE &&
 		poll(&pfd, 1, 0) == 0;
+}
+
+/* s's connection is gone; s is checked out. */
+static void
+lose(struct slot *s, const char *how)
+{
+	pgfs_log(FUSE_LOG_WARNING, "connection lost%s, reconnecting%s%s", how,
+			 PQerrorMessage(s->pg)[0] ? ": " : "", PQerrorMessage(s->pg));
+	PQfinish(s->pg);
+	s->pg = NULL;
+	pthread_mutex_lock(&identity_lock);
+	suspect = 1;
+	pthread_mutex_unlock(&identity_lock);
 }
 
 static void
@@ -305,11 +432,7 @@ checkout(void)
 	pthread_mutex_unlock(&pool_lock);
 
 	if (s->pg && !conn_usable(s->pg))
-	{
-		pgfs_log(FUSE_LOG_WARNING, "connection lost, reconnecting");
-		PQfinish(s->pg);
-		s->pg = NULL;
-	}
+		lose(s, "");
 	if (!s->pg && !(s->pg = connect_one()))
 	{
 		checkin(s);
@@ -333,7 +456,6 @@ pgfs_exec(enum pgfs_stmt st, const struct pgfs_params *p, int *err)
 		struct slot *s = checkout();
 		PGresult   *r;
 		const char *state;
-		int			lost;
 
 		if (!s)
 		{
@@ -347,35 +469,141 @@ pgfs_exec(enum pgfs_stmt st, const struct pgfs_params *p, int *err)
 			return r;
 		}
 		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		lost = PQstatus(s->pg) != CONNECTION_OK;
-		if (lost)
+		if (PQstatus(s->pg) != CONNECTION_OK)
 		{
-			pgfs_log(FUSE_LOG_WARNING, "connection lost during %s: %s",
-					 stmts[st].name, PQerrorMessage(s->pg));
-			PQfinish(s->pg);
-			s->pg = NULL;
+			char		how[80];
+
+			snprintf(how, sizeof(how), " during %s", stmts[st].name);
+			lose(s, how);
 			checkin(s);
 			PQclear(r);
-			if (!stmts[st].writes && !relost++)
+			if (stmts[st].writes != PGFS_WRITES && !relost++)
 				continue;
 			*err = EIO;
 			return NULL;
 		}
 		checkin(s);
-		if (state && attempt < PGFS_MAX_RETRIES &&
-			(strcmp(state, PGFS_SQLSTATE_SERIALIZATION_FAILURE) == 0 ||
-			 strcmp(state, PGFS_SQLSTATE_DEADLOCK_DETECTED) == 0))
+		if (retryable(state) && attempt < PGFS_MAX_RETRIES)
 		{
 			PQclear(r);
 			attempt++;
 			pgfs_log(FUSE_LOG_DEBUG, "%s: retry %d after %s", stmts[st].name, attempt, state);
-			usleep((useconds_t) (1000 * attempt + random() % 1000 * attempt));
+			retry_sleep(attempt);
 			continue;
 		}
 		*err = pgfs_sqlstate_errno(state, PQresultErrorMessage(r));
 		PQclear(r);
 		return NULL;
 	}
+}
+
+/*
+ * Run statement st on pg, a connection being set up (which the pool must
+ * not hand out yet).  Like pgfs_exec, but a lost connection is the caller's
+ * to notice (PQstatus).
+ */
+PGresult *
+pgfs_exec_on(PGconn *pg, enum pgfs_stmt st, const struct pgfs_params *p, int *err)
+{
+	int			attempt = 0;
+
+	for (;;)
+	{
+		PGresult   *r = exec_stmt(pg, st, p);
+		const char *state;
+
+		if (res_ok(r))
+			return r;
+		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		if (PQstatus(pg) != CONNECTION_OK)
+		{
+			PQclear(r);
+			*err = EIO;
+			return NULL;
+		}
+		if (retryable(state) && attempt < PGFS_MAX_RETRIES)
+		{
+			PQclear(r);
+			retry_sleep(++attempt);
+			continue;
+		}
+		*err = pgfs_sqlstate_errno(state, PQresultErrorMessage(r));
+		PQclear(r);
+		return NULL;
+	}
+}
+
+/*
+ * One round of the keeper: replace lost idle connections.  While the server
+ * refuses them, one connection is tried, ever more rarely.
+ */
+static void
+keep_slots(struct timespec *retry_at, int *backoff_ms)
+{
+	struct timespec now;
+	int			i,
+				down = 0;
+
+	for (i = 0; i < nslots; i++)
+	{
+		struct slot *s = &slots[i];
+
+		pthread_mutex_lock(&pool_lock);
+		if (s->busy)
+		{
+			pthread_mutex_unlock(&pool_lock);
+			continue;
+		}
+		s->busy = 1;
+		pthread_mutex_unlock(&pool_lock);
+
+		if (s->pg && !conn_usable(s->pg))
+			lose(s, "");
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!s->pg && !down &&
+			(now.tv_sec > retry_at->tv_sec ||
+			 (now.tv_sec == retry_at->tv_sec && now.tv_nsec >= retry_at->tv_nsec)))
+		{
+			if ((s->pg = connect_one()))
+				*backoff_ms = KEEPER_TICK_MS;
+			else
+			{
+				down = 1;
+				*backoff_ms = *backoff_ms * 2 > KEEPER_RETRY_MAX_MS ?
+					KEEPER_RETRY_MAX_MS : *backoff_ms * 2;
+				*retry_at = now;
+				retry_at->tv_nsec += (long) *backoff_ms * 1000000;
+				retry_at->tv_sec += retry_at->tv_nsec / 1000000000;
+				retry_at->tv_nsec %= 1000000000;
+			}
+		}
+		checkin(s);
+	}
+}
+
+static void *
+keeper_main(void *arg)
+{
+	struct timespec retry_at = {0},
+				until;
+	int			backoff_ms = KEEPER_TICK_MS;
+
+	pthread_mutex_lock(&keeper_lock);
+	while (!keeper_stop)
+	{
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += KEEPER_TICK_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000;
+		until.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&keeper_cond, &keeper_lock, &until);
+		if (keeper_stop)
+			break;
+		pthread_mutex_unlock(&keeper_lock);
+		keep_slots(&retry_at, &backoff_ms);
+		pthread_mutex_lock(&keeper_lock);
+	}
+	pthread_mutex_unlock(&keeper_lock);
+	return NULL;
 }
 
 int
@@ -411,15 +639,33 @@ fail:
 	return -1;
 }
 
+/* Start the keeper; after the daemon has forked. */
+int
+pgfs_conn_start(void)
+{
+	if (pthread_create(&keeper, NULL, keeper_main, NULL) != 0)
+		return -1;
+	keeper_running = 1;
+	return 0;
+}
+
 void
 pgfs_conn_fini(void)
 {
 	int			i;
 
+	if (keeper_running)
+	{
+		pthread_mutex_lock(&keeper_lock);
+		keeper_stop = 1;
+		pthread_cond_signal(&keeper_cond);
+		pthread_mutex_unlock(&keeper_lock);
+		pthread_join(keeper, NULL);
+		keeper_running = 0;
+	}
 	for (i = 0; slots && i < nslots; i++)
 		PQfinish(slots[i].pg);
 	free(slots);
 	slots = NULL;
-	free(identity);
-	identity = NULL;
+	have_identity = 0;
 }

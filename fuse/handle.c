@@ -1,6 +1,6 @@
 /*
  * handle.c
- *	  Open files of pgfs-fuse and their write buffers.
+ *	  Open files of pgfs-fuse: their write buffers and their registration.
  *
  * Without the kernel's writeback cache (which pgfs-fuse leaves off, because
  * it cannot be kept coherent between mounts) every write(2) reaches the
@@ -30,6 +30,21 @@
  * (to drop it, as it drops set-user-ID); FUSE cannot tell it that the answer
  * does not change.  So an open inode also remembers for attr_timeout that it
  * has none, which spares small writes a round trip each.
+ *
+ * The server counts our open handles per inode (pgfs.handle), so that an
+ * unlinked file lives while open here.  That table is unlogged: a server
+ * crash empties it, and a restored server has whatever it had.  So the
+ * count is always set, never stepped: pgfs_ll_reopen(ino, client, n) with
+ * the number of handles this mount has, which is the same whether the
+ * server had the old count or none, and safe to repeat after a lost
+ * connection.  Every new connection (conn.c) sets all counts again before
+ * its first statement.  One registration per inode runs at a time
+ * (reg_busy); a re-registration that finds one running leaves the count to
+ * it (rereg), because it cannot wait: it holds a connection that the
+ * running one may need.  For the same reason it never takes an inode's
+ * buffer lock.  An inode that is gone from the server makes its handles
+ * stale: their I/O fails with ESTALE (the number may be reused by a
+ * restored store for another file).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +60,10 @@ struct open_inode
 	int			refs;			/* handles and flushers; under table_lock */
 	struct open_inode *next;	/* hash chain; under table_lock */
 	struct timespec nocaps_until;	/* known to have no security.capability */
+	int			opens;			/* handles counted on the server; under table_lock */
+	int			reg_busy;		/* a registration runs; under table_lock */
+	int			rereg;			/* ... and must send the count again */
+	struct pgfs_fh *counted;	/* the counted handles; under table_lock */
 	pthread_mutex_t lock;		/* serializes use of the buffers below */
 	struct pgfs_fh *fhs;		/* open handles; under lock */
 };
@@ -53,6 +72,9 @@ struct pgfs_fh
 {
 	struct open_inode *oi;
 	struct pgfs_fh *next;		/* in oi->fhs */
+	struct pgfs_fh *cnext;		/* in oi->counted */
+	int			is_counted;		/* in oi->counted; under table_lock */
+	int			stale;			/* the inode is gone; atomic */
 	int			sync;			/* O_SYNC, O_DSYNC: send every write at once */
 	int			err;			/* unreported error of a buffered write */
 	off_t		off;			/* file offset of buf[0] */
@@ -65,6 +87,7 @@ struct pgfs_fh
 #define NBUCKETS 256
 static struct open_inode *table[NBUCKETS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reg_done = PTHREAD_COND_INITIALIZER;
 static size_t buffered;			/* bytes allocated for buffers, all handles */
 
 static struct open_inode *
@@ -121,6 +144,12 @@ sql_write(int64_t ino, off_t off, const char *data, size_t len)
 	return r ? 0 : err;
 }
 
+static int
+fh_stale(struct pgfs_fh *fh)
+{
+	return __atomic_load_n(&fh->stale, __ATOMIC_RELAXED);
+}
+
 /* Send the buffer of fh; the caller holds its inode's lock. */
 static int
 fh_send(struct pgfs_fh *fh)
@@ -128,9 +157,176 @@ fh_send(struct pgfs_fh *fh)
 	int			err = 0;
 
 	if (fh->len)
-		err = sql_write(fh->oi->ino, fh->off, fh->buf, fh->len);
+		err = fh_stale(fh) ? ESTALE : sql_write(fh->oi->ino, fh->off, fh->buf, fh->len);
 	fh->len = 0;
 	return err;
+}
+
+/* ---- registration: the server's count of our handles ---- */
+
+/* Take the right to register oi's handles. */
+static void
+reg_begin(struct open_inode *oi)
+{
+	pthread_mutex_lock(&table_lock);
+	while (oi->reg_busy)
+		pthread_cond_wait(&reg_done, &table_lock);
+	oi->reg_busy = 1;
+	pthread_mutex_unlock(&table_lock);
+}
+
+/*
+ * The inode is gone: its counted handles become stale and uncounted.  Under
+ * table_lock, with the registration taken.
+ */
+static void
+mark_stale(struct open_inode *oi)
+{
+	struct pgfs_fh *fh;
+	int			n = 0;
+
+	for (fh = oi->counted; fh; fh = fh->cnext)
+	{
+		__atomic_store_n(&fh->stale, 1, __ATOMIC_RELAXED);
+		fh->is_counted = 0;
+		n++;
+	}
+	oi->counted = NULL;
+	oi->opens = 0;
+	if (n)
+		pgfs_log(FUSE_LOG_WARNING, "inode %lld is gone from the store: %d open handle%s stale",
+				 (long long) oi->ino, n, n == 1 ? " is" : "s are");
+}
+
+/*
+ * Set the server's count of our handles on oi to count, on connection pg
+ * (one being set up) or, without one, through the pool.  Returns 0 or an
+ * errno; ENOENT when the inode is gone.
+ */
+static int
+reg_send(struct open_inode *oi, int count, PGconn *pg)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err = 0;
+
+	par_i64(&p, oi->ino);
+	par_i64(&p, pgfs.client);
+	par_i32(&p, count);
+	r = pg ? pgfs_exec_on(pg, SQL_REOPEN, &p, &err) : pgfs_exec(SQL_REOPEN, &p, &err);
+	PQclear(r);
+	return r ? 0 : err;
+}
+
+/*
+ * Send the count again while a re-registration asked for it, and give the
+ * registration up.  Returns -1 if pg was lost (then the next connection
+ * registers everything again).
+ */
+static int
+reg_end(struct open_inode *oi, PGconn *pg)
+{
+	int			ret = 0;
+
+	pthread_mutex_lock(&table_lock);
+	while (oi->rereg && ret == 0)
+	{
+		int			count = oi->opens,
+					err;
+
+		oi->rereg = 0;
+		pthread_mutex_unlock(&table_lock);
+		err = reg_send(oi, count, pg);
+		pthread_mutex_lock(&table_lock);
+		if (err == ENOENT)
+			mark_stale(oi);
+		else if (err && pg && PQstatus(pg) != CONNECTION_OK)
+			ret = -1;
+		else if (err)
+			pgfs_log(FUSE_LOG_ERR, "inode %lld: registering %d open handles failed: %s",
+					 (long long) oi->ino, count, strerror(err));
+	}
+	oi->reg_busy = 0;
+	pthread_cond_broadcast(&reg_done);
+	pthread_mutex_unlock(&table_lock);
+	return ret;
+}
+
+/*
+ * On a new connection pg, after pgfs_ll_client_begin: set the count of
+ * every inode open here.  Returns -1 if pg was lost.
+ */
+int
+pgfs_fh_reregister(PGconn *pg)
+{
+	struct open_inode **list,
+			   *oi;
+	size_t		n = 0,
+				size = 16,
+				i;
+	int			ret = 0;
+
+	if (pgfs.cfg.ro)
+		return 0;
+	pthread_mutex_lock(&table_lock);
+	list = malloc(sizeof(*list) * size);
+	for (i = 0; list && i < NBUCKETS; i++)
+		for (oi = table[i]; oi && list; oi = oi->next)
+		{
+			if (oi->opens == 0)
+				continue;
+			if (n == size)
+			{
+				struct open_inode **l2 = realloc(list, sizeof(*list) * (size *= 2));
+
+				if (!l2)
+				{
+					while (n > 0)
+						list[--n]->refs--;	/* none reaches 0: they have handles */
+					free(list);
+					list = NULL;
+					break;
+				}
+				list = l2;
+			}
+			oi->refs++;
+			list[n++] = oi;
+		}
+	pthread_mutex_unlock(&table_lock);
+	if (!list)
+	{
+		pgfs_log(FUSE_LOG_ERR, "out of memory re-registering open files");
+		return -1;
+	}
+
+	for (i = 0; i < n; i++)
+	{
+		oi = list[i];
+		pthread_mutex_lock(&table_lock);
+		oi->rereg = 1;
+		if (oi->reg_busy || ret != 0)
+		{
+			/* its registration sends the count; or the next connection does */
+			pthread_mutex_unlock(&table_lock);
+			oi_put(oi);
+			continue;
+		}
+		oi->reg_busy = 1;
+		pthread_mutex_unlock(&table_lock);
+		ret = reg_end(oi, pg);
+		oi_put(oi);
+	}
+	free(list);
+	if (n)
+		pgfs_log(FUSE_LOG_DEBUG, "re-registered %zu open files", n);
+	return ret;
+}
+
+/* Whether fh's inode is gone from the store (its I/O fails with ESTALE). */
+int
+pgfs_fh_stale(struct pgfs_fh *fh)
+{
+	return fh_stale(fh);
 }
 
 /* Where a buffer starting at off must end. */
@@ -165,29 +361,70 @@ reserve(struct pgfs_fh *fh, size_t need)
 	return 0;
 }
 
-struct pgfs_fh *
-pgfs_fh_new(int64_t ino, int flags)
+/*
+ * Open a handle on ino: count it on the server (pgfs_ll_create already did
+ * for a file it created), then make ours.  0 or an errno.
+ */
+int
+pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 {
 	struct pgfs_fh *fh = calloc(1, sizeof(*fh));
+	struct open_inode *oi;
+	int			err = 0;
 
 	if (!fh)
-		return NULL;
-	if (!(fh->oi = oi_get(ino, 1)))
+		return ENOMEM;
+	if (!(oi = oi_get(ino, 1)))
 	{
 		free(fh);
-		return NULL;
+		return ENOMEM;
 	}
+	fh->oi = oi;
 	fh->sync = (flags & O_DSYNC) != 0;
-	pthread_mutex_lock(&fh->oi->lock);
-	fh->next = fh->oi->fhs;
-	fh->oi->fhs = fh;
-	pthread_mutex_unlock(&fh->oi->lock);
-	return fh;
+	if (!pgfs.cfg.ro)
+	{
+		int			count;
+
+		reg_begin(oi);
+		pthread_mutex_lock(&table_lock);
+		count = oi->opens + 1;
+		pthread_mutex_unlock(&table_lock);
+		if (!created || count != 1)
+			err = reg_send(oi, count, NULL);
+		pthread_mutex_lock(&table_lock);
+		if (!err)
+		{
+			oi->opens = count;
+			fh->is_counted = 1;
+			fh->cnext = oi->counted;
+			oi->counted = fh;
+		}
+		else if (err == ENOENT)
+			mark_stale(oi);
+		pthread_mutex_unlock(&table_lock);
+	}
+	if (!err)
+	{
+		pthread_mutex_lock(&oi->lock);
+		fh->next = oi->fhs;
+		oi->fhs = fh;
+		pthread_mutex_unlock(&oi->lock);
+	}
+	if (!pgfs.cfg.ro)
+		reg_end(oi, NULL);
+	if (err)
+	{
+		oi_put(oi);
+		free(fh);
+		return err;
+	}
+	*out = fh;
+	return 0;
 }
 
-/* Send what is buffered, drop fh; returns an error not reported yet. */
+/* Send what is buffered, uncount and drop fh; returns an error not reported yet. */
 int
-pgfs_fh_free(struct pgfs_fh *fh)
+pgfs_fh_release(struct pgfs_fh *fh)
 {
 	struct open_inode *oi = fh->oi;
 	struct pgfs_fh **p;
@@ -201,6 +438,29 @@ pgfs_fh_free(struct pgfs_fh *fh)
 		;
 	*p = fh->next;
 	pthread_mutex_unlock(&oi->lock);
+
+	if (!pgfs.cfg.ro)
+	{
+		int			count = -1,
+					e = 0;
+
+		reg_begin(oi);
+		pthread_mutex_lock(&table_lock);
+		if (fh->is_counted)		/* not if it went stale meanwhile */
+		{
+			for (p = &oi->counted; *p != fh; p = &(*p)->cnext)
+				;
+			*p = fh->cnext;
+			fh->is_counted = 0;
+			count = --oi->opens;
+		}
+		pthread_mutex_unlock(&table_lock);
+		/* the last handle of an unlinked file frees it */
+		if (count >= 0 && (e = reg_send(oi, count, NULL)) != 0 && e != ENOENT)
+			pgfs_log(FUSE_LOG_ERR, "inode %lld: release failed: %s",
+					 (long long) oi->ino, strerror(e));
+		reg_end(oi, NULL);
+	}
 	oi_put(oi);
 	__atomic_sub_fetch(&buffered, fh->size, __ATOMIC_RELAXED);
 	free(fh->buf);
@@ -215,6 +475,8 @@ pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 	struct pgfs_fh *other;
 	int			err = 0;
 
+	if (fh_stale(fh))
+		return ESTALE;
 	pthread_mutex_lock(&oi->lock);
 	/* writes reach the server in the order they were made */
 	for (other = oi->fhs; other; other = other->next)

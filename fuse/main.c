@@ -155,7 +155,8 @@ main(int argc, char *argv[])
 	struct fuse_cmdline_opts opts = {0};
 	struct fuse_loop_config *loop;
 	struct fuse_session *se;
-	int			ret = 1;
+	int			ret = 1,
+				settled = 1;
 
 	pgfs.cfg.workers = PGFS_DEFAULT_WORKERS;
 	pgfs.cfg.attr_timeout = 1.0;
@@ -228,6 +229,12 @@ main(int argc, char *argv[])
 	}
 	fuse_daemonize(opts.foreground);
 
+	/* threads after the fork of fuse_daemonize, which would lose them */
+	if (pgfs_cache_start(se) != 0 || pgfs_conn_start() != 0)
+	{
+		pgfs_log(FUSE_LOG_ERR, "cannot start threads");
+		goto out_unmount;
+	}
 	if (opts.singlethread)
 		ret = fuse_session_loop(se);
 	else if ((loop = fuse_loop_cfg_create()))
@@ -239,12 +246,17 @@ main(int argc, char *argv[])
 		ret = fuse_session_loop_mt(se, loop);
 		fuse_loop_cfg_destroy(loop);
 	}
+out_unmount:
+	settled = pgfs_cache_stop();
 	fuse_session_unmount(se);
+	if (!settled)
+		settled = pgfs_cache_stop();	/* the unmount ended what it waited for */
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	pgfs.se = NULL;
-	fuse_session_destroy(se);
+	if (settled)
+		fuse_session_destroy(se);	/* else still used by the invalidation thread */
 out_conn:
 	pgfs_conn_fini();
 out_opts:

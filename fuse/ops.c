@@ -7,9 +7,12 @@
  * replies.  The server enforces the filesystem's invariants; the kernel
  * checks permissions when mounted with default_permissions.
  *
- * Forget is a no-op: pgfs inode numbers come from a sequence and are never
- * reused, so the kernel may keep any node id as long as it likes, and the
- * FUSE generation is 0 for every inode.
+ * pgfs inode numbers come from a sequence and are not reused by one store,
+ * so the FUSE generation is 0 for every inode.  Every reply that lets the
+ * kernel cache a name or an inode goes through cache.c first, and forget
+ * gives the lookups back, so that the daemon can drop all of it when the
+ * server behind the mount is replaced; a handler notes the cache epoch
+ * before it asks the server, and a reply from an older epoch is not cached.
  *
  * Attributes the kernel caches (attr_timeout, entry_timeout) must include
  * what this mount has buffered for writing (handle.c), or the kernel would
@@ -104,8 +107,20 @@ getattr_sql(int64_t ino, int *err)
 	return exec_attr(SQL_GETATTR, &p, err);
 }
 
+/* Reply with an entry (e->ino 0: name is absent) as cache.c allows. */
 static void
-reply_entry(fuse_req_t req, PGresult *r, int err)
+send_entry(fuse_req_t req, fuse_ino_t parent, const char *name, struct fuse_entry_param *e,
+		   unsigned ep)
+{
+	pgfs_cache_entry(parent, name, e, ep);
+	if (fuse_reply_entry(req, e) != 0 && e->ino)
+		pgfs_cache_unref(e->ino, 1);	/* interrupted: the kernel did not take it */
+}
+
+/* Reply with the entry of name in parent that r holds. */
+static void
+reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name, PGresult *r, int err,
+			unsigned ep)
 {
 	struct fuse_entry_param e;
 
@@ -116,7 +131,7 @@ reply_entry(fuse_req_t req, PGresult *r, int err)
 	}
 	row_entry(r, 0, 0, &e);
 	PQclear(r);
-	fuse_reply_entry(req, &e);
+	send_entry(req, parent, name, &e, ep);
 }
 
 /* For statements that return nothing of interest. */
@@ -130,28 +145,11 @@ reply_exec(fuse_req_t req, enum pgfs_stmt st, const struct pgfs_params *p)
 	fuse_reply_err(req, r ? 0 : err);
 }
 
-static void
-release_sql(int64_t ino)
-{
-	struct pgfs_params p = {0};
-	PGresult   *r;
-	int			err;
-
-	if (pgfs.cfg.ro)
-		return;
-	par_i64(&p, ino);
-	par_i64(&p, pgfs.client);
-	if (!(r = pgfs_exec(SQL_RELEASE, &p, &err)))
-		pgfs_log(FUSE_LOG_ERR, "inode %lld: release failed: %s", (long long) ino, strerror(err));
-	PQclear(r);
-}
-
 /* A handle the kernel did not take (the request was interrupted). */
 static void
-drop_handle(struct pgfs_fh *fh, int64_t ino)
+drop_handle(struct pgfs_fh *fh)
 {
-	pgfs_fh_free(fh);
-	release_sql(ino);
+	pgfs_fh_release(fh);
 }
 
 static void
@@ -178,6 +176,7 @@ static void
 pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct pgfs_params p = {0};
+	unsigned	ep = pgfs_cache_epoch();
 	PGresult   *r;
 	int			err;
 
@@ -189,7 +188,7 @@ pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	{
 		struct fuse_entry_param e = {.entry_timeout = pgfs.cfg.entry_timeout};
 
-		fuse_reply_entry(req, &e);	/* a negative entry, cached like others */
+		send_entry(req, parent, name, &e, ep);	/* a negative entry, cached like others */
 		return;
 	}
 	if (r && pgfs_ino_flush(res_i64(r, 0, 0)))	/* open here: attributes after the flush */
@@ -199,28 +198,39 @@ pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		PQclear(r);
 		r = getattr_sql(ino, &err);
 	}
-	reply_entry(req, r, err);
+	reply_entry(req, parent, name, r, err, ep);
 }
 
 static void
 pgfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+	pgfs_cache_unref(ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void
 pgfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
+	size_t		i;
+
+	for (i = 0; i < count; i++)
+		pgfs_cache_unref(forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
 static void
 pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	unsigned	ep = pgfs_cache_epoch();
 	PGresult   *r;
 	struct stat st;
 	int			err;
 
+	if (fi && fi->fh && pgfs_fh_stale(FH(fi)))
+	{
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	pgfs_ino_flush(ino_in(ino));
 	if (!(r = getattr_sql(ino_in(ino), &err)))
 	{
@@ -229,7 +239,7 @@ pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	row_stat(r, 0, 0, &st);
 	PQclear(r);
-	fuse_reply_attr(req, &st, pgfs.cfg.attr_timeout);
+	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
 }
 
 static void
@@ -237,11 +247,17 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			 struct fuse_file_info *fi)
 {
 	struct pgfs_params p = {0};
+	unsigned	ep = pgfs_cache_epoch();
 	PGresult   *r;
 	struct stat st;
 	int			err;
 
 	REFUSE_IF_RO(req);
+	if (fi && fi->fh && pgfs_fh_stale(FH(fi)))
+	{
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	pgfs_ino_flush(ino_in(ino));	/* writes before a truncate come first */
 	par_i64(&p, ino_in(ino));
 	if (to_set & FUSE_SET_ATTR_MODE)
@@ -277,7 +293,7 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	}
 	row_stat(r, 0, 0, &st);
 	PQclear(r);
-	fuse_reply_attr(req, &st, pgfs.cfg.attr_timeout);
+	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
 }
 
 static void
@@ -311,6 +327,7 @@ pgfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
+	unsigned	ep = pgfs_cache_epoch();
 	PGresult   *r;
 	int			err;
 
@@ -323,7 +340,7 @@ pgfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	r = exec_attr(SQL_MKNOD, &p, &err);
-	reply_entry(req, r, err);
+	reply_entry(req, parent, name, r, err, ep);
 }
 
 static void
@@ -331,6 +348,7 @@ pgfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
+	unsigned	ep = pgfs_cache_epoch();
 	PGresult   *r;
 	int			err;
 
@@ -342,7 +360,7 @@ pgfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	r = exec_attr(SQL_MKDIR, &p, &err);
-	reply_entry(req, r, err);
+	reply_entry(req, parent, name, r, err, ep);
 }
 
 static void
@@ -350,6 +368,7 @@ pgfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *na
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
+	unsigned	ep = pgfs_cache_epoch();
 	PGresult   *r;
 	int			err;
 
@@ -366,13 +385,14 @@ pgfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *na
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	r = exec_attr(SQL_SYMLINK, &p, &err);
-	reply_entry(req, r, err);
+	reply_entry(req, parent, name, r, err, ep);
 }
 
 static void
 pgfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct pgfs_params p = {0};
+	unsigned	ep = pgfs_cache_epoch();
 	PGresult   *r;
 	int			err;
 
@@ -383,7 +403,7 @@ pgfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newn
 	par_i64(&p, ino_in(newparent));
 	par_bytes(&p, newname, strlen(newname));
 	r = exec_attr(SQL_LINK, &p, &err);
-	reply_entry(req, r, err);
+	reply_entry(req, newparent, newname, r, err, ep);
 }
 
 static void
@@ -415,6 +435,8 @@ pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err = 0;
 
 	REFUSE_IF_RO(req);
 	CHECK_NAME(req, name);
@@ -429,32 +451,21 @@ pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	par_i64(&p, ino_in(newparent));
 	par_bytes(&p, newname, strlen(newname));
 	par_i32(&p, flags);
-	reply_exec(req, SQL_RENAME, &p);
+	if ((r = pgfs_exec(SQL_RENAME, &p, &err)))
+		pgfs_cache_rename(parent, name, newparent, newname, (flags & PGFS_RENAME_EXCHANGE) != 0);
+	PQclear(r);
+	fuse_reply_err(req, r ? 0 : err);
 }
 
 /* Count an open handle on the server and make ours; 0 or an errno. */
 static int
-open_handle(int64_t ino, struct fuse_file_info *fi, int counted)
+open_handle(int64_t ino, struct fuse_file_info *fi, int created)
 {
 	struct pgfs_fh *fh;
+	int			err = pgfs_fh_open(ino, fi->flags, created, &fh);
 
-	if (!counted && !pgfs.cfg.ro)
-	{
-		struct pgfs_params p = {0};
-		PGresult   *r;
-		int			err;
-
-		par_i64(&p, ino);
-		par_i64(&p, pgfs.client);
-		if (!(r = pgfs_exec(SQL_OPEN, &p, &err)))
-			return err;
-		PQclear(r);
-	}
-	if (!(fh = pgfs_fh_new(ino, fi->flags)))
-	{
-		release_sql(ino);
-		return ENOMEM;
-	}
+	if (err)
+		return err;
 	fi->fh = (uintptr_t) fh;
 	fi->keep_cache = 0;			/* another mount may have changed the file */
 	fi->direct_io = 0;
@@ -469,7 +480,7 @@ pgfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (err)
 		fuse_reply_err(req, err);
 	else if (fuse_reply_open(req, fi) != 0)
-		drop_handle(FH(fi), ino_in(ino));
+		drop_handle(FH(fi));
 }
 
 static void
@@ -478,6 +489,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
+	unsigned	ep = pgfs_cache_epoch();
 	struct fuse_entry_param e;
 	PGresult   *r;
 	int			err;
@@ -498,9 +510,16 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	row_entry(r, 0, 0, &e);
 	PQclear(r);
 	if ((err = open_handle(ino_in(e.ino), fi, 1)))
+	{
 		fuse_reply_err(req, err);
-	else if (fuse_reply_create(req, &e, fi) != 0)
-		drop_handle(FH(fi), ino_in(e.ino));
+		return;
+	}
+	pgfs_cache_entry(parent, name, &e, ep);
+	if (fuse_reply_create(req, &e, fi) != 0)
+	{
+		pgfs_cache_unref(e.ino, 1);
+		drop_handle(FH(fi));
+	}
 }
 
 static void
@@ -510,6 +529,11 @@ pgfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fi
 	PGresult   *r;
 	int			err;
 
+	if (pgfs_fh_stale(FH(fi)))
+	{
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	pgfs_ino_flush(ino_in(ino));	/* read our own writes */
 	par_i64(&p, ino_in(ino));
 	par_i64(&p, off);
@@ -556,12 +580,11 @@ pgfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *
 static void
 pgfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int			err = pgfs_fh_free(FH(fi));
+	int			err = pgfs_fh_release(FH(fi));
 
 	if (err)
 		pgfs_log(FUSE_LOG_ERR, "inode %lld: write error at close: %s",
 				 (long long) ino_in(ino), strerror(err));
-	release_sql(ino_in(ino));
 	fuse_reply_err(req, 0);
 }
 
@@ -584,31 +607,55 @@ pgfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 	fuse_reply_err(req, 0);
 }
 
-/* Add one entry to a readdir buffer; false when it does not fit. */
+/* A readdir reply being filled. */
+struct dirbuf
+{
+	fuse_req_t	req;
+	fuse_ino_t	dir;
+	int			plus;
+	unsigned	ep;				/* cache epoch at the start */
+	char	   *buf;
+	size_t		size;
+	size_t		used;
+	fuse_ino_t *given;			/* readdirplus: lookups the reply hands out */
+	size_t		ngiven;
+};
+
+/*
+ * Add one entry; false when it does not fit.  A readdirplus entry with a
+ * node id (not "." and "..") counts as a lookup and caches its name.
+ */
 static int
-add_entry(fuse_req_t req, char *buf, size_t size, size_t *used, const char *name,
-		  struct fuse_entry_param *e, off_t next, int plus)
+add_entry(struct dirbuf *d, const char *name, struct fuse_entry_param *e, off_t next)
 {
 	size_t		n;
 
-	if (plus)
-		n = fuse_add_direntry_plus(req, buf + *used, size - *used, name, e, next);
-	else
-		n = fuse_add_direntry(req, buf + *used, size - *used, name, &e->attr, next);
-	if (n > size - *used)
+	if (!d->plus)
+	{
+		n = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, &e->attr, next);
+		if (n > d->size - d->used)
+			return 0;
+		d->used += n;
+		return 1;
+	}
+	if (fuse_add_direntry_plus(d->req, NULL, 0, name, e, next) > d->size - d->used)
 		return 0;
-	*used += n;
+	if (e->ino)
+	{
+		pgfs_cache_entry(d->dir, name, e, d->ep);
+		d->given[d->ngiven++] = e->ino;
+	}
+	d->used += fuse_add_direntry_plus(d->req, d->buf + d->used, d->size - d->used, name, e, next);
 	return 1;
 }
 
 /* "." and "..": the kernel wants their numbers, not their attributes. */
 static int
-add_dot(fuse_req_t req, char *buf, size_t size, size_t *used, const char *name,
-		fuse_ino_t ino, off_t next, int plus)
+add_dot(struct dirbuf *d, const char *name, fuse_ino_t ino, off_t next)
 {
 	struct fuse_entry_param e = {.attr.st_ino = ino,.attr.st_mode = S_IFDIR};
 
-	return add_entry(req, buf, size, used, name, &e, next, plus);
+	return add_entry(d, name, &e, next);
 }
 
 /*
@@ -621,18 +668,21 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 {
 	int64_t		dir = ino_in(ino);
 	int64_t		cookie = off < 2 ? 2 : off;
-	char	   *buf = malloc(size);
-	size_t		used = 0;
+	struct dirbuf d = {.req = req,.dir = ino,.plus = plus,.ep = pgfs_cache_epoch(),
+	.buf = malloc(size),.size = size};
 	int			err = 0,
 				full = 0;
+	size_t		i;
 
-	if (!buf)
+	/* an entry takes more than 64 bytes */
+	if (!d.buf || (plus && !(d.given = malloc(sizeof(*d.given) * (size / 64 + 1)))))
 	{
+		free(d.buf);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	if (off < 1)
-		full = !add_dot(req, buf, size, &used, ".", ino, 1, plus);
+		full = !add_dot(&d, ".", ino, 1);
 	if (!full && off < 2)
 	{
 		fuse_ino_t	up = ino;
@@ -648,11 +698,11 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 			PQclear(r);
 		}
 		if (!err)
-			full = !add_dot(req, buf, size, &used, "..", up, 2, plus);
+			full = !add_dot(&d, "..", up, 2);
 	}
 	while (!full && !err)
 	{
-		int			want = (size - used) / (plus ? 160 : 32) + 1;
+		int			want = (size - d.used) / (plus ? 160 : 32) + 1;
 		struct pgfs_params p = {0};
 		PGresult   *r;
 		int			row,
@@ -682,18 +732,20 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 				row_entry(r, row, 2, &e);
 			PQclear(fresh);
 			err = 0;
-			if (!(full = !add_entry(req, buf, size, &used, name, &e, res_i64(r, row, 0), plus)))
+			if (!(full = !add_entry(&d, name, &e, res_i64(r, row, 0))))
 				cookie = res_i64(r, row, 0);
 		}
 		PQclear(r);
 		if (rows < want)
 			break;
 	}
-	if (err && used == 0)
+	if (err && d.used == 0)
 		fuse_reply_err(req, err);
-	else
-		fuse_reply_buf(req, buf, used);
-	free(buf);
+	else if (fuse_reply_buf(req, d.buf, d.used) != 0)
+		for (i = 0; i < d.ngiven; i++)
+			pgfs_cache_unref(d.given[i], 1);	/* the kernel did not take them */
+	free(d.buf);
+	free(d.given);
 }
 
 static void

@@ -86,13 +86,15 @@ ino_out(int64_t ino)
 }
 
 /*
- * Every prepared statement: name, whether it writes, SQL.  Parameters are
- * cast in the SQL text so that their types (and so their binary format) are
- * fixed here and not inferred.
+ * Every prepared statement: name, whether it writes (PGFS_WRITES; or 2: it
+ * writes, but sending it twice does no harm, so it is repeated after a lost
+ * connection like a read), SQL.  Parameters are cast in the SQL text so that
+ * their types (and so their binary format) are fixed here and not inferred.
  */
+#define PGFS_WRITES 1
 #define PGFS_ATTR_COLS "ino, mode, nlink, uid, gid, rdev, size, blocks, atime_ns, mtime_ns, ctime_ns"
 #define PGFS_STMT_LIST \
-	PGFS_STMT(LOOKUP, 0, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_lookup($1::int8, $2::bytea)") \
+	PGFS_STMT(LOOKUP, 0, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_lookup($1::int8, $2::bytea, true)") \
 	PGFS_STMT(GETATTR, 0, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_getattr($1::int8)") \
 	PGFS_STMT(READ, 0, "SELECT pgfs_ll_read($1::int8, $2::int8, $3::int4)") \
 	PGFS_STMT(READLINK, 0, "SELECT pgfs_ll_readlink($1::int8)") \
@@ -120,8 +122,7 @@ ino_out(int64_t ino)
 	PGFS_STMT(SETXATTR, 1, "SELECT pgfs_ll_setxattr($1::int8, $2::bytea, $3::bytea, $4::int4)") \
 	PGFS_STMT(REMOVEXATTR, 1, "SELECT pgfs_ll_removexattr($1::int8, $2::bytea)") \
 	PGFS_STMT(CLIENT_BEGIN, 1, "SELECT pgfs_ll_client_begin($1::int8)") \
-	PGFS_STMT(OPEN, 1, "SELECT pgfs_ll_open($1::int8, $2::int8)") \
-	PGFS_STMT(RELEASE, 1, "SELECT pgfs_ll_release($1::int8, $2::int8)") \
+	PGFS_STMT(REOPEN, 2, "SELECT pgfs_ll_reopen($1::int8, $2::int8, $3::int4)") \
 	PGFS_STMT(RECLAIM, 1, "SELECT pgfs_reclaim_orphans()")
 
 enum pgfs_stmt
@@ -208,18 +209,35 @@ res_i32(const PGresult *r, int row, int col)
 extern void pgfs_log(enum fuse_log_level level, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 
+/* in cache.c */
+extern unsigned pgfs_cache_epoch(void);
+extern double pgfs_cache_attr_timeout(unsigned ep);
+extern void pgfs_cache_entry(fuse_ino_t parent, const char *name,
+							 struct fuse_entry_param *e, unsigned ep);
+extern void pgfs_cache_unref(fuse_ino_t ino, uint64_t count);
+extern void pgfs_cache_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+							  const char *newname, int exchange);
+extern void pgfs_cache_drop_all(void);
+extern int	pgfs_cache_start(struct fuse_session *se);
+extern int	pgfs_cache_stop(void);
+
 /* in conn.c */
 extern int	pgfs_conn_init(void);
+extern int	pgfs_conn_start(void);
 extern void pgfs_conn_fini(void);
 extern PGresult *pgfs_exec(enum pgfs_stmt st, const struct pgfs_params *p, int *err);
+extern PGresult *pgfs_exec_on(PGconn *pg, enum pgfs_stmt st, const struct pgfs_params *p,
+							  int *err);
 
 /* in errmap.c */
 extern int	pgfs_sqlstate_errno(const char *sqlstate, const char *message);
 
 /* in handle.c */
 struct pgfs_fh;
-extern struct pgfs_fh *pgfs_fh_new(int64_t ino, int flags);
-extern int	pgfs_fh_free(struct pgfs_fh *fh);
+extern int	pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out);
+extern int	pgfs_fh_release(struct pgfs_fh *fh);
+extern int	pgfs_fh_stale(struct pgfs_fh *fh);
+extern int	pgfs_fh_reregister(PGconn *pg);
 extern int	pgfs_fh_write(struct pgfs_fh *fh, const char *buf, size_t size, off_t off);
 extern int	pgfs_fh_flush(struct pgfs_fh *fh);
 extern int	pgfs_ino_flush(int64_t ino);

@@ -99,6 +99,7 @@ else
 fi
 
 run_test standby bash "$here/standby.sh"
+run_test restore bash "$here/restore.sh"
 
 if fusermount3 -u "$MNT"; then
 	report ok "unmount"

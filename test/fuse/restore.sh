@@ -1,0 +1,174 @@
+#!/bin/bash
+# A mount whose server is restored or crashes under it.
+#
+# usage: restore.sh
+# Makes a server of its own (initdb as user postgres, on the port after the
+# standby's) and mounts it with hour-long cache times, so that only the
+# daemon's own invalidation can make the kernel forget what it cached:
+#   - the server's data directory is swapped for an earlier copy (a snapshot
+#     restore: same system identifier, timeline and store id); names,
+#     attributes, contents and absent names must all be the restored ones,
+#     and a handle on a file the copy does not have goes stale;
+#   - the server crashes (immediate stop), which empties its unlogged table
+#     of open handles; the daemon registers its handles again, so that
+#     pgfs_reclaim_orphans() from another session keeps an open unlinked
+#     file, which stays readable through the mount.
+# Skips when no server can be made.
+
+set -u
+FUSE_BIN=${FUSE_BIN:-pgfs-fuse}
+PYTHON=${PYTHON:-/usr/bin/python3}
+bindir=$(pg_config --bindir 2> /dev/null)
+[ -x "$bindir/pg_ctl" ] || bindir=/usr/lib/postgresql/15/bin
+failed=0
+result() {
+	if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2"; failed=1; return 1; fi
+}
+sql() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+
+d=$(mktemp -d /tmp/pgfs-fuse-restore.XXXXXX)
+mnt=$d/mnt
+log=$d/daemon.log
+daemon=
+export PGHOST=$d PGPORT=$((PGPORT + 2)) PGUSER=postgres PGDATABASE=postgres
+unset PGPASSWORD
+# (the server must not inherit our descriptors of files in the mount)
+pgctl() { runuser -u postgres -- "$bindir/pg_ctl" -D "$d/data" -l "$d/server.log" "$@" > /dev/null 7<&- 8<&- 9<&-; }
+cleanup() {
+	exec 7<&- 8<&- 9<&-
+	mountpoint -q "$mnt" && { fusermount3 -u "$mnt" || umount -l "$mnt"; }
+	[ -n "$daemon" ] && kill "$daemon" 2> /dev/null
+	[ -f "$d/data/postmaster.pid" ] && pgctl stop -m immediate
+	rm -rf "$d"
+}
+trap cleanup EXIT
+
+mkdir "$mnt"
+chown postgres "$d"
+if ! runuser -u postgres -- "$bindir/initdb" -D "$d/data" -A trust -U postgres > "$d/initdb.log" 2>&1; then
+	echo "ok - restore and crash under a mount # SKIP initdb failed: $(tail -1 "$d/initdb.log")"
+	exit 0
+fi
+cat >> "$d/data/postgresql.conf" << EOF
+port = $PGPORT
+listen_addresses = ''
+unix_socket_directories = '$d'
+fsync = off
+EOF
+pgctl -w start
+result $? "a server of our own starts" || exit 1
+sql "CREATE EXTENSION pgfs" &&
+	sql "SELECT pgfs_write('/keep', 'contents before'::bytea),
+	            pgfs_write('/gone-later', 'removed after the copy'::bytea),
+	            pgfs_mkdir('/d'), pgfs_write('/d/f', 'f'::bytea), pgfs_chmod('/d/f', 420)" > /dev/null
+result $? "the store is made" || exit 1
+
+# the earlier copy
+pgctl -w stop -m fast && cp -a "$d/data" "$d/early" && pgctl -w start
+result $? "a copy of the data directory is taken" || exit 1
+
+"$FUSE_BIN" "" "$mnt" -f -o attr_timeout=3600,entry_timeout=3600 2> "$log" &
+daemon=$!
+for _ in $(seq 50); do mountpoint -q "$mnt" && break; sleep 0.1; done
+mountpoint -q "$mnt"
+result $? "mount with attr_timeout=3600,entry_timeout=3600" || exit 1
+
+# after the copy: change everything, and let the kernel cache the results
+echo new > "$mnt/created-later" &&
+	rm "$mnt/gone-later" &&
+	printf 'contents after, and longer' > "$mnt/keep" &&
+	chmod 600 "$mnt/d/f" &&
+	mkdir "$mnt/newdir" &&
+	mv "$mnt/d/f" "$mnt/d/moved"
+result $? "changes through the mount"
+listing() { (cd "$mnt" && find . | sort | tr '\n' ' '); }
+state() {	# names looked up directly, their modes and contents
+	local f
+	for f in keep gone-later created-later d/f d/moved newdir never; do
+		if [ -e "$mnt/$f" ]; then
+			printf '%s %s %s|' "$f" "$(stat -c '%a %s' "$mnt/$f")" "$( [ -f "$mnt/$f" ] && cat "$mnt/$f")"
+		else
+			printf '%s absent|' "$f"
+		fi
+	done
+}
+late_state=$(state)
+late_listing=$(listing)
+exec 8< "$mnt/created-later"
+exec 9< "$mnt/keep"
+cat <&9 > /dev/null
+[ "$late_state" = "keep 644 26 contents after, and longer|gone-later absent|created-later 644 4 new|d/f absent|d/moved 600 1 f|newdir 755 0 |never absent|" ]
+result $? "the mount shows the changes" || echo "# $late_state"
+
+# swap in the earlier copy: same identity but for the server's start time
+pgctl -w stop -m fast && mv "$d/data" "$d/late" && mv "$d/early" "$d/data" && pgctl -w start
+result $? "the server is replaced by the earlier copy"
+sleep 1.5	# the daemon reconnects by itself
+early_state=$(state)
+[ "$early_state" = "keep 644 15 contents before|gone-later 644 22 removed after the copy|created-later absent|d/f 644 1 f|d/moved absent|newdir absent|never absent|" ]
+result $? "names, absent names, attributes and contents are the restored ones" ||
+	echo "# $early_state"
+[ "$(listing)" = ". ./d ./d/f ./gone-later ./keep " ]
+result $? "a walk of the tree shows the restored store" || echo "# $(listing)"
+out=$("$PYTHON" -c 'import os, errno
+try:
+    os.read(8, 10); print("read succeeded")
+except OSError as e:
+    print(errno.errorcode[e.errno])' 2>&1)
+[ "$out" = ESTALE ]
+result $? "a handle on a file the restored store lacks is stale" || echo "# read: $out"
+[ "$(cat <&9)" = "" ] && exec 9<&- && exec 9< "$mnt/keep" && [ "$(cat <&9)" = "contents before" ]
+result $? "a handle held across the restore reads the restored contents"
+exec 8<&- 9<&-
+grep -q "store changed under the mount (server start" "$log"
+result $? "the daemon says what changed" || sed 's/^/# /' "$log"
+! grep -A1 "ERROR" "$d/server.log" | grep -q "pgfs_ll_lookup"
+result $? "negative lookups raise no errors in the server"
+
+# changes behind the mount's back stay hidden by the kernel's caches, until
+# the server ends the daemon's sessions: reconnecting to the very same server
+# drops the caches too, as a lost connection may hide a restore
+stat "$mnt/sql-new" > /dev/null 2>&1	# absent, and cached as absent
+sql "SELECT pgfs_write('/keep', 'changed through SQL'::bytea), pgfs_write('/sql-new', 'x'::bytea)" > /dev/null
+[ "$(stat -c %s "$mnt/keep")" = 15 ] && [ ! -e "$mnt/sql-new" ]
+result $? "with hour-long cache times, changes made through SQL are not seen" ||
+	echo "# keep: $(stat -c %s "$mnt/keep") bytes; $(ls "$mnt" | tr "\n" " ")"
+sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+      WHERE application_name = 'pgfs-fuse'" > /dev/null
+sleep 1	# the daemon reconnects by itself
+[ "$(stat -c %s "$mnt/keep")" = 19 ] && [ "$(cat "$mnt/keep")" = "changed through SQL" ] &&
+	[ -e "$mnt/sql-new" ]
+result $? "after the sessions were ended, they are" || echo "# keep: $(stat -c %s "$mnt/keep") bytes"
+grep -q "reconnected after a lost connection" "$log"
+result $? "the daemon says why it dropped its caches" || sed 's/^/# /' "$log"
+
+# a crash empties the table of open handles; the daemon fills it again
+head -c 300000 /dev/urandom > "$mnt/held"
+want=$(sha256sum < "$mnt/held")
+exec 7< "$mnt/held"
+rm "$mnt/held"
+pgctl -w stop -m immediate && pgctl -w start
+result $? "the server crashes and recovers"
+registered=0
+for _ in $(seq 100); do
+	registered=$(sql "SELECT count(*) FROM pgfs.handle" 2> /dev/null)
+	[ "${registered:-0}" -ge 1 ] && break
+	sleep 0.1
+done
+[ "${registered:-0}" -ge 1 ]
+result $? "the daemon registers its open handles again without being asked"
+freed=$(sql "SELECT pgfs_reclaim_orphans()")
+[ "$freed" = 0 ] && [ "$(sha256sum <&7)" = "$want" ]
+result $? "an open unlinked file survives a crash and another session's reclaim" ||
+	echo "# reclaim freed $freed"
+exec 7<&-
+sleep 0.2
+[ "$(sql "SELECT count(*) FROM pgfs.inode WHERE nlink = 0")" = 0 ]
+result $? "closing it frees it"
+
+fusermount3 -u "$mnt" && wait "$daemon"
+result $? "unmount, and the daemon exits cleanly"
+daemon=
+[ "$(sql "SELECT count(*) FROM pgfs_fsck()")" = 0 ]
+result $? "pgfs_fsck() finds no problems"
+exit $failed
