@@ -35,9 +35,11 @@
 # server crash; a buffered write lost while the server was down is not
 # reported as durable by a later fsync.
 #
-# Short mode (default) runs 12 crash cycles; PGFS_CRASH_LONG=1 runs 120
-# (give t/run.sh PGFS_TAP_TIMEOUT=3600).  PGFS_CRASH_CYCLES overrides the
-# count, PGFS_CRASH_SEED the random schedule (printed at the start).  The
+# Short mode (default) runs 12 crash cycles in about a minute;
+# PGFS_CRASH_LONG=1 runs 120 (about ten minutes).  PGFS_CRASH_CYCLES
+# overrides the count, PGFS_CRASH_SEED the random schedule (printed at the
+# start).  These variables reach the test when prove or make installcheck
+# runs in the source tree; t/run.sh starts tests with a fixed environment.  The
 # writers' logs of the last cycle, and of a failing one, are kept in
 # the log directory (101_crash-workers/).
 

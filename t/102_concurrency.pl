@@ -31,6 +31,9 @@
 #
 # The pgbench scripts are read from test/load: next to t/ when the tests run
 # from the source tree (prove, make installcheck), or from PGFS_LOAD_DIR.
+# Without them (t/run.sh copies only t/) the pgbench half is skipped.  The
+# PGFS_* variables reach the test when prove or make installcheck runs in
+# the source tree; t/run.sh starts tests with a fixed environment.
 
 use strict;
 use warnings;
