@@ -32,7 +32,8 @@
 # PROVE_FLAGS (default -v), PGFS_TAP_TIMEOUT (seconds for the whole run,
 # default 900; leftover daemons, mounts and servers are stopped after it),
 # PGFS_TAP_KEEP=1 keeps the work directory, PG_TEST_NOCLEAN=1 keeps the
-# data directories too, and
+# data directories too, PGFS_CRASH_* and PGFS_LOAD_* (the long modes and
+# seeds of t/101 and t/102) pass through to the tests, and
 # PGFS_TAP_LOGDIR=DIR receives a copy of every log (server logs, pgfs-fuse
 # output, regress_log_*).  On failure the work directory is kept and the end
 # of each failing test's log is printed.
@@ -113,8 +114,10 @@ cleanup() {
 	leftovers QUIT postgres
 }
 trap cleanup EXIT
-mkdir "$work/t"
+mkdir -p "$work/t" "$work/test"
 cp "$here"/*.pl "$here"/*.pm "$work/t/"
+# the pgbench scripts of the concurrency test, found next to t/ as in the tree
+[ ! -d "$here/../test/load" ] || cp -r "$here/../test/load" "$work/test/"
 [ "$(id -u)" != 0 ] || chown -R "$user:" "$work"
 chmod 755 "$work"
 
@@ -131,6 +134,10 @@ envs=(
 	"PG_TEST_TIMEOUT_DEFAULT=${PG_TEST_TIMEOUT_DEFAULT:-120}"
 )
 [ -z "${PG_TEST_NOCLEAN:-}" ] || envs+=("PG_TEST_NOCLEAN=$PG_TEST_NOCLEAN")
+# long modes and seeds of the crash and load tests pass through
+while IFS='=' read -r name _; do
+	envs+=("$name=${!name}")
+done < <(env | grep -E '^PGFS_(CRASH|LOAD)_[A-Z_]*=')
 cmd=(env -i "${envs[@]}" prove ${PROVE_FLAGS:--v} -I "$perllib" -I "$work/t" "${tests[@]}")
 
 start=$(date +%s)
