@@ -20,8 +20,10 @@
  * leaves it with its last handle.
  *
  * A buffered write was acknowledged before the server saw it, so the error
- * of sending it is kept in the handle and reported by the next flush or
- * fsync, as a local filesystem reports writeback errors.
+ * of sending it is kept in the handle: every flush (each close(2) of a copy
+ * of the descriptor, also in a child process) reports it, and the next fsync
+ * reports it and forgets it, as Linux reports writeback errors.  The data
+ * itself is dropped: a program that fsyncs learns that it is missing.
  *
  * All buffers together are limited to PGFS_WBUF_TOTAL bytes; past that,
  * writes go to the server as they come.
@@ -76,7 +78,8 @@ struct pgfs_fh
 	int			is_counted;		/* in oi->counted; under table_lock */
 	int			stale;			/* the inode is gone; atomic */
 	int			sync;			/* O_SYNC, O_DSYNC: send every write at once */
-	int			err;			/* unreported error of a buffered write */
+	int			err;			/* error of an acknowledged write, until fsync */
+	int			err_told;		/* ... reported by flush or fsync */
 	off_t		off;			/* file offset of buf[0] */
 	off_t		end;			/* the buffer is sent when it reaches here */
 	size_t		len;			/* bytes in buf */
@@ -150,16 +153,31 @@ fh_stale(struct pgfs_fh *fh)
 	return __atomic_load_n(&fh->stale, __ATOMIC_RELAXED);
 }
 
-/* Send the buffer of fh; the caller holds its inode's lock. */
+/*
+ * Send the buffer of fh; the caller holds its inode's lock.  A failure is
+ * kept for flush and fsync if the buffer held acknowledged writes (all but
+ * the write(2) in progress, which reports its own error, have been).
+ */
 static int
-fh_send(struct pgfs_fh *fh)
+fh_send_part(struct pgfs_fh *fh, int acknowledged)
 {
 	int			err = 0;
 
 	if (fh->len)
 		err = fh_stale(fh) ? ESTALE : sql_write(fh->oi->ino, fh->off, fh->buf, fh->len);
 	fh->len = 0;
+	if (err && acknowledged && !fh->err)
+	{
+		fh->err = err;
+		fh->err_told = 0;
+	}
 	return err;
+}
+
+static int
+fh_send(struct pgfs_fh *fh)
+{
+	return fh_send_part(fh, 1);
 }
 
 /* ---- registration: the server's count of our handles ---- */
@@ -422,7 +440,7 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 	return 0;
 }
 
-/* Send what is buffered, uncount and drop fh; returns an error not reported yet. */
+/* Send what is buffered, uncount and drop fh; returns an error never reported. */
 int
 pgfs_fh_release(struct pgfs_fh *fh)
 {
@@ -432,7 +450,7 @@ pgfs_fh_release(struct pgfs_fh *fh)
 
 	pthread_mutex_lock(&oi->lock);
 	err = fh_send(fh);
-	if (!err)
+	if (!err && !fh->err_told)
 		err = fh->err;
 	for (p = &oi->fhs; *p != fh; p = &(*p)->next)
 		;
@@ -481,12 +499,7 @@ pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 	/* writes reach the server in the order they were made */
 	for (other = oi->fhs; other; other = other->next)
 		if (other != fh && other->len)
-		{
-			int			e = fh_send(other);
-
-			if (e && !other->err)
-				other->err = e;
-		}
+			fh_send(other);		/* an error is other's to report */
 	if (fh->len && off != fh->off + (off_t) fh->len)
 		err = fh_send(fh);
 	while (!err && size > 0)
@@ -505,10 +518,12 @@ pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 			err = sql_write(oi->ino, off, data, n);	/* a full buffer: no copy */
 		else if (!(err = reserve(fh, fh->len + n)))
 		{
+			int			acknowledged = fh->len > 0;
+
 			memcpy(fh->buf + fh->len, data, n);
 			fh->len += n;
 			if (fh->sync || off + (off_t) n == fh->end)
-				err = fh_send(fh);
+				err = fh_send_part(fh, acknowledged);
 		}
 		else if (err == ENOBUFS && !(err = fh_send(fh)))
 			err = sql_write(oi->ino, off, data, n);	/* no memory to spare */
@@ -520,9 +535,12 @@ pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 	return err;
 }
 
-/* Send the buffer of fh; returns its error or an earlier unreported one. */
+/*
+ * Send the buffer of fh; returns its error or the kept one, which fsync
+ * (and only fsync) then forgets.
+ */
 int
-pgfs_fh_flush(struct pgfs_fh *fh)
+pgfs_fh_flush(struct pgfs_fh *fh, int fsync)
 {
 	int			err;
 
@@ -530,7 +548,9 @@ pgfs_fh_flush(struct pgfs_fh *fh)
 	err = fh_send(fh);
 	if (!err)
 		err = fh->err;
-	fh->err = 0;
+	fh->err_told = 1;
+	if (fsync)
+		fh->err = 0;
 	pthread_mutex_unlock(&fh->oi->lock);
 	return err;
 }
@@ -552,12 +572,7 @@ pgfs_ino_flush(int64_t ino)
 	pthread_mutex_lock(&oi->lock);
 	for (fh = oi->fhs; fh; fh = fh->next)
 		if (fh->len)
-		{
-			int			err = fh_send(fh);
-
-			if (err && !fh->err)
-				fh->err = err;
-		}
+			fh_send(fh);		/* an error is fh's to report */
 	pthread_mutex_unlock(&oi->lock);
 	oi_put(oi);
 	return 1;

@@ -566,7 +566,7 @@ pgfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t o
 static void
 pgfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, pgfs_fh_flush(FH(fi)));
+	fuse_reply_err(req, pgfs_fh_flush(FH(fi), 0));
 }
 
 /* Every statement commits on its own: once sent, data is as durable as the server makes it. */
@@ -574,7 +574,7 @@ static void
 pgfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	pgfs_ino_flush(ino_in(ino));
-	fuse_reply_err(req, pgfs_fh_flush(FH(fi)));
+	fuse_reply_err(req, pgfs_fh_flush(FH(fi), 1));
 }
 
 static void

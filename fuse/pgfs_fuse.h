@@ -239,7 +239,7 @@ extern int	pgfs_fh_release(struct pgfs_fh *fh);
 extern int	pgfs_fh_stale(struct pgfs_fh *fh);
 extern int	pgfs_fh_reregister(PGconn *pg);
 extern int	pgfs_fh_write(struct pgfs_fh *fh, const char *buf, size_t size, off_t off);
-extern int	pgfs_fh_flush(struct pgfs_fh *fh);
+extern int	pgfs_fh_flush(struct pgfs_fh *fh, int fsync);
 extern int	pgfs_ino_flush(int64_t ino);
 extern int	pgfs_ino_nocaps(int64_t ino);
 extern void pgfs_ino_set_nocaps(int64_t ino, int none);
