@@ -122,6 +122,7 @@ typedef struct PgfsPlan
 extern void PgfsSpiBegin(bool read_only);
 extern void PgfsSpiEnd(void);
 extern MemoryContext PgfsCallerContext(void);
+extern bool PgfsSpiReadOnly(void);
 extern const char *PgfsCurrentPath;
 extern void PgfsPrepare(PgfsPlan *p);
 extern int	PgfsExec(PgfsPlan *p, Datum *values, const char *nulls);

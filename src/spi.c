@@ -40,6 +40,13 @@ PgfsSpiEnd(void)
 	SPI_finish();
 }
 
+/* is this call read-only (a STABLE function, under the query's snapshot)? */
+bool
+PgfsSpiReadOnly(void)
+{
+	return spi_read_only;
+}
+
 MemoryContext
 PgfsCallerContext(void)
 {
