@@ -291,7 +291,8 @@ pgfs_fh_reregister(PGconn *pg)
 	for (i = 0; list && i < NBUCKETS; i++)
 		for (oi = table[i]; oi && list; oi = oi->next)
 		{
-			if (oi->opens == 0)
+			/* a busy one may have just been counted by the server we lost */
+			if (oi->opens == 0 && !oi->reg_busy)
 				continue;
 			if (n == size)
 			{
