@@ -122,7 +122,7 @@ SKIP:
 	my $slog = slurp_file($standby->logfile, $log_offset);
 	my @daemon = grep { /\] pgfs-fuse / } split /\n/, $slog;
 	my @writing = grep {
-		/pgfs_ll_(setattr|write|create|mkdir|mknod|symlink|link|unlink|rmdir|rename|setxattr|removexattr|client_begin|open|release)\b|pgfs_reclaim_orphans/
+		/pgfs_ll_(setattr|write|create|mkdir|mknod|symlink|link|unlink|rmdir|rename|setxattr|removexattr|client_begin|open|reopen|release)\b|pgfs_reclaim_orphans/
 	} @daemon;
 	ok(scalar(grep { /(statement|execute [^:]*):/ } @daemon) > 0,
 		'the standby logged the daemon\'s statements');
