@@ -181,6 +181,7 @@ ChunkRead(const PgfsInode *inode, int64 offset, int64 length)
 	Datum		v[3];
 	int			rows;
 	char	   *page = NULL;
+	int64		filled = 0;		/* out[0..filled) is written */
 
 	if (length > MaxAllocSize - VARHDRSZ)
 		ereport(ERROR,
@@ -188,7 +189,8 @@ ChunkRead(const PgfsInode *inode, int64 offset, int64 length)
 				 errmsg("cannot read %lld bytes of inode %lld into one bytea value",
 						(long long) length, (long long) inode->ino),
 				 errhint("Read the file in ranges.")));
-	result = MemoryContextAllocZero(PgfsCallerContext(), VARHDRSZ + length);
+	/* not zeroed: only holes and tails are, below, as they are met */
+	result = MemoryContextAlloc(PgfsCallerContext(), VARHDRSZ + length);
 	SET_VARSIZE(result, VARHDRSZ + length);
 	if (length == 0)
 		return result;
@@ -209,10 +211,15 @@ ChunkRead(const PgfsInode *inode, int64 offset, int64 length)
 		bool		isnull;
 		Datum		data = PgfsGetDatum(r, 6, &isnull);
 
+		int64		pos = cstart + rs - offset;
+
 		CHECK_FOR_INTERRUPTS();
 		re = Min(re, rawlen);
 		if (rs >= re)
 			continue;
+		/* a hole (or the zero tail of the previous chunk) before this piece */
+		if (pos > filled)
+			memset(out + filled, 0, pos - filled);
 		if (comp == PGFS_COMP_NONE)
 		{
 			struct varlena *s;
@@ -223,7 +230,7 @@ ChunkRead(const PgfsInode *inode, int64 offset, int64 length)
 			s = pg_detoast_datum_slice((struct varlena *) DatumGetPointer(data), rs, re - rs);
 			if (VARSIZE_ANY_EXHDR(s) != re - rs)
 				ReportCorrupt(inode, chunkno, "It stores fewer bytes than it claims.");
-			memcpy(out + (cstart + rs - offset), VARDATA_ANY(s), re - rs);
+			memcpy(out + pos, VARDATA_ANY(s), re - rs);
 			if ((Pointer) s != DatumGetPointer(data))
 				pfree(s);
 		}
@@ -232,10 +239,13 @@ ChunkRead(const PgfsInode *inode, int64 offset, int64 length)
 			if (page == NULL)
 				page = palloc(PGFS_CHUNK_SIZE);
 			LoadChunk(inode, chunkno, data, rawlen, comp, page, re);
-			memcpy(out + (cstart + rs - offset), page + rs, re - rs);
+			memcpy(out + pos, page + rs, re - rs);
 		}
+		filled = pos + (re - rs);
 	}
 	SPI_freetuptable(SPI_tuptable);
+	if (filled < length)
+		memset(out + filled, 0, length - filled);
 	if (page)
 		pfree(page);
 	return result;
