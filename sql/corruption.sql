@@ -22,6 +22,10 @@ SELECT length(pgfs_read('/raw', 0, 1000));
 UPDATE pgfs.chunk c SET rawlen = 70000
   FROM pgfs.filemap m WHERE m.chunk_id = c.chunk_id AND m.ino = (pgfs_stat('/text')).ino AND m.chunkno = 1;
 SELECT pg_temp.try($$SELECT pgfs_read('/text', 65536, 10)$$);
+-- a negative length is damage too, not a hole
+UPDATE pgfs.chunk c SET rawlen = -1
+  FROM pgfs.filemap m WHERE m.chunk_id = c.chunk_id AND m.ino = (pgfs_stat('/text')).ino AND m.chunkno = 2;
+SELECT pg_temp.try($$SELECT pgfs_read('/text', 131072, 10)$$);
 -- and through the inode API, which names the inode
 SELECT pg_temp.try(format('SELECT pgfs_ll_read(%s, 0, 65536)', (pgfs_stat('/text')).ino));
 -- a partial overwrite has to read the damaged chunk first: refused too

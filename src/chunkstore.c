@@ -210,10 +210,12 @@ ChunkRead(const PgfsInode *inode, int64 offset, int64 length)
 		int			re = Min(end, cstart + PGFS_CHUNK_SIZE) - cstart;
 		bool		isnull;
 		Datum		data = PgfsGetDatum(r, 6, &isnull);
-
 		int64		pos = cstart + rs - offset;
 
 		CHECK_FOR_INTERRUPTS();
+		/* a damaged length must not turn into a silent hole */
+		if (rawlen <= 0 || rawlen > PGFS_CHUNK_SIZE)
+			ReportCorrupt(inode, chunkno, psprintf("It claims to hold %d bytes.", rawlen));
 		re = Min(re, rawlen);
 		if (rs >= re)
 			continue;
@@ -224,8 +226,6 @@ ChunkRead(const PgfsInode *inode, int64 offset, int64 length)
 		{
 			struct varlena *s;
 
-			if (rawlen > PGFS_CHUNK_SIZE)
-				ReportCorrupt(inode, chunkno, psprintf("It claims to hold %d bytes.", rawlen));
 			/* fetches only the TOAST slices covering [rs, re) */
 			s = pg_detoast_datum_slice((struct varlena *) DatumGetPointer(data), rs, re - rs);
 			if (VARSIZE_ANY_EXHDR(s) != re - rs)
