@@ -459,7 +459,7 @@ per_s() { calc "$wide / $1"; }
 	row "lookup latency growth $first → $total files, end to end (server's share)" \
 		"$(ratio "${R[stat_sql:1]}" "${R[stat_sql:0]}") ($(ratio "${R[stat_sql:1:server]:-}" "${R[stat_sql:0:server]:-}")) \\| $(ratio "${R[lookup_sql:1]}" "${R[lookup_sql:0]}") ($(ratio "${R[lookup_sql:1:server]:-}" "${R[lookup_sql:0:server]:-}"))" \
 		"$(ratio "${R[stat_mnt:1]}" "${R[stat_mnt:0]}") ($(ratio "${R[stat_mnt:1:server]:-}" "${R[stat_mnt:0:server]:-}"))" — \
-		"$(verdict "$(growth stat_sql)" 1.5 "SQL ≤ 1.5×"), $(verdict "$(growth stat_mnt)" 1.5 "mount ≤ 1.5×")"
+		"$(verdict "$(growth stat_sql)" 1.5 "SQL ≤ 1.5×")$([ -z "${R[stat_sql:0:server]:-}" ] || echo ", $(verdict "$(calc "${R[stat_sql:1:server]} / ${R[stat_sql:0:server]}")" 1.5 "server pgfs_stat ≤ 1.5×"), $(verdict "$(calc "${R[lookup_sql:1:server]} / ${R[lookup_sql:0:server]}")" 1.5 "server pgfs_ll_lookup ≤ 1.5×")"), $(verdict "$(growth stat_mnt)" 1.5 "mount ≤ 1.5×")"
 	row "lookup in the $wide-entry directory: pgfs_stat \\| pgfs_ll_lookup, µs (server's share)" \
 		"$(lat stat_sql:wide) \\| $(lat lookup_sql:wide)" "$(lat stat_mnt:wide) $(per stat_mnt:wide)" — info
 	row "stat at depth $((depth + 2)) ($deep_path/fN), µs (server's share)" \
@@ -491,8 +491,8 @@ per_s() { calc "$wide / $1"; }
 	echo "  thread of \`bench/fs/fsops.py\`. Mount lookups: stat(2) of $samples distinct random files"
 	echo "  (at most all $deep_n at depth $((depth + 1))); before each run \`sync; echo 2 > /proc/sys/vm/drop_caches\`"
 	echo "  (dentries and inodes; the page cache stays) and a wait past the timeouts, so the kernel looks"
-	echo "  up every file, and each directory again once its entry is older than 1 s: in /spread"
-	echo "  most stats cost two lookups (directory, file), elsewhere one. ls: \`echo 3\` (the page"
+	echo "  up every file, and each directory again once its entry is older than 1 s (in /spread a"
+	echo "  stat costs one or two lookups: [n lookups] is the mean). ls: \`echo 3\` (the page"
 	echo "  cache too) and the wait; daemon peak RSS is VmHWM after a reset; over the whole run"
 	echo "  $daemon_life MiB."
 	echo "- **Server's share**: pg_stat_statements' mean execution time of the statement (pgbench's,"
