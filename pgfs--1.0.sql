@@ -437,21 +437,32 @@ AS 'MODULE_PATHNAME', 'pgfs_ll_read' LANGUAGE C STRICT STABLE PARALLEL SAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_ll_read(bigint, bigint, integer) IS 'read up to length bytes at offset; short or empty at end of file';
 
-CREATE FUNCTION pgfs_ll_write(ino bigint, "offset" bigint, data bytea)
+CREATE FUNCTION pgfs_ll_write(ino bigint, "offset" bigint, data bytea, durable boolean DEFAULT true)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'pgfs_ll_write' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_write(bigint, bigint, bytea) IS 'write data at offset; returns the file size afterwards';
+COMMENT ON FUNCTION pgfs_ll_write(bigint, bigint, bytea, boolean) IS
+'write data at offset; returns the file size afterwards; durable => false commits the transaction '
+'without waiting for its WAL flush (synchronous_commit off), for a client that calls pgfs_ll_fsync() later';
+
+CREATE FUNCTION pgfs_ll_fsync()
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgfs_ll_fsync' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pgfs_ll_fsync() IS
+'make every transaction committed so far durable (WAL flushed, and confirmed by synchronous standbys '
+'as synchronous_commit asks): the fsync of a client that committed writes with durable => false';
 
 CREATE FUNCTION pgfs_ll_create(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
-    client bigint DEFAULT NULL,
+    client bigint DEFAULT NULL, durable boolean DEFAULT true,
     OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
     OUT rdev bigint, OUT size bigint, OUT blocks bigint,
     OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
 AS 'MODULE_PATHNAME', 'pgfs_ll_create' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint) IS
-'create a regular file (EEXIST if the name exists); mode may carry S_IFREG; with client, also open it';
+COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint, boolean) IS
+'create a regular file (EEXIST if the name exists); mode may carry S_IFREG; with client, also open it; '
+'durable => false as for pgfs_ll_write';
 
 CREATE FUNCTION pgfs_ll_mkdir(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
     OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,

@@ -104,6 +104,13 @@ static int	have_identity;
  */
 static int	suspect;
 
+/*
+ * Connections lost so far.  A commit made without a WAL flush (handle.c)
+ * may be gone once a connection was lost after it: the server may have
+ * crashed before writing it.
+ */
+static unsigned losses;
+
 /* connecting failed and has not succeeded since: don't repeat the message */
 static int	failing;
 
@@ -391,6 +398,12 @@ conn_usable(PGconn *pg)
 		poll(&pfd, 1, 0) == 0;
 }
 
+unsigned
+pgfs_conn_losses(void)
+{
+	return __atomic_load_n(&losses, __ATOMIC_SEQ_CST);
+}
+
 /* s's connection is gone; s is checked out. */
 static void
 lose(struct slot *s, const char *how)
@@ -399,6 +412,7 @@ lose(struct slot *s, const char *how)
 			 PQerrorMessage(s->pg)[0] ? ": " : "", PQerrorMessage(s->pg));
 	PQfinish(s->pg);
 	s->pg = NULL;
+	__atomic_add_fetch(&losses, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&identity_lock);
 	suspect = 1;
 	pthread_mutex_unlock(&identity_lock);

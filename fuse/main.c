@@ -230,7 +230,7 @@ main(int argc, char *argv[])
 	fuse_daemonize(opts.foreground);
 
 	/* threads after the fork of fuse_daemonize, which would lose them */
-	if (pgfs_cache_start(se) != 0 || pgfs_conn_start() != 0)
+	if (pgfs_cache_start(se) != 0 || pgfs_conn_start() != 0 || pgfs_fh_start() != 0)
 	{
 		pgfs_log(FUSE_LOG_ERR, "cannot start threads");
 		goto out_unmount;
@@ -258,6 +258,7 @@ out_session:
 	if (settled)
 		fuse_session_destroy(se);	/* else still used by the invalidation thread */
 out_conn:
+	pgfs_fh_stop();
 	pgfs_conn_fini();
 out_opts:
 	free(opts.mountpoint);

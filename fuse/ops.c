@@ -491,6 +491,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct pgfs_params p = {0};
 	unsigned	ep = pgfs_cache_epoch();
 	struct fuse_entry_param e;
+	unsigned	losses = pgfs_conn_losses();
 	PGresult   *r;
 	int			err;
 
@@ -502,6 +503,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	par_i64(&p, pgfs.client);	/* create and open in one transaction */
+	par_bool(&p, 0);			/* durable at the handle's flush, fsync or release */
 	if (!(r = exec_attr(SQL_CREATE, &p, &err)))
 	{
 		fuse_reply_err(req, err);
@@ -511,9 +513,13 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	PQclear(r);
 	if ((err = open_handle(ino_in(e.ino), fi, 1)))
 	{
+		/* without a handle nothing would make the file durable */
+		if (pgfs_sync_all() != 0)
+			err = EIO;
 		fuse_reply_err(req, err);
 		return;
 	}
+	pgfs_fh_deferred(FH(fi), losses);
 	pgfs_cache_entry(parent, name, &e, ep);
 	if (fuse_reply_create(req, &e, fi) != 0)
 	{
@@ -569,7 +575,7 @@ pgfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, pgfs_fh_flush(FH(fi), 0));
 }
 
-/* Every statement commits on its own: once sent, data is as durable as the server makes it. */
+/* Durable at return: see handle.c. */
 static void
 pgfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
@@ -601,10 +607,15 @@ pgfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
+/*
+ * Names are changed by durable commits, except for files made by create(2),
+ * which become durable with their handle's flush at the latest (handle.c):
+ * make those durable now.
+ */
 static void
 pgfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, pgfs.cfg.ro ? 0 : pgfs_sync_all());
 }
 
 /* A readdir reply being filled. */

@@ -106,9 +106,10 @@ ino_out(int64_t ino)
 	PGFS_STMT(LISTXATTR, 0, "SELECT n FROM pgfs_ll_listxattr($1::int8) n") \
 	PGFS_STMT(SETATTR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_setattr($1::int8, $2::int4," \
 			  " $3::int8, $4::int8, $5::int8, $6::int8, $7::int8, $8::bool, $9::bool)") \
-	PGFS_STMT(WRITE, 1, "SELECT pgfs_ll_write($1::int8, $2::int8, $3::bytea)") \
+	PGFS_STMT(WRITE, 1, "SELECT pgfs_ll_write($1::int8, $2::int8, $3::bytea, $4::bool)") \
+	PGFS_STMT(FSYNC, 1, "SELECT pgfs_ll_fsync()") \
 	PGFS_STMT(CREATE, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_create($1::int8, $2::bytea," \
-			  " $3::int4, $4::int8, $5::int8, $6::int8)") \
+			  " $3::int4, $4::int8, $5::int8, $6::int8, $7::bool)") \
 	PGFS_STMT(MKDIR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mkdir($1::int8, $2::bytea," \
 			  " $3::int4, $4::int8, $5::int8)") \
 	PGFS_STMT(MKNOD, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mknod($1::int8, $2::bytea," \
@@ -225,6 +226,7 @@ extern int	pgfs_cache_stop(void);
 extern int	pgfs_conn_init(void);
 extern int	pgfs_conn_start(void);
 extern void pgfs_conn_fini(void);
+extern unsigned pgfs_conn_losses(void);
 extern PGresult *pgfs_exec(enum pgfs_stmt st, const struct pgfs_params *p, int *err);
 extern PGresult *pgfs_exec_on(PGconn *pg, enum pgfs_stmt st, const struct pgfs_params *p,
 							  int *err);
@@ -235,6 +237,7 @@ extern int	pgfs_sqlstate_errno(const char *sqlstate, const char *message);
 /* in handle.c */
 struct pgfs_fh;
 extern int	pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out);
+extern void pgfs_fh_deferred(struct pgfs_fh *fh, unsigned losses);
 extern int	pgfs_fh_release(struct pgfs_fh *fh);
 extern int	pgfs_fh_stale(struct pgfs_fh *fh);
 extern int	pgfs_fh_reregister(PGconn *pg);
@@ -244,6 +247,9 @@ extern int	pgfs_ino_flush(int64_t ino);
 extern int	pgfs_ino_nocaps(int64_t ino);
 extern void pgfs_ino_set_nocaps(int64_t ino, int none);
 extern void pgfs_flush_all(void);
+extern int	pgfs_sync_all(void);
+extern int	pgfs_fh_start(void);
+extern void pgfs_fh_stop(void);
 
 /* in ops.c */
 extern const struct fuse_lowlevel_ops pgfs_ll_ops;

@@ -114,6 +114,22 @@ SELECT pgfs_ll_release(:h, 3000000000);
 SELECT pg_temp.try(format('SELECT pgfs_ll_reopen(%s, 3000000000, 1)', :h));
 SELECT pg_advisory_unlock_all();
 
+-- durable => false: this transaction commits without waiting for its WAL flush;
+-- pgfs_ll_fsync() flushes everything committed so far
+BEGIN;
+SELECT ino AS dw FROM pgfs_ll_create(1, 'deferred'::bytea, 420, 0, 0, NULL, false) \gset
+SELECT pgfs_ll_write(:dw, 0, 'later'::bytea, false);
+SHOW synchronous_commit;
+COMMIT;
+SHOW synchronous_commit;
+SELECT pgfs_ll_write(:dw, 5, '!'::bytea, false);
+SELECT pg_current_wal_insert_lsn() AS before \gset
+SELECT pgfs_ll_fsync();
+-- (an insert position at the start of a page is past the header, not yet written)
+SELECT pg_current_wal_flush_lsn() >= :'before'::pg_lsn - 40 AS flushed;
+SELECT pgfs_read('/deferred');
+SELECT pgfs_unlink('/deferred');
+
 SELECT pgfs_remove('/ll', true) > 0, pgfs_remove('/rd', true) > 0, pgfs_remove('/kept');
 SELECT * FROM pgfs_fsck();
 SELECT count(*) FROM pgfs.inode;

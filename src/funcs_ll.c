@@ -11,11 +11,15 @@
  */
 #include "postgres.h"
 
-#include "utils/lsyscache.h"
 #include "access/htup_details.h"
+#include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "replication/syncrep.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
 
 #include "pgfs.h"
 
@@ -210,12 +214,31 @@ pgfs_ll_read(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(result);
 }
 
+/*
+ * Durability on request, for pgfs-fuse (fuse/handle.c): a client that
+ * buffers writes until fsync or close anyway may commit those made in
+ * between without waiting for the WAL flush, and make them durable with
+ * pgfs_ll_fsync() (or a durable call, whose commit flushes the WAL up to
+ * itself) before it acknowledges the fsync or close.  Only this
+ * transaction's commit changes: SET LOCAL synchronous_commit = off, which
+ * the caller could have said itself; it outlives this function's own
+ * search_path setting and ends with the transaction.
+ */
+static void
+DeferDurability(void)
+{
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+}
+
 PG_FUNCTION_INFO_V1(pgfs_ll_write);
 Datum
 pgfs_ll_write(PG_FUNCTION_ARGS)
 {
 	PgfsInode	node;
 
+	if (PG_NARGS() > 3 && !PG_GETARG_BOOL(3))
+		DeferDurability();
 	PgfsSpiBegin(false);
 	NsWrite(PG_GETARG_INT64(0), NULL, PG_GETARG_INT64(1), PG_GETARG_BYTEA_PP(2),
 			false, false, NULL, &node);
@@ -260,6 +283,8 @@ pgfs_ll_create(PG_FUNCTION_ARGS)
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("pgfs_ll_create makes regular files only")));
 	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
+	if (PG_NARGS() > 6 && !PG_ARGISNULL(6) && !PG_GETARG_BOOL(6))
+		DeferDurability();
 	return CreateCommon(fcinfo, S_IFREG | (mode & 07777), 0,
 						PG_GETARG_INT64(3), PG_GETARG_INT64(4), NULL,
 						PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5));
@@ -539,5 +564,28 @@ pgfs_ll_release(PG_FUNCTION_ARGS)
 	PgfsSpiBegin(false);
 	NsRelease(PG_GETARG_INT64(0), PG_GETARG_INT64(1));
 	PgfsSpiEnd();
+	PG_RETURN_VOID();
+}
+
+/*
+ * Flush the WAL written so far, and wait for synchronous standbys as
+ * synchronous_commit says: every transaction committed before this call,
+ * by any session, is then as durable as a synchronous commit makes it.
+ * A standby has nothing of ours to flush.
+ */
+PG_FUNCTION_INFO_V1(pgfs_ll_fsync);
+Datum
+pgfs_ll_fsync(PG_FUNCTION_ARGS)
+{
+	XLogRecPtr	upto;
+
+	if (RecoveryInProgress())
+		PG_RETURN_VOID();
+	upto = GetXLogInsertRecPtr();
+	/* at the start of a page that is just past its header, not written yet */
+	if (upto % XLOG_BLCKSZ <= SizeOfXLogLongPHD)
+		upto -= upto % XLOG_BLCKSZ;
+	XLogFlush(upto);
+	SyncRepWaitForLSN(upto, false);
 	PG_RETURN_VOID();
 }
