@@ -20,6 +20,9 @@ int			pgfs_default_gid = 0;
 int			pgfs_default_file_mode = 0644;
 int			pgfs_default_dir_mode = 0755;
 
+/* LZ4HC level of the second compression pass; 0 turns it off */
+int			pgfs_compression_level = PGFS_COMPRESSION_LEVEL_DEFAULT;
+
 void		_PG_init(void);
 
 void
@@ -40,6 +43,12 @@ _PG_init(void)
 	DefineCustomIntVariable("pgfs.default_dir_mode",
 							"Permission bits of directories created through the path API.",
 							NULL, &pgfs_default_dir_mode, 0755, 0, 07777,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgfs.compression_level",
+							"LZ4HC level at which compressible chunks are recompressed.",
+							"0 stores the output of fast lz4 alone; 1 to 12 trade write speed for smaller chunks.",
+							&pgfs_compression_level, PGFS_COMPRESSION_LEVEL_DEFAULT,
+							0, PGFS_COMPRESSION_LEVEL_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pgfs");

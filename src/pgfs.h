@@ -54,6 +54,13 @@
 #define PGFS_COMP_NONE			0
 #define PGFS_COMP_LZ4			1
 
+/*
+ * pgfs.compression_level: 0 is fast lz4 alone, 1..12 the LZ4HC level of a
+ * second pass over chunks the fast pass compressed (compress.c says why 1)
+ */
+#define PGFS_COMPRESSION_LEVEL_DEFAULT	1
+#define PGFS_COMPRESSION_LEVEL_MAX		12	/* LZ4HC_CLEVEL_MAX */
+
 /* advisory lock class for pgfs (ASCII "pgfs") */
 #define PGFS_LOCK_CLASS			0x70676673
 
@@ -109,6 +116,7 @@ extern int	pgfs_default_uid;
 extern int	pgfs_default_gid;
 extern int	pgfs_default_file_mode;
 extern int	pgfs_default_dir_mode;
+extern int	pgfs_compression_level;
 
 /* in spi.c */
 typedef struct PgfsPlan
