@@ -9,11 +9,16 @@
  * their parent in the inode row, which makes ".." and the cycle check of a
  * directory rename cheap walks up a chain rather than index searches.
  *
- * Lookups in read-only calls (stat, read, the mount's lookup and getattr)
- * go straight to the primary key indexes, as inv_api.c does for large
- * objects, under the query's snapshot: a path of four components then costs
- * eight index probes instead of four executor runs.  Calls that change the
- * tree use SPI, whose per-statement snapshots they rely on after locking.
+ * Lookups (by name, by inode number) go straight to the primary key
+ * indexes, as inv_api.c does for large objects: a path of four components
+ * costs eight index probes instead of four executor runs.  Read-only calls
+ * (stat, read, the mount's lookup and getattr) probe under the query's
+ * snapshot; calls that change the tree under the snapshot a new SPI
+ * statement would take (PgfsLookupBegin), which they rely on after locking.
+ * Locks and changes go through SPI.  The relations' OIDs are cached per
+ * backend and forgotten on any relcache invalidation of them; the probes
+ * keep their AccessShareLock to the end of the transaction, as the executor
+ * does, so that later probes find it in the local lock table.
  *
  * Concurrency: a change to a directory's entries locks the directory's inode
  * row first (SELECT ... FOR UPDATE), then the rows of the entries it
@@ -34,6 +39,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -42,16 +48,7 @@
 
 #define INODE_COLS "ino, mode, nlink, uid, gid, rdev, size, blocks, " \
 	"atime_ns, mtime_ns, ctime_ns, btime_ns, generation, parent"
-#define INODE_COLS_I "i.ino, i.mode, i.nlink, i.uid, i.gid, i.rdev, i.size, i.blocks, " \
-	"i.atime_ns, i.mtime_ns, i.ctime_ns, i.btime_ns, i.generation, i.parent"
 
-static PgfsPlan get_plan = {
-	"SELECT " INODE_COLS " FROM pgfs.inode WHERE ino = $1", 1, {INT8OID}
-};
-static PgfsPlan lookup_plan = {
-	"SELECT " INODE_COLS_I " FROM pgfs.dirent d JOIN pgfs.inode i ON i.ino = d.ino"
-	" WHERE d.parent = $1 AND d.name = $2", 2, {INT8OID, BYTEAOID}
-};
 static PgfsPlan lock_plan = {
 	"SELECT " INODE_COLS " FROM pgfs.inode WHERE ino = ANY ($1) ORDER BY ino FOR UPDATE",
 	1, {INT8ARRAYOID}
@@ -127,28 +124,63 @@ RowToInode(int row, PgfsInode *out)
 	out->parent = PgfsGetInt64(row, 14);
 }
 
-static Oid
-RelOid(const char *name)
-{
-	Oid			oid = get_relname_relid(name, get_namespace_oid("pgfs", false));
+/* relations probed directly, by name in schema pgfs; OIDs cached */
+static const char *const rel_names[PGFS_NRELS] = {
+	"inode", "inode_pkey", "dirent", "dirent_pkey", "filemap", "filemap_pkey",
+	"chunk", "chunk_pkey"
+};
+static Oid	rel_oids[PGFS_NRELS];
+static bool rel_oids_valid = false;
+static bool rel_callback_registered = false;
 
-	if (!OidIsValid(oid))
-		elog(ERROR, "relation pgfs.%s is missing", name);
-	return oid;
+static void
+RelOidsInvalidate(Datum arg, Oid relid)
+{
+	if (!rel_oids_valid)
+		return;
+	if (relid == InvalidOid)
+		rel_oids_valid = false;
+	for (int i = 0; i < PGFS_NRELS; i++)
+		if (rel_oids[i] == relid)
+			rel_oids_valid = false;
+}
+
+Oid
+CatalogRelOid(PgfsRel which)
+{
+	if (!rel_oids_valid)
+	{
+		Oid			nsp = get_namespace_oid("pgfs", false);
+
+		if (!rel_callback_registered)
+		{
+			CacheRegisterRelcacheCallback(RelOidsInvalidate, (Datum) 0);
+			rel_callback_registered = true;
+		}
+		for (int i = 0; i < PGFS_NRELS; i++)
+		{
+			rel_oids[i] = get_relname_relid(rel_names[i], nsp);
+			if (!OidIsValid(rel_oids[i]))
+				elog(ERROR, "relation pgfs.%s is missing", rel_names[i]);
+		}
+		rel_oids_valid = true;
+	}
+	return rel_oids[which];
 }
 
 /* the inode row through its primary key, under the active snapshot */
 static bool
 DirectGetInode(int64 ino, PgfsInode *out)
 {
-	Relation	rel = table_open(RelOid("inode"), AccessShareLock);
+	Relation	rel = table_open(CatalogRelOid(PGFS_REL_INODE), AccessShareLock);
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		found;
 
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(ino));
-	scan = systable_beginscan(rel, RelOid("inode_pkey"), true, GetActiveSnapshot(), 1, &key);
+	scan = systable_beginscan(rel, CatalogRelOid(PGFS_REL_INODE_PKEY), true,
+							  GetActiveSnapshot(), 1, &key);
 	tup = systable_getnext(scan);
 	found = HeapTupleIsValid(tup);
 	if (found)
@@ -173,7 +205,7 @@ DirectGetInode(int64 ino, PgfsInode *out)
 		out->parent = n[13] ? 0 : DatumGetInt64(d[13]);
 	}
 	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	table_close(rel, NoLock);
 	return found;
 }
 
@@ -181,7 +213,7 @@ DirectGetInode(int64 ino, PgfsInode *out)
 static bool
 DirectLookup(int64 parent, PgfsName name, PgfsInode *out)
 {
-	Relation	rel = table_open(RelOid("dirent"), AccessShareLock);
+	Relation	rel = table_open(CatalogRelOid(PGFS_REL_DIRENT), AccessShareLock);
 	ScanKeyData key[2];
 	SysScanDesc scan;
 	HeapTuple	tup;
@@ -189,7 +221,8 @@ DirectLookup(int64 parent, PgfsName name, PgfsInode *out)
 
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(parent));
 	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_BYTEAEQ, NameDatum(name));
-	scan = systable_beginscan(rel, RelOid("dirent_pkey"), true, GetActiveSnapshot(), 2, key);
+	scan = systable_beginscan(rel, CatalogRelOid(PGFS_REL_DIRENT_PKEY), true,
+							  GetActiveSnapshot(), 2, key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
@@ -198,22 +231,19 @@ DirectLookup(int64 parent, PgfsName name, PgfsInode *out)
 		ino = DatumGetInt64(heap_getattr(tup, 3, RelationGetDescr(rel), &isnull));
 	}
 	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	table_close(rel, NoLock);
 	return ino != 0 && DirectGetInode(ino, out);
 }
 
 bool
 CatalogGetInode(int64 ino, PgfsInode *out)
 {
-	Datum		v[1] = {Int64GetDatum(ino)};
+	bool		found;
 
-	if (PgfsSpiReadOnly())
-		return DirectGetInode(ino, out);
-
-	if (PgfsExec(&get_plan, v, NULL) == 0)
-		return false;
-	RowToInode(0, out);
-	return true;
+	PgfsLookupBegin();
+	found = DirectGetInode(ino, out);
+	PgfsLookupEnd();
+	return found;
 }
 
 /* for inode numbers handed in by a client: a vanished inode is ENOENT */
@@ -229,16 +259,12 @@ CatalogGetInodeOrError(int64 ino, PgfsInode *out)
 bool
 CatalogLookup(int64 parent, PgfsName name, PgfsInode *out)
 {
-	Datum		v[2];
+	bool		found;
 
-	if (PgfsSpiReadOnly())
-		return DirectLookup(parent, name, out);
-	v[0] = Int64GetDatum(parent);
-	v[1] = NameDatum(name);
-	if (PgfsExec(&lookup_plan, v, NULL) == 0)
-		return false;
-	RowToInode(0, out);
-	return true;
+	PgfsLookupBegin();
+	found = DirectLookup(parent, name, out);
+	PgfsLookupEnd();
+	return found;
 }
 
 /*

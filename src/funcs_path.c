@@ -136,7 +136,7 @@ pgfs_read(PG_FUNCTION_ARGS)
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("offset plus length overflows reading \"%s\"", path)));
 
-	PgfsSpiBegin(true);
+	PgfsSpiBeginDirect();
 	PgfsResolveExisting(path, true, &p);
 	PgfsCurrentPath = path;
 	PolicyCheckInode(&p.inode, false, path);
@@ -235,16 +235,36 @@ pgfs_readdir(PG_FUNCTION_ARGS)
 
 /* ---- stat ---- */
 
+/*
+ * The blessed result descriptor of this call site, built once: working it
+ * out from the function's OUT parameters on every call cost more than the
+ * lookups of a short path.
+ */
+static TupleDesc
+ResultDesc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	td = (TupleDesc) fcinfo->flinfo->fn_extra;
+
+	if (td == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		td = BlessTupleDesc(CreateTupleDescCopy(td));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = td;
+	}
+	return td;
+}
+
 static Datum
 StatDatum(FunctionCallInfo fcinfo, const PgfsInode *n)
 {
-	TupleDesc	td;
+	TupleDesc	td = ResultDesc(fcinfo);
 	Datum		values[17];
 	bool		nulls[17] = {false};
 
-	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	td = BlessTupleDesc(td);
 	values[0] = Int64GetDatum(n->ino);
 	values[1] = CStringGetTextDatum(PgfsTypeName(n->mode));
 	values[2] = Int32GetDatum(n->mode);
@@ -271,7 +291,7 @@ StatCommon(FunctionCallInfo fcinfo, bool follow)
 	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	PgfsPath	p;
 
-	PgfsSpiBegin(true);
+	PgfsSpiBeginDirect();
 	PgfsResolveExisting(path, follow, &p);
 	PolicyCheckVisible(&p.inode, path);
 	PgfsSpiEnd();
@@ -300,7 +320,7 @@ pgfs_exists(PG_FUNCTION_ARGS)
 	PgfsPath	p;
 	bool		exists;
 
-	PgfsSpiBegin(true);
+	PgfsSpiBeginDirect();
 	PgfsResolveSoft(path, false, &p);
 	exists = p.exists && PolicyVisible(&p.inode);
 	PgfsSpiEnd();

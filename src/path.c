@@ -135,6 +135,8 @@ CheckPathSyntax(const char *path, int len)
 	pfree(l.names);
 }
 
+static void Walk(const char *path, bool follow, bool soft, NameList *lp, PgfsPath *res);
+
 /*
  * Resolve path.  On return res->exists tells whether the last component
  * exists; res->parent/res->name are where it is (or would be created).
@@ -146,9 +148,6 @@ Resolve(const char *path, bool follow, bool soft, PgfsPath *res)
 {
 	int			len = strlen(path);
 	NameList	l;
-	int64		cur = PGFS_ROOT_INO;
-	int			nlinks = 0;
-	int			i = 0;
 
 	CheckPathSyntax(path, len);
 	memset(res, 0, sizeof(*res));
@@ -166,6 +165,20 @@ Resolve(const char *path, bool follow, bool soft, PgfsPath *res)
 		CatalogGetInodeOrError(PGFS_ROOT_INO, &res->inode);
 		return;
 	}
+
+	/* the whole walk reads under one snapshot */
+	PgfsLookupBegin();
+	Walk(path, follow, soft, &l, res);
+	PgfsLookupEnd();
+}
+
+static void
+Walk(const char *path, bool follow, bool soft, NameList *lp, PgfsPath *res)
+{
+	NameList	l = *lp;
+	int64		cur = PGFS_ROOT_INO;
+	int			nlinks = 0;
+	int			i = 0;
 
 	while (i < l.n)
 	{

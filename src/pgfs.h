@@ -128,7 +128,11 @@ typedef struct PgfsPlan
 } PgfsPlan;
 
 extern void PgfsSpiBegin(bool read_only);
+extern void PgfsSpiBeginDirect(void);
 extern void PgfsSpiEnd(void);
+extern void PgfsPinSearchPath(void);
+extern void PgfsLookupBegin(void);
+extern void PgfsLookupEnd(void);
 extern MemoryContext PgfsCallerContext(void);
 extern bool PgfsSpiReadOnly(void);
 extern const char *PgfsCurrentPath;
@@ -154,6 +158,13 @@ extern void PgfsValidateName(PgfsName name, const char *ctx);
 extern PgfsName PgfsByteaName(bytea *b);
 
 /* in catalog.c */
+typedef enum PgfsRel
+{
+	PGFS_REL_INODE, PGFS_REL_INODE_PKEY, PGFS_REL_DIRENT, PGFS_REL_DIRENT_PKEY,
+	PGFS_REL_FILEMAP, PGFS_REL_FILEMAP_PKEY, PGFS_REL_CHUNK, PGFS_REL_CHUNK_PKEY,
+	PGFS_NRELS
+} PgfsRel;
+extern Oid	CatalogRelOid(PgfsRel which);
 extern bool CatalogGetInode(int64 ino, PgfsInode *out);
 extern void CatalogGetInodeOrError(int64 ino, PgfsInode *out);
 extern bool CatalogLookup(int64 parent, PgfsName name, PgfsInode *out);

@@ -6,38 +6,142 @@
  * pgfs reaches its tables through SPI with plans prepared once per backend
  * (SPI_keepplan).  Each SQL-callable function brackets its work with
  * PgfsSpiBegin/PgfsSpiEnd; results meant for the caller are allocated in
- * PgfsCallerContext().
+ * PgfsCallerContext().  Hot read-only calls (stat, read) begin with
+ * PgfsSpiBeginDirect instead: they read through index scans (catalog.c,
+ * chunkstore.c) and connect to SPI only if they run a statement after all
+ * (a policy to load, a symbolic link to read).
+ *
+ * The search_path.  The functions are SECURITY DEFINER, and a plan made
+ * under the caller's search_path could call the caller's operators with our
+ * rights.  A SET search_path clause on each function costs a GUC save,
+ * parse and restore per call (and a namespace recomputation after it) even
+ * in calls that never run a statement, so the hot functions carry no such
+ * clause and the pin is taken here instead, before the first statement is
+ * prepared or run: every statement pgfs runs is planned, and replanned, only
+ * under "pg_catalog, pg_temp" (the plan cache replans a saved plan whose
+ * search_path differs from the current one, so the pin must cover execution
+ * as well as preparation).  Direct index scans resolve no names.  The pin is
+ * a GUC nest level, as fmgr_security_definer uses; an error unwinds it with
+ * the (sub)transaction.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
 
 #include "pgfs.h"
 
+#define PGFS_SEARCH_PATH "pg_catalog, pg_temp"
+
 static bool spi_read_only = false;
+static bool spi_connected = false;
+static int	pin_level = 0;		/* GUC nest level of the search_path pin, or 0 */
+static int	lookup_depth = 0;
+static bool lookup_pushed = false;
 static MemoryContext caller_context = NULL;
 
 /* the path the current call is about, for messages below path.c; or NULL */
 const char *PgfsCurrentPath = NULL;
 
+/* pin search_path for the rest of this call (see the top of the file) */
+void
+PgfsPinSearchPath(void)
+{
+	int			level;
+
+	if (pin_level != 0 || strcmp(namespace_search_path, PGFS_SEARCH_PATH) == 0)
+		return;
+	level = NewGUCNestLevel();
+	(void) set_config_option("search_path", PGFS_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	pin_level = level;
+}
+
+static void
+Connect(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	spi_connected = true;
+	/* keep allocating where the caller was; PgfsSpiEnd returns to caller_context */
+	MemoryContextSwitchTo(cxt);
+}
+
+static void
+Begin(bool read_only)
+{
+	caller_context = CurrentMemoryContext;
+	spi_read_only = read_only;
+	spi_connected = false;
+	pin_level = 0;
+	lookup_depth = 0;
+	lookup_pushed = false;
+	PgfsCurrentPath = NULL;
+}
+
 void
 PgfsSpiBegin(bool read_only)
 {
-	caller_context = CurrentMemoryContext;
+	Begin(read_only);
+	PgfsPinSearchPath();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	spi_read_only = read_only;
-	PgfsCurrentPath = NULL;
+	spi_connected = true;
+}
+
+/* a read-only call that mostly reads through index scans: SPI on demand */
+void
+PgfsSpiBeginDirect(void)
+{
+	Begin(true);
 }
 
 void
 PgfsSpiEnd(void)
 {
-	SPI_finish();
+	if (spi_connected)
+		SPI_finish();
+	spi_connected = false;
+	MemoryContextSwitchTo(caller_context);
+	if (pin_level != 0)
+		AtEOXact_GUC(true, pin_level);
+	pin_level = 0;
+}
+
+/*
+ * Bracket direct index reads.  A read-only call reads under the query's
+ * snapshot, as SPI's read-only statements do.  Calls that change the tree
+ * read what a new SPI statement would see: their own earlier changes and,
+ * under READ COMMITTED, everything committed before the row locks they hold
+ * were granted.  Nested brackets share the outer one's snapshot.
+ */
+void
+PgfsLookupBegin(void)
+{
+	if (lookup_depth++ > 0 || spi_read_only)
+		return;
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	lookup_pushed = true;
+}
+
+void
+PgfsLookupEnd(void)
+{
+	if (--lookup_depth > 0)
+		return;
+	if (lookup_pushed)
+		PopActiveSnapshot();
+	lookup_pushed = false;
 }
 
 /* is this call read-only (a STABLE function, under the query's snapshot)? */
@@ -58,6 +162,10 @@ void
 PgfsPrepare(PgfsPlan *p)
 {
 	SPIPlanPtr	plan;
+
+	PgfsPinSearchPath();
+	if (!spi_connected)
+		Connect();
 
 	/*
 	 * Generic plans: the statements are key
@@ -81,6 +189,9 @@ PgfsExec(PgfsPlan *p, Datum *values, const char *nulls)
 
 	if (p->plan == NULL)
 		PgfsPrepare(p);
+	PgfsPinSearchPath();
+	if (!spi_connected)
+		Connect();
 	rc = SPI_execute_plan(p->plan, values, nulls, spi_read_only, 0);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", p->sql,
