@@ -47,6 +47,14 @@
  * 4 KiB file written with write, fsync, close this saves one WAL flush of
  * two; for a big sequential write, the WAL flush of each 1 MiB.
  *
+ * A full buffer is sent behind the writer's back: a sender thread commits
+ * it while the next write(2)s fill the next buffer, so the program, the
+ * kernel and this daemon work while the server does.  An inode has at most
+ * one such send in flight (oi->inflight); everything that sends for the
+ * inode or asks the server about its data or size waits for it first, so
+ * writes still reach the server in order and every reply sees them.  Its
+ * error is kept in the handle like any other of an acknowledged write.
+ *
  * Before every write(2) the kernel asks for the file's security.capability
  * (to drop it, as it drops set-user-ID); FUSE cannot tell it that the answer
  * does not change.  So an open inode also remembers for attr_timeout that it
@@ -93,6 +101,8 @@ struct open_inode
 	unsigned	unsynced_losses;	/* lost connections before the first of them */
 	int			release_pending;	/* in pending: its count of 0 is to be sent */
 	struct open_inode *pnext;	/* in pending; under table_lock */
+	int			inflight;		/* a buffer is being sent behind; under lock */
+	pthread_cond_t idle;		/* ... and is no longer */
 };
 
 struct pgfs_fh
@@ -109,6 +119,7 @@ struct pgfs_fh
 	off_t		end;			/* the buffer is sent when it reaches here */
 	size_t		len;			/* bytes in buf */
 	size_t		size;			/* bytes allocated */
+	size_t		grown;			/* ... before buf was sent behind */
 	char	   *buf;
 };
 
@@ -137,6 +148,24 @@ static pthread_t releaser;
 static int	releaser_running,
 			releaser_stop;
 
+/* buffers sent behind, and the threads that send them */
+struct wjob
+{
+	struct pgfs_fh *fh;
+	off_t		off;
+	size_t		len;
+	size_t		size;			/* allocated; counted in buffered */
+	char	   *buf;
+	struct wjob *next;
+};
+static pthread_mutex_t wq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wq_cond = PTHREAD_COND_INITIALIZER;
+static struct wjob *wq_head,
+		  **wq_tail = &wq_head;
+static pthread_t *senders;
+static int	nsenders,
+			wq_stop;
+
 static struct open_inode *
 oi_get(int64_t ino, int create)
 {
@@ -150,6 +179,7 @@ oi_get(int64_t ino, int create)
 	{
 		oi->ino = ino;
 		pthread_mutex_init(&oi->lock, NULL);
+		pthread_cond_init(&oi->idle, NULL);
 		oi->next = *b;
 		*b = oi;
 	}
@@ -171,9 +201,18 @@ oi_put(struct open_inode *oi)
 			;
 		*p = oi->next;
 		pthread_mutex_destroy(&oi->lock);
+		pthread_cond_destroy(&oi->idle);
 		free(oi);
 	}
 	pthread_mutex_unlock(&table_lock);
+}
+
+/* Wait until the inode has no buffer in flight; under its lock. */
+static void
+wait_inflight(struct open_inode *oi)
+{
+	while (oi->inflight)
+		pthread_cond_wait(&oi->idle, &oi->lock);
 }
 
 /* ---- durability ---- */
@@ -335,6 +374,7 @@ fh_send_part(struct pgfs_fh *fh, int acknowledged, int durable)
 {
 	int			err = 0;
 
+	wait_inflight(fh->oi);
 	if (fh->len)
 		err = fh_stale(fh) ? ESTALE :
 			sql_write(fh->oi, fh->off, fh->buf, fh->len, durable || fh->sync);
@@ -549,7 +589,7 @@ buffer_end(off_t off)
 static int
 reserve(struct pgfs_fh *fh, size_t need)
 {
-	size_t		size = fh->size ? fh->size : PGFS_WBUF_ALIGN;
+	size_t		size = fh->size ? fh->size : fh->grown ? fh->grown : PGFS_WBUF_ALIGN;
 	char	   *buf;
 
 	if (need <= fh->size)
@@ -678,6 +718,128 @@ pgfs_fh_release(struct pgfs_fh *fh)
 	return err;
 }
 
+/*
+ * Hand buf (len bytes of the file at off; size bytes allocated and counted
+ * in buffered) to a sender.  Without one, send it here; then the error.
+ * Under the inode's lock.
+ */
+static int
+queue_job(struct pgfs_fh *fh, off_t off, char *buf, size_t len, size_t size)
+{
+	struct open_inode *oi = fh->oi;
+	struct wjob *j;
+	int			err;
+
+	wait_inflight(oi);
+	if (nsenders && (j = malloc(sizeof(*j))))
+	{
+		j->fh = fh;
+		j->off = off;
+		j->len = len;
+		j->size = size;
+		j->buf = buf;
+		j->next = NULL;
+		oi->inflight = 1;
+		pthread_mutex_lock(&wq_lock);
+		*wq_tail = j;
+		wq_tail = &j->next;
+		pthread_cond_signal(&wq_cond);
+		pthread_mutex_unlock(&wq_lock);
+		return 0;
+	}
+	err = fh_stale(fh) ? ESTALE : sql_write(oi, off, buf, len, 0);
+	__atomic_sub_fetch(&buffered, size, __ATOMIC_RELAXED);
+	free(buf);
+	return err;
+}
+
+/* Send fh's full buffer behind; acknowledged as for fh_send_part. */
+static int
+send_behind_buf(struct pgfs_fh *fh, int acknowledged)
+{
+	char	   *buf;
+	size_t		size,
+				len;
+	int			err;
+
+	wait_inflight(fh->oi);		/* (which lets others at fh meanwhile) */
+	if (fh->len == 0)
+		return 0;				/* sent by one of them */
+	buf = fh->buf;
+	size = fh->size;
+	len = fh->len;
+	fh->grown = size;
+	fh->buf = NULL;
+	fh->size = 0;
+	fh->len = 0;
+	err = queue_job(fh, fh->off, buf, len, size);
+	if (err && acknowledged && !fh->err)
+	{
+		fh->err = err;
+		fh->err_told = 0;
+	}
+	return err;
+}
+
+/* Send a whole buffer's worth of a write(2) behind: a copy of it. */
+static int
+send_behind_copy(struct pgfs_fh *fh, off_t off, const char *data, size_t n)
+{
+	char	   *buf;
+
+	if (nsenders)
+	{
+		if (__atomic_add_fetch(&buffered, n, __ATOMIC_RELAXED) <= PGFS_WBUF_TOTAL &&
+			(buf = malloc(n)))
+		{
+			memcpy(buf, data, n);
+			return queue_job(fh, off, buf, n, n);
+		}
+		__atomic_sub_fetch(&buffered, n, __ATOMIC_RELAXED);
+	}
+	wait_inflight(fh->oi);
+	return sql_write(fh->oi, off, data, n, 0);
+}
+
+static void *
+sender_main(void *arg)
+{
+	pthread_mutex_lock(&wq_lock);
+	for (;;)
+	{
+		struct wjob *j;
+		struct open_inode *oi;
+		int			err;
+
+		while (!wq_head && !wq_stop)
+			pthread_cond_wait(&wq_cond, &wq_lock);
+		if (!(j = wq_head))
+			break;
+		if (!(wq_head = j->next))
+			wq_tail = &wq_head;
+		pthread_mutex_unlock(&wq_lock);
+
+		/* fh, and so oi, live until inflight is 0: release waits for it */
+		oi = j->fh->oi;
+		err = fh_stale(j->fh) ? ESTALE : sql_write(oi, j->off, j->buf, j->len, 0);
+		pthread_mutex_lock(&oi->lock);
+		if (err && !j->fh->err)
+		{
+			j->fh->err = err;
+			j->fh->err_told = 0;
+		}
+		oi->inflight = 0;
+		pthread_cond_broadcast(&oi->idle);
+		pthread_mutex_unlock(&oi->lock);
+		__atomic_sub_fetch(&buffered, j->size, __ATOMIC_RELAXED);
+		free(j->buf);
+		free(j);
+		pthread_mutex_lock(&wq_lock);
+	}
+	pthread_mutex_unlock(&wq_lock);
+	return NULL;
+}
+
 int
 pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 {
@@ -707,15 +869,17 @@ pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 		if (n > size)
 			n = size;
 		if (fh->len == 0 && off + (off_t) n == fh->end)
-			err = sql_write(oi, off, data, n, fh->sync);	/* a full buffer: no copy */
+			err = fh->sync ? sql_write(oi, off, data, n, 1) : send_behind_copy(fh, off, data, n);
 		else if (!(err = reserve(fh, fh->len + n)))
 		{
 			int			acknowledged = fh->len > 0;
 
 			memcpy(fh->buf + fh->len, data, n);
 			fh->len += n;
-			if (fh->sync || off + (off_t) n == fh->end)
+			if (fh->sync)
 				err = fh_send_part(fh, acknowledged, 0);
+			else if (off + (off_t) n == fh->end)
+				err = send_behind_buf(fh, acknowledged);
 		}
 		else if (err == ENOBUFS && !(err = fh_send(fh)))
 			err = sql_write(oi, off, data, n, fh->sync);	/* no memory to spare */
@@ -728,8 +892,9 @@ pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 }
 
 /*
- * Send the buffer of fh; returns its error or the kept one, which fsync
- * (and only fsync) then forgets.
+ * Flush (close) and fsync: send the buffer of fh (fsync: of every handle on
+ * the file) and make the file's writes durable; returns the error or the
+ * kept one, which fsync (and only fsync) then forgets.
  */
 int
 pgfs_fh_flush(struct pgfs_fh *fh, int fsync)
@@ -737,6 +902,15 @@ pgfs_fh_flush(struct pgfs_fh *fh, int fsync)
 	int			err;
 
 	pthread_mutex_lock(&fh->oi->lock);
+	if (fsync)
+	{
+		struct pgfs_fh *other;
+
+		/* the file's data, whichever handle wrote it; fh_sync's commit covers these */
+		for (other = fh->oi->fhs; other; other = other->next)
+			if (other != fh && other->len)
+				fh_send(other);	/* an error is other's to report */
+	}
 	err = fh_sync(fh);
 	if (!err)
 		err = fh->err;
@@ -762,6 +936,7 @@ pgfs_ino_flush(int64_t ino)
 	if (!oi)
 		return 0;
 	pthread_mutex_lock(&oi->lock);
+	wait_inflight(oi);
 	for (fh = oi->fhs; fh; fh = fh->next)
 		if (fh->len)
 			fh_send(fh);		/* an error is fh's to report */
@@ -880,11 +1055,18 @@ releaser_main(void *arg)
 int
 pgfs_fh_start(void)
 {
+	int			want = pgfs.cfg.workers / 2 > 1 ? pgfs.cfg.workers / 2 : 1;
+
 	if (pgfs.cfg.ro)
 		return 0;
 	if (pthread_create(&releaser, NULL, releaser_main, NULL) != 0)
 		return -1;
 	releaser_running = 1;
+	if (!(senders = calloc(want, sizeof(*senders))))
+		return -1;
+	for (; nsenders < want; nsenders++)
+		if (pthread_create(&senders[nsenders], NULL, sender_main, NULL) != 0)
+			return -1;
 	return 0;
 }
 
@@ -893,7 +1075,18 @@ void
 pgfs_fh_stop(void)
 {
 	struct open_inode *list;
+	int			i;
 
+	/* (buffers sent behind were waited for by the flushes at unmount) */
+	pthread_mutex_lock(&wq_lock);
+	wq_stop = 1;
+	pthread_cond_broadcast(&wq_cond);
+	pthread_mutex_unlock(&wq_lock);
+	for (i = 0; i < nsenders; i++)
+		pthread_join(senders[i], NULL);
+	nsenders = 0;
+	free(senders);
+	senders = NULL;
 	if (releaser_running)
 	{
 		pthread_mutex_lock(&table_lock);

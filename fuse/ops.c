@@ -579,7 +579,6 @@ pgfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 pgfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	pgfs_ino_flush(ino_in(ino));
 	fuse_reply_err(req, pgfs_fh_flush(FH(fi), 1));
 }
 
