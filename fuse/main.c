@@ -12,10 +12,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <syslog.h>
 #include <time.h>
@@ -41,6 +43,7 @@ static const struct fuse_opt pgfs_opts[] = {
 	PGFS_OPT("subdir=%s", subdir, 0),
 	PGFS_OPT("attr_timeout=%lf", attr_timeout, 0),
 	PGFS_OPT("entry_timeout=%lf", entry_timeout, 0),
+	PGFS_OPT("read_ahead_kb=%d", read_ahead_kb, 0),
 	PGFS_OPT("fsname=", has_fsname, 1),
 	FUSE_OPT_KEY("fsname=", FUSE_OPT_KEY_KEEP),
 	PGFS_OPT("subtype=", has_subtype, 1),
@@ -63,8 +66,90 @@ usage(const char *progname)
 		   "    -o workers=N           server connections (default %d)\n"
 		   "    -o subdir=/PATH        mount this directory of the store\n"
 		   "    -o attr_timeout=SECS   attribute cache time (default 1.0)\n"
-		   "    -o entry_timeout=SECS  name cache time (default 1.0)\n\n",
-		   progname, PGFS_DEFAULT_WORKERS);
+		   "    -o entry_timeout=SECS  name cache time (default 1.0)\n"
+		   "    -o read_ahead_kb=N     the mount's read-ahead (default %d; -1: the kernel's)\n\n",
+		   progname, PGFS_DEFAULT_WORKERS, PGFS_DEFAULT_READ_AHEAD_KB);
+}
+
+/*
+ * Read-ahead.  The kernel gives a FUSE mount 128 KiB, and each read request
+ * it sends costs a round trip to the server: a sequential reader gets
+ * little more than one request's worth per round trip.  A larger window
+ * lets the kernel ask for 1 MiB at a time (max_write, which libfuse also
+ * makes the request size limit) and several requests at once, which the
+ * worker connections serve in parallel.  The window is the bdi's
+ * read_ahead_kb in sysfs, which the kernel sets from the INIT reply; so it
+ * is written once the first request shows that INIT is done.  Only root
+ * may write it: otherwise the kernel's stays, and -d says so.
+ */
+static pthread_once_t read_ahead_once = PTHREAD_ONCE_INIT;
+
+/* "major:minor" of the mount at pgfs.mountpoint (the last one mounted there) */
+static int
+mount_devno(char *out, size_t size)
+{
+	FILE	   *f = fopen("/proc/self/mountinfo", "r");
+	char		line[8192];
+	int			found = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+	{
+		char		dev[64],
+					mnt[4096],
+				   *w,
+				   *r;
+
+		if (sscanf(line, "%*s %*s %63s %*s %4095s", dev, mnt) != 2)
+			continue;
+		/* mountinfo escapes space, tab, newline and backslash as \ooo */
+		for (r = w = mnt; *r; w++)
+		{
+			if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] && r[3])
+			{
+				*w = (char) (((r[1] - '0') << 6) | ((r[2] - '0') << 3) | (r[3] - '0'));
+				r += 4;
+			}
+			else
+				*w = *r++;
+		}
+		*w = '\0';
+		if (strcmp(mnt, pgfs.mountpoint) == 0)
+		{
+			snprintf(out, size, "%s", dev);
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static void
+set_read_ahead(void)
+{
+	char		dev[64],
+				path[128],
+				val[32];
+	int			fd,
+				n;
+
+	if (pgfs.cfg.read_ahead_kb < 0 || !pgfs.mountpoint || !mount_devno(dev, sizeof(dev)))
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	n = snprintf(val, sizeof(val), "%d\n", pgfs.cfg.read_ahead_kb);
+	if ((fd = open(path, O_WRONLY)) < 0 || write(fd, val, n) != n)
+		pgfs_log(FUSE_LOG_DEBUG, "cannot set read_ahead_kb=%d (%s): %s; the kernel's stays",
+				 pgfs.cfg.read_ahead_kb, path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* From the first requests: the first call sets the read-ahead. */
+void
+pgfs_read_ahead_once(void)
+{
+	pthread_once(&read_ahead_once, set_read_ahead);
 }
 
 static const char *nonopt[2];
@@ -161,6 +246,7 @@ main(int argc, char *argv[])
 	pgfs.cfg.workers = PGFS_DEFAULT_WORKERS;
 	pgfs.cfg.attr_timeout = 1.0;
 	pgfs.cfg.entry_timeout = 1.0;
+	pgfs.cfg.read_ahead_kb = PGFS_DEFAULT_READ_AHEAD_KB;
 	pgfs.root_ino = 1;
 
 	if (fuse_opt_parse(&args, &pgfs.cfg, pgfs_opts, opt_proc) != 0)
@@ -201,6 +287,7 @@ main(int argc, char *argv[])
 		goto out_opts;
 	}
 	pgfs.cfg.debug = opts.debug;
+	pgfs.mountpoint = realpath(opts.mountpoint, NULL);
 	if ((!pgfs.cfg.has_fsname && fuse_opt_add_arg(&args, "-ofsname=pgfs") != 0) ||
 		(!pgfs.cfg.has_subtype && fuse_opt_add_arg(&args, "-osubtype=pgfs") != 0))
 		goto out_opts;
@@ -266,5 +353,6 @@ out_args:
 	fuse_opt_free_args(&args);
 	free(pgfs.cfg.conninfo);
 	free(pgfs.cfg.subdir);
+	free(pgfs.mountpoint);
 	return ret ? 1 : 0;
 }

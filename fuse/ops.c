@@ -180,6 +180,7 @@ pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	PGresult   *r;
 	int			err;
 
+	pgfs_read_ahead_once();
 	CHECK_NAME(req, name);
 	par_i64(&p, ino_in(parent));
 	par_bytes(&p, name, strlen(name));
@@ -226,6 +227,7 @@ pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	int			err;
 
+	pgfs_read_ahead_once();
 	if (fi && fi->fh && pgfs_fh_stale(FH(fi)))
 	{
 		fuse_reply_err(req, ESTALE);
@@ -477,6 +479,7 @@ pgfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int			err = open_handle(ino_in(ino), fi, 0);
 
+	pgfs_read_ahead_once();
 	if (err)
 		fuse_reply_err(req, err);
 	else if (fuse_reply_open(req, fi) != 0)

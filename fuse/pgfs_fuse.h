@@ -30,6 +30,7 @@
 #define PGFS_WBUF_TOTAL		((size_t) 256 * 1024 * 1024)
 
 #define PGFS_DEFAULT_WORKERS	4
+#define PGFS_DEFAULT_READ_AHEAD_KB	4096
 #define PGFS_MAX_WORKERS		64
 /* serialization failures and deadlocks are retried this often */
 #define PGFS_MAX_RETRIES		10
@@ -42,6 +43,7 @@ struct pgfs_config
 	int			workers;		/* -o workers=: server connections */
 	double		attr_timeout;
 	double		entry_timeout;
+	int			read_ahead_kb;	/* -o read_ahead_kb=: the mount's read-ahead, or -1 */
 	int			debug;
 	int			has_fsname;		/* the user chose -o fsname= / subtype= */
 	int			has_subtype;
@@ -53,6 +55,7 @@ struct pgfs_state
 	struct fuse_session *se;	/* set while the session exists */
 	int64_t		client;			/* random id marking our open handles */
 	int64_t		root_ino;		/* pgfs inode shown as FUSE_ROOT_ID */
+	char	   *mountpoint;		/* absolute */
 };
 
 extern struct pgfs_state pgfs;
@@ -250,6 +253,9 @@ extern void pgfs_flush_all(void);
 extern int	pgfs_sync_all(void);
 extern int	pgfs_fh_start(void);
 extern void pgfs_fh_stop(void);
+
+/* in main.c */
+extern void pgfs_read_ahead_once(void);
 
 /* in ops.c */
 extern const struct fuse_lowlevel_ops pgfs_ll_ops;
