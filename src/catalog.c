@@ -36,6 +36,7 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -56,12 +57,19 @@ static PgfsPlan lock_plan = {
 static PgfsPlan lock1_plan = {
 	"SELECT " INODE_COLS " FROM pgfs.inode WHERE ino = $1 FOR UPDATE", 1, {INT8OID}
 };
-static PgfsPlan insert_plan = {
-	"INSERT INTO pgfs.inode (ino, mode, nlink, uid, gid, rdev, size, blocks,"
-	" atime_ns, mtime_ns, ctime_ns, btime_ns, generation, parent, target)"
-	" VALUES (nextval('pgfs.ino_seq'), $1, $2, $3, $4, $5, $9, 0, $6, $6, $6, $6, 1, $7, $8)"
-	" RETURNING ino",
-	9, {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, BYTEAOID, INT8OID}
+/*
+ * A new name and its new inode in one statement, with the directory's
+ * change: creating a file was three executor runs, and a written one four.
+ */
+static PgfsPlan create_plan = {
+	"WITH i AS (INSERT INTO pgfs.inode (ino, mode, nlink, uid, gid, rdev, size, blocks,"
+	"   atime_ns, mtime_ns, ctime_ns, btime_ns, generation, parent, target)"
+	"  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $9, 1, $10, $11)),"
+	" d AS (INSERT INTO pgfs.dirent (parent, name, ino) VALUES ($12, $13, $1))"
+	" UPDATE pgfs.inode SET nlink = $14, mtime_ns = $9, ctime_ns = $9, generation = $15"
+	" WHERE ino = $12",
+	15, {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, BYTEAOID, INT8OID, BYTEAOID, INT4OID, INT8OID}
 };
 static PgfsPlan update_plan = {
 	"UPDATE pgfs.inode SET mode = $2, nlink = $3, uid = $4, gid = $5, size = $6,"
@@ -127,7 +135,7 @@ RowToInode(int row, PgfsInode *out)
 /* relations probed directly, by name in schema pgfs; OIDs cached */
 static const char *const rel_names[PGFS_NRELS] = {
 	"inode", "inode_pkey", "dirent", "dirent_pkey", "filemap", "filemap_pkey",
-	"chunk", "chunk_pkey"
+	"chunk", "chunk_pkey", "ino_seq"
 };
 static Oid	rel_oids[PGFS_NRELS];
 static bool rel_oids_valid = false;
@@ -297,46 +305,70 @@ CatalogLockInodes(int64 *inos, int n, PgfsInode *out)
 	}
 }
 
-void
-CatalogLockInode(int64 ino, PgfsInode *out)
+/* lock one inode row; false if there is none */
+bool
+CatalogLockInodeIfExists(int64 ino, PgfsInode *out)
 {
 	Datum		v[1] = {Int64GetDatum(ino)};
 
 	if (PgfsExec(&lock1_plan, v, NULL) == 0)
+		return false;
+	RowToInode(0, out);
+	return true;
+}
+
+void
+CatalogLockInode(int64 ino, PgfsInode *out)
+{
+	if (!CatalogLockInodeIfExists(ino, out))
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_ENOENT),
 				 errmsg("inode %lld does not exist", (long long) ino)));
-	RowToInode(0, out);
 }
 
-/* insert a new inode; fills in ino, nlink/size/blocks, times */
-void
-CatalogInsertInode(PgfsInode *node, bytea *target)
+/* a number for a new inode */
+int64
+CatalogNewIno(void)
 {
-	Datum		v[9];
-	char		nulls[9] = "         ";
+	return nextval_internal(CatalogRelOid(PGFS_REL_INO_SEQ), true);
+}
 
-	v[0] = Int32GetDatum(node->mode);
-	v[1] = Int32GetDatum(node->nlink);
-	v[2] = Int64GetDatum(node->uid);
-	v[3] = Int64GetDatum(node->gid);
-	v[4] = Int64GetDatum(node->rdev);
-	v[5] = Int64GetDatum(node->ctime_ns);
-	v[6] = Int64GetDatum(node->parent);
+/*
+ * Insert inode node (every column as given; a symbolic link's size is the
+ * length of its target, as lstat(2) says) under name in directory dir, which
+ * the caller has locked, and write back dir's nlink, times and generation.
+ */
+void
+CatalogCreate(const PgfsInode *node, bytea *target, PgfsInode *dir, PgfsName name, int64 now)
+{
+	Datum		v[15];
+	char		nulls[15];
+
+	Assert(node->ctime_ns == now);
+	memset(nulls, ' ', sizeof(nulls));
+	CatalogTouch(dir, true, now);
+	dir->generation++;
+	v[0] = Int64GetDatum(node->ino);
+	v[1] = Int32GetDatum(node->mode);
+	v[2] = Int32GetDatum(node->nlink);
+	v[3] = Int64GetDatum(node->uid);
+	v[4] = Int64GetDatum(node->gid);
+	v[5] = Int64GetDatum(node->rdev);
+	v[6] = Int64GetDatum(node->size);
+	v[7] = Int64GetDatum(node->blocks);
+	v[8] = Int64GetDatum(node->ctime_ns);
+	v[9] = Int64GetDatum(node->parent);
 	if (node->parent == 0)
-		nulls[6] = 'n';
-	v[7] = PointerGetDatum(target);
+		nulls[9] = 'n';
+	v[10] = PointerGetDatum(target);
 	if (target == NULL)
-		nulls[7] = 'n';
-	/* a symbolic link's size is the length of its target, as lstat(2) says */
-	node->size = target ? VARSIZE_ANY_EXHDR(target) : 0;
-	v[8] = Int64GetDatum(node->size);
-	if (PgfsExec(&insert_plan, v, nulls) != 1)
-		elog(ERROR, "inode insert returned no row");
-	node->ino = PgfsGetInt64(0, 1);
-	node->blocks = 0;
-	node->atime_ns = node->mtime_ns = node->btime_ns = node->ctime_ns;
-	node->generation = 1;
+		nulls[10] = 'n';
+	v[11] = Int64GetDatum(dir->ino);
+	v[12] = NameDatum(name);
+	v[13] = Int32GetDatum(dir->nlink);
+	v[14] = Int64GetDatum(dir->generation);
+	if (PgfsExec(&create_plan, v, nulls) != 1)
+		elog(ERROR, "inode %lld vanished while locked", (long long) dir->ino);
 }
 
 /* write back every mutable column; bumps the generation */

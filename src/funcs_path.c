@@ -45,48 +45,44 @@ NoRoot(const PgfsPath *p, int sqlstate)
 }
 
 /*
- * Find or create the regular file at path for writing.  Returns its inode
- * number; when this call created it, *fresh is filled in: a row nobody else
- * can see yet needs no lock.
+ * A missing file is created with the data in it (one inode row, written
+ * once); an existing one, or one created concurrently, is locked and
+ * written.
  */
-static int64
-OpenForWrite(const char *path, PgfsInode *fresh, bool *created)
-{
-	PgfsPath	p;
-
-	PgfsResolve(path, true, &p);
-	PgfsCurrentPath = path;
-	*created = false;
-	if (p.exists)
-		return p.inode.ino;
-	if (p.trailing_slash)
-		ereport(ERROR,
-				(errcode(PGFS_SQLSTATE_EISDIR),
-				 errmsg("cannot create file \"%s\": the path ends in \"/\"", path)));
-	NsCreate(p.parent, p.name, S_IFREG | pgfs_default_file_mode, 0,
-			 pgfs_default_uid, pgfs_default_gid, NULL, path, false, fresh, created);
-	return fresh->ino;
-}
-
 static int64
 WriteCommon(FunctionCallInfo fcinfo, int64 offset, bool truncate_first, bool append)
 {
 	char	   *path = PathArg(fcinfo, 0);
 	bytea	   *data = PG_GETARG_BYTEA_PP(1);
-	PgfsInode	fresh;
+	int64		len = VARSIZE_ANY_EXHDR(data);
+	PgfsPath	p;
 	PgfsInode	node;
-	bool		created;
+	bool		created = false;
 	int64		ino;
 
 	/* check before creating anything: a failed call changes nothing */
 	if (!append)
-		NsCheckRange(offset, VARSIZE_ANY_EXHDR(data), path);
+		NsCheckRange(offset, len, path);
 	PgfsSpiBegin(false);
-	ino = OpenForWrite(path, &fresh, &created);
-	NsWrite(ino, created ? &fresh : NULL, offset, data, truncate_first && !created,
-			append, path, &node);
+	PgfsResolve(path, true, &p);
+	PgfsCurrentPath = path;
+	if (p.exists)
+		ino = p.inode.ino;
+	else
+	{
+		if (p.trailing_slash)
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_EISDIR),
+					 errmsg("cannot create file \"%s\": the path ends in \"/\"", path)));
+		NsCreateFile(p.parent, p.name, pgfs_default_file_mode, pgfs_default_uid,
+					 pgfs_default_gid, append ? 0 : offset, VARDATA_ANY(data), len, path,
+					 &node, &created);
+		ino = node.ino;
+	}
+	if (!created)
+		NsWrite(ino, NULL, offset, data, truncate_first, append, path, &node);
 	PgfsSpiEnd();
-	return append ? node.size : (int64) VARSIZE_ANY_EXHDR(data);
+	return append ? node.size : len;
 }
 
 PG_FUNCTION_INFO_V1(pgfs_write);

@@ -73,14 +73,21 @@ CheckDir(PgfsInode *dir, const char *errpath)
 static void
 LockDir(int64 ino, PgfsInode *dir, const char *errpath)
 {
-	CatalogLockInodes(&ino, 1, dir);
+	if (!CatalogLockInodeIfExists(ino, dir))
+		dir->ino = 0;
 	CheckDir(dir, errpath);
 }
 
-void
-NsCreate(int64 parent, PgfsName name, int32 mode, int64 rdev,
-		 int64 uid, int64 gid, bytea *target, const char *errpath,
-		 bool excl, PgfsInode *out, bool *created)
+/*
+ * Create name in directory parent.  A regular file may be given its first
+ * contents (data, len at offset): they are stored before the inode row is
+ * inserted, so that the row goes in once, with its final size.
+ */
+static void
+Create(int64 parent, PgfsName name, int32 mode, int64 rdev,
+	   int64 uid, int64 gid, bytea *target, const char *errpath,
+	   bool excl, int64 offset, const char *data, int64 len,
+	   PgfsInode *out, bool *created)
 {
 	PgfsInode	dir;
 	PgfsInode	node;
@@ -115,23 +122,52 @@ NsCreate(int64 parent, PgfsName name, int32 mode, int64 rdev,
 
 	now = PgfsNowNs();
 	memset(&node, 0, sizeof(node));
+	node.ino = CatalogNewIno();
 	node.mode = mode;
 	node.nlink = PGFS_IS_DIR(mode) ? 2 : 1;
 	node.uid = uid;
 	node.gid = gid;
 	node.rdev = rdev;
-	node.ctime_ns = now;
+	/* a symbolic link's size is the length of its target, as lstat(2) says */
+	node.size = target ? VARSIZE_ANY_EXHDR(target) : 0;
+	node.atime_ns = node.mtime_ns = node.ctime_ns = node.btime_ns = now;
+	node.generation = 1;
 	node.parent = PGFS_IS_DIR(mode) ? parent : 0;
-	CatalogInsertInode(&node, target);
-	CatalogInsertDirent(parent, name, node.ino);
-
+	if (data != NULL)
+	{
+		Assert(PGFS_IS_REG(mode));
+		ChunkWrite(&node, offset, data, len);
+	}
 	if (PGFS_IS_DIR(mode))
 		dir.nlink++;
-	CatalogTouch(&dir, true, now);
-	CatalogUpdateInode(&dir);
+	CatalogCreate(&node, target, &dir, name, now);
 	*out = node;
 	if (created)
 		*created = true;
+}
+
+void
+NsCreate(int64 parent, PgfsName name, int32 mode, int64 rdev,
+		 int64 uid, int64 gid, bytea *target, const char *errpath,
+		 bool excl, PgfsInode *out, bool *created)
+{
+	Create(parent, name, mode, rdev, uid, gid, target, errpath, excl, 0, NULL, 0,
+		   out, created);
+}
+
+/*
+ * Create regular file name in parent holding len bytes of data at offset,
+ * unless the name exists by the time parent is locked: then *created is
+ * false, *out the existing inode, and nothing was written.  The caller has
+ * checked the range.
+ */
+void
+NsCreateFile(int64 parent, PgfsName name, int32 mode, int64 uid, int64 gid,
+			 int64 offset, const char *data, int64 len, const char *errpath,
+			 PgfsInode *out, bool *created)
+{
+	Create(parent, name, S_IFREG | mode, 0, uid, gid, NULL, errpath, false,
+		   offset, data, len, out, created);
 }
 
 void

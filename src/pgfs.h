@@ -162,15 +162,18 @@ typedef enum PgfsRel
 {
 	PGFS_REL_INODE, PGFS_REL_INODE_PKEY, PGFS_REL_DIRENT, PGFS_REL_DIRENT_PKEY,
 	PGFS_REL_FILEMAP, PGFS_REL_FILEMAP_PKEY, PGFS_REL_CHUNK, PGFS_REL_CHUNK_PKEY,
-	PGFS_NRELS
+	PGFS_REL_INO_SEQ, PGFS_NRELS
 } PgfsRel;
 extern Oid	CatalogRelOid(PgfsRel which);
+extern int64 CatalogNewIno(void);
+extern void CatalogCreate(const PgfsInode *node, bytea *target, PgfsInode *dir,
+						  PgfsName name, int64 now);
 extern bool CatalogGetInode(int64 ino, PgfsInode *out);
 extern void CatalogGetInodeOrError(int64 ino, PgfsInode *out);
 extern bool CatalogLookup(int64 parent, PgfsName name, PgfsInode *out);
 extern void CatalogLockInodes(int64 *inos, int n, PgfsInode *out);
 extern void CatalogLockInode(int64 ino, PgfsInode *out);
-extern void CatalogInsertInode(PgfsInode *ino, bytea *target);
+extern bool CatalogLockInodeIfExists(int64 ino, PgfsInode *out);
 extern void CatalogUpdateInode(PgfsInode *ino);
 extern void CatalogInsertDirent(int64 parent, PgfsName name, int64 ino);
 extern void CatalogDeleteDirent(int64 parent, PgfsName name);
@@ -206,6 +209,9 @@ extern void NsRename(int64 parent, PgfsName name, int64 newparent, PgfsName newn
 extern void NsSetattr(int64 ino, const int32 *mode, const int64 *uid, const int64 *gid,
 					  const int64 *size, const int64 *atime_ns, const int64 *mtime_ns,
 					  bool kill_suid, const char *errpath, PgfsInode *out);
+extern void NsCreateFile(int64 parent, PgfsName name, int32 mode, int64 uid, int64 gid,
+						 int64 offset, const char *data, int64 len, const char *errpath,
+						 PgfsInode *out, bool *created);
 extern void NsWrite(int64 ino, PgfsInode *locked, int64 offset, bytea *data,
 					bool truncate_first, bool append, const char *errpath, PgfsInode *out);
 extern bool NsIsAncestor(int64 ino, int64 start);
