@@ -459,15 +459,14 @@ COMMENT ON FUNCTION pgfs_ll_fsync() IS
 'as synchronous_commit asks): the fsync of a client that committed writes with durable => false';
 
 CREATE FUNCTION pgfs_ll_create(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
-    client bigint DEFAULT NULL, durable boolean DEFAULT true,
+    client bigint DEFAULT NULL,
     OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
     OUT rdev bigint, OUT size bigint, OUT blocks bigint,
     OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
 AS 'MODULE_PATHNAME', 'pgfs_ll_create' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint, boolean) IS
-'create a regular file (EEXIST if the name exists); mode may carry S_IFREG; with client, also open it; '
-'durable => false as for pgfs_ll_write';
+COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint) IS
+'create a regular file (EEXIST if the name exists); mode may carry S_IFREG; with client, also open it';
 
 CREATE FUNCTION pgfs_ll_mkdir(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
     OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,

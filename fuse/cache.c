@@ -370,6 +370,26 @@ pgfs_cache_entry(fuse_ino_t parent, const char *name, struct fuse_entry_param *e
 	pthread_mutex_unlock(&lock);
 }
 
+/*
+ * The node a name handed out (and not yet expired or dropped) leads to, or
+ * 0.  The kernel looks a name up again before it removes one it holds
+ * expired, so a name an unlink or rename is about to remove is here unless
+ * the list was full.
+ */
+fuse_ino_t
+pgfs_cache_child(fuse_ino_t parent, const char *name)
+{
+	size_t		len = strlen(name);
+	struct name *e;
+	fuse_ino_t	child;
+
+	pthread_mutex_lock(&lock);
+	e = name_find(parent, name, len, name_hash(parent, name, len));
+	child = e ? e->child : 0;
+	pthread_mutex_unlock(&lock);
+	return child;
+}
+
 /* The kernel forgot count lookups of ino (or never got them). */
 void
 pgfs_cache_unref(fuse_ino_t ino, uint64_t count)

@@ -29,10 +29,9 @@
  * writes go to the server as they come.
  *
  * Durability is owed at flush (close), fsync and release, not before: so a
- * buffer sent while the file stays open, and the creation of a file by
- * create(2), commit without waiting for the WAL flush (pgfs_ll_write and
- * pgfs_ll_create with durable => false; the server's synchronous_commit
- * off for that transaction).  Every other client sees them at once, as it
+ * buffer sent while the file stays open commits without waiting for the
+ * WAL flush (pgfs_ll_write with durable => false: the server's
+ * synchronous_commit off for that transaction).  Every other client sees them at once, as it
  * would see a committed write on a local filesystem that has not reached the
  * disk yet.  At the next flush, fsync or release of any handle on the inode
  * the last buffer goes as a durable commit, whose WAL flush covers every
@@ -43,9 +42,10 @@
  * more round trips than before.  A server crash loses deferred commits that
  * were not flushed yet; it also breaks every connection, so an inode with a
  * deferred commit made before a lost connection (conn.c counts them)
- * reports EIO at its next flush, fsync or release instead of success.  For a
- * 4 KiB file written with write, fsync, close this saves one WAL flush of
- * two; for a big sequential write, the WAL flush of each 1 MiB.
+ * reports EIO at its next flush, fsync or release instead of success.  A
+ * big sequential write saves the WAL flush of each 1 MiB.  (Creating files
+ * stays durable at once: a program that created a file and then lost the
+ * server for a moment finds it there, with its buffered writes.)
  *
  * A full buffer is sent behind the writer's back: a sender thread commits
  * it while the next write(2)s fill the next buffer, so the program, the
@@ -100,6 +100,7 @@ struct open_inode
 								 * under sync_lock */
 	unsigned	unsynced_losses;	/* lost connections before the first of them */
 	int			release_pending;	/* in pending: its count of 0 is to be sent */
+	int			unlinking;		/* a name of it was removed here: release at once */
 	struct open_inode *pnext;	/* in pending; under table_lock */
 	int			inflight;		/* a buffer is being sent behind; under lock */
 	pthread_cond_t idle;		/* ... and is no longer */
@@ -137,9 +138,11 @@ static unsigned async_losses;	/* lost connections before the first unsynced one 
 
 /*
  * Inodes whose last handle was released: the server's count of them is set
- * to 0 by the releaser thread, off the path of close(2).  Until then the
- * server keeps an unlinked one a little longer, which nobody can observe but
- * statfs.  Under table_lock.
+ * to 0 by the releaser thread, off the path of close(2), unless a name of
+ * the inode was removed through this mount (pgfs_ino_unlinking), when the
+ * release frees the file before close(2) returns.  A file unlinked by
+ * another mount or by SQL stays a little longer, which nobody can observe
+ * but statfs.  Under table_lock.
  */
 #define RELEASE_DELAY_MS 50
 static struct open_inode *pending;
@@ -350,12 +353,6 @@ sql_write(struct open_inode *oi, off_t off, const char *data, size_t len, int du
 	return 0;
 }
 
-/* The file was created by a deferred commit; losses as for note_deferred. */
-void
-pgfs_fh_deferred(struct pgfs_fh *fh, unsigned losses)
-{
-	note_deferred(fh->oi, losses);
-}
 
 static int
 fh_stale(struct pgfs_fh *fh)
@@ -687,6 +684,9 @@ pgfs_fh_release(struct pgfs_fh *fh)
 
 	if (!pgfs.cfg.ro)
 	{
+		int			count = -1,
+					e;
+
 		/*
 		 * A count that stays above ours does no harm; the last handle's 0,
 		 * which frees an unlinked file, goes to the releaser.
@@ -699,7 +699,9 @@ pgfs_fh_release(struct pgfs_fh *fh)
 				;
 			*p = fh->cnext;
 			fh->is_counted = 0;
-			if (--oi->opens == 0 && !oi->release_pending)
+			if (--oi->opens == 0 && oi->unlinking)
+				count = 0;
+			else if (oi->opens == 0 && !oi->release_pending)
 			{
 				oi->release_pending = 1;
 				oi->refs++;
@@ -709,6 +711,10 @@ pgfs_fh_release(struct pgfs_fh *fh)
 			}
 		}
 		pthread_mutex_unlock(&table_lock);
+		/* the last handle of a file unlinked here frees it */
+		if (count == 0 && (e = reg_send(oi, 0, NULL)) != 0 && e != ENOENT)
+			pgfs_log(FUSE_LOG_ERR, "inode %lld: release failed: %s",
+					 (long long) oi->ino, strerror(e));
 		reg_end(oi, NULL);
 	}
 	oi_put(oi);
@@ -943,6 +949,20 @@ pgfs_ino_flush(int64_t ino)
 	pthread_mutex_unlock(&oi->lock);
 	oi_put(oi);
 	return 1;
+}
+
+/* A name of ino is about to be removed through this mount. */
+void
+pgfs_ino_unlinking(int64_t ino)
+{
+	struct open_inode *oi = oi_get(ino, 0);
+
+	if (!oi)
+		return;
+	pthread_mutex_lock(&table_lock);
+	oi->unlinking = 1;
+	pthread_mutex_unlock(&table_lock);
+	oi_put(oi);
 }
 
 /* Whether an open inode is known to have no security.capability. */

@@ -420,9 +420,23 @@ remove_name(fuse_req_t req, enum pgfs_stmt st, fuse_ino_t parent, const char *na
 	reply_exec(req, st, &p);
 }
 
+/*
+ * A name about to be removed: if it leads to a file open here, its last
+ * release must free it at once (handle.c).
+ */
+static void
+unlinking(fuse_ino_t parent, const char *name)
+{
+	fuse_ino_t	child = pgfs_cache_child(parent, name);
+
+	if (child)
+		pgfs_ino_unlinking(ino_in(child));
+}
+
 static void
 pgfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	unlinking(parent, name);
 	remove_name(req, SQL_UNLINK, parent, name);
 }
 
@@ -453,6 +467,8 @@ pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	par_i64(&p, ino_in(newparent));
 	par_bytes(&p, newname, strlen(newname));
 	par_i32(&p, flags);
+	if (!(flags & PGFS_RENAME_EXCHANGE))
+		unlinking(newparent, newname);	/* a file it replaces */
 	if ((r = pgfs_exec(SQL_RENAME, &p, &err)))
 		pgfs_cache_rename(parent, name, newparent, newname, (flags & PGFS_RENAME_EXCHANGE) != 0);
 	PQclear(r);
@@ -494,7 +510,6 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct pgfs_params p = {0};
 	unsigned	ep = pgfs_cache_epoch();
 	struct fuse_entry_param e;
-	unsigned	losses = pgfs_conn_losses();
 	PGresult   *r;
 	int			err;
 
@@ -506,7 +521,6 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	par_i64(&p, pgfs.client);	/* create and open in one transaction */
-	par_bool(&p, 0);			/* durable at the handle's flush, fsync or release */
 	if (!(r = exec_attr(SQL_CREATE, &p, &err)))
 	{
 		fuse_reply_err(req, err);
@@ -516,13 +530,9 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	PQclear(r);
 	if ((err = open_handle(ino_in(e.ino), fi, 1)))
 	{
-		/* without a handle nothing would make the file durable */
-		if (pgfs_sync_all() != 0)
-			err = EIO;
 		fuse_reply_err(req, err);
 		return;
 	}
-	pgfs_fh_deferred(FH(fi), losses);
 	pgfs_cache_entry(parent, name, &e, ep);
 	if (fuse_reply_create(req, &e, fi) != 0)
 	{
@@ -610,9 +620,9 @@ pgfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /*
- * Names are changed by durable commits, except for files made by create(2),
- * which become durable with their handle's flush at the latest (handle.c):
- * make those durable now.
+ * Names are changed by durable commits; what a directory's fsync adds is
+ * the data that writes through handles of its files committed without one
+ * (handle.c), which a program may count on once it synced the directory.
  */
 static void
 pgfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)

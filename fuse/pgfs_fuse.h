@@ -112,7 +112,7 @@ ino_out(int64_t ino)
 	PGFS_STMT(WRITE, 1, "SELECT pgfs_ll_write($1::int8, $2::int8, $3::bytea, $4::bool)") \
 	PGFS_STMT(FSYNC, 1, "SELECT pgfs_ll_fsync()") \
 	PGFS_STMT(CREATE, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_create($1::int8, $2::bytea," \
-			  " $3::int4, $4::int8, $5::int8, $6::int8, $7::bool)") \
+			  " $3::int4, $4::int8, $5::int8, $6::int8)") \
 	PGFS_STMT(MKDIR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mkdir($1::int8, $2::bytea," \
 			  " $3::int4, $4::int8, $5::int8)") \
 	PGFS_STMT(MKNOD, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mknod($1::int8, $2::bytea," \
@@ -218,6 +218,7 @@ extern unsigned pgfs_cache_epoch(void);
 extern double pgfs_cache_attr_timeout(unsigned ep);
 extern void pgfs_cache_entry(fuse_ino_t parent, const char *name,
 							 struct fuse_entry_param *e, unsigned ep);
+extern fuse_ino_t pgfs_cache_child(fuse_ino_t parent, const char *name);
 extern void pgfs_cache_unref(fuse_ino_t ino, uint64_t count);
 extern void pgfs_cache_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 							  const char *newname, int exchange);
@@ -240,7 +241,6 @@ extern int	pgfs_sqlstate_errno(const char *sqlstate, const char *message);
 /* in handle.c */
 struct pgfs_fh;
 extern int	pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out);
-extern void pgfs_fh_deferred(struct pgfs_fh *fh, unsigned losses);
 extern int	pgfs_fh_release(struct pgfs_fh *fh);
 extern int	pgfs_fh_stale(struct pgfs_fh *fh);
 extern int	pgfs_fh_reregister(PGconn *pg);
@@ -253,6 +253,7 @@ extern void pgfs_flush_all(void);
 extern int	pgfs_sync_all(void);
 extern int	pgfs_fh_start(void);
 extern void pgfs_fh_stop(void);
+extern void pgfs_ino_unlinking(int64_t ino);
 
 /* in main.c */
 extern void pgfs_read_ahead_once(void);

@@ -117,7 +117,7 @@ SELECT pg_advisory_unlock_all();
 -- durable => false: this transaction commits without waiting for its WAL flush;
 -- pgfs_ll_fsync() flushes everything committed so far
 BEGIN;
-SELECT ino AS dw FROM pgfs_ll_create(1, 'deferred'::bytea, 420, 0, 0, NULL, false) \gset
+SELECT ino AS dw FROM pgfs_ll_create(1, 'deferred'::bytea, 420, 0, 0) \gset
 SELECT pgfs_ll_write(:dw, 0, 'later'::bytea, false);
 SHOW synchronous_commit;
 COMMIT;

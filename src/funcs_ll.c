@@ -283,8 +283,6 @@ pgfs_ll_create(PG_FUNCTION_ARGS)
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("pgfs_ll_create makes regular files only")));
 	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
-	if (PG_NARGS() > 6 && !PG_ARGISNULL(6) && !PG_GETARG_BOOL(6))
-		DeferDurability();
 	return CreateCommon(fcinfo, S_IFREG | (mode & 07777), 0,
 						PG_GETARG_INT64(3), PG_GETARG_INT64(4), NULL,
 						PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5));
