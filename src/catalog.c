@@ -33,7 +33,9 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
@@ -176,27 +178,72 @@ CatalogRelOid(PgfsRel which)
 	return rel_oids[which];
 }
 
+/*
+ * Relations read directly in this call: opened on first use, closed by
+ * PgfsSpiEnd.  An error leaves them to the resource owner, and the next
+ * call's PgfsSpiBegin forgets them (CatalogForget).
+ */
+static Relation open_rels[PGFS_NRELS];
+
+Relation
+CatalogOpen(PgfsRel which)
+{
+	if (open_rels[which] == NULL)
+		open_rels[which] = relation_open(CatalogRelOid(which), AccessShareLock);
+	return open_rels[which];
+}
+
+/* the lock stays to the end of the transaction, as the executor's do */
+void
+CatalogCloseAll(void)
+{
+	for (int i = 0; i < PGFS_NRELS; i++)
+		if (open_rels[i] != NULL)
+		{
+			relation_close(open_rels[i], NoLock);
+			open_rels[i] = NULL;
+		}
+}
+
+void
+CatalogForget(void)
+{
+	memset(open_rels, 0, sizeof(open_rels));
+}
+
+/* the row of rel whose primary key matches key[0..nkeys), into slot */
+static bool
+Probe(PgfsRel rel, PgfsRel pkey, ScanKey key, int nkeys, TupleTableSlot *slot)
+{
+	IndexScanDesc scan = index_beginscan(CatalogOpen(rel), CatalogOpen(pkey),
+										 GetActiveSnapshot(), nkeys, 0);
+	bool		found;
+
+	index_rescan(scan, key, nkeys, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	return found;
+}
+
 /* the inode row through its primary key, under the active snapshot */
 static bool
 DirectGetInode(int64 ino, PgfsInode *out)
 {
-	Relation	rel = table_open(CatalogRelOid(PGFS_REL_INODE), AccessShareLock);
+	Relation	rel = CatalogOpen(PGFS_REL_INODE);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
 	bool		found;
 
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(ino));
-	scan = systable_beginscan(rel, CatalogRelOid(PGFS_REL_INODE_PKEY), true,
-							  GetActiveSnapshot(), 1, &key);
-	tup = systable_getnext(scan);
-	found = HeapTupleIsValid(tup);
+	found = Probe(PGFS_REL_INODE, PGFS_REL_INODE_PKEY, &key, 1, slot);
 	if (found)
 	{
-		Datum		d[15];
-		bool		n[15];
+		Datum	   *d;
+		bool	   *n;
 
-		heap_deform_tuple(tup, RelationGetDescr(rel), d, n);
+		slot_getsomeattrs(slot, 14);
+		d = slot->tts_values;
+		n = slot->tts_isnull;
 		out->ino = DatumGetInt64(d[0]);
 		out->mode = DatumGetInt32(d[1]);
 		out->nlink = DatumGetInt32(d[2]);
@@ -212,8 +259,7 @@ DirectGetInode(int64 ino, PgfsInode *out)
 		out->generation = DatumGetInt64(d[12]);
 		out->parent = n[13] ? 0 : DatumGetInt64(d[13]);
 	}
-	systable_endscan(scan);
-	table_close(rel, NoLock);
+	ExecDropSingleTupleTableSlot(slot);
 	return found;
 }
 
@@ -221,25 +267,19 @@ DirectGetInode(int64 ino, PgfsInode *out)
 static bool
 DirectLookup(int64 parent, PgfsName name, PgfsInode *out)
 {
-	Relation	rel = table_open(CatalogRelOid(PGFS_REL_DIRENT), AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(CatalogOpen(PGFS_REL_DIRENT), NULL);
 	ScanKeyData key[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
 	int64		ino = 0;
 
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(parent));
 	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_BYTEAEQ, NameDatum(name));
-	scan = systable_beginscan(rel, CatalogRelOid(PGFS_REL_DIRENT_PKEY), true,
-							  GetActiveSnapshot(), 2, key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
+	if (Probe(PGFS_REL_DIRENT, PGFS_REL_DIRENT_PKEY, key, 2, slot))
 	{
 		bool		isnull;
 
-		ino = DatumGetInt64(heap_getattr(tup, 3, RelationGetDescr(rel), &isnull));
+		ino = DatumGetInt64(slot_getattr(slot, 3, &isnull));
 	}
-	systable_endscan(scan);
-	table_close(rel, NoLock);
+	ExecDropSingleTupleTableSlot(slot);
 	return ino != 0 && DirectGetInode(ino, out);
 }
 

@@ -109,10 +109,10 @@ RangeBegin(RangeScan *rs, int64 ino, int64 first, int64 last)
 
 	PgfsLookupBegin();
 	snap = GetActiveSnapshot();
-	rs->maprel = table_open(CatalogRelOid(PGFS_REL_FILEMAP), AccessShareLock);
-	rs->mapidx = index_open(CatalogRelOid(PGFS_REL_FILEMAP_PKEY), AccessShareLock);
-	rs->chunkrel = table_open(CatalogRelOid(PGFS_REL_CHUNK), AccessShareLock);
-	rs->chunkidx = index_open(CatalogRelOid(PGFS_REL_CHUNK_PKEY), AccessShareLock);
+	rs->maprel = CatalogOpen(PGFS_REL_FILEMAP);
+	rs->mapidx = CatalogOpen(PGFS_REL_FILEMAP_PKEY);
+	rs->chunkrel = CatalogOpen(PGFS_REL_CHUNK);
+	rs->chunkidx = CatalogOpen(PGFS_REL_CHUNK_PKEY);
 	rs->mapslot = table_slot_create(rs->maprel, NULL);
 	rs->chunkslot = table_slot_create(rs->chunkrel, NULL);
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(ino));
@@ -155,11 +155,6 @@ RangeEnd(RangeScan *rs)
 	index_endscan(rs->mapscan);
 	ExecDropSingleTupleTableSlot(rs->chunkslot);
 	ExecDropSingleTupleTableSlot(rs->mapslot);
-	/* locks are kept to the end of the transaction, as the executor does */
-	index_close(rs->chunkidx, NoLock);
-	table_close(rs->chunkrel, NoLock);
-	index_close(rs->mapidx, NoLock);
-	table_close(rs->maprel, NoLock);
 	PgfsLookupEnd();
 }
 static PgfsPlan insert_plan = {

@@ -165,6 +165,9 @@ typedef enum PgfsRel
 	PGFS_REL_INO_SEQ, PGFS_NRELS
 } PgfsRel;
 extern Oid	CatalogRelOid(PgfsRel which);
+extern Relation CatalogOpen(PgfsRel which);
+extern void CatalogCloseAll(void);
+extern void CatalogForget(void);
 extern int64 CatalogNewIno(void);
 extern void CatalogCreate(const PgfsInode *node, bytea *target, PgfsInode *dir,
 						  PgfsName name, int64 now);

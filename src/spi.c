@@ -85,6 +85,7 @@ Begin(bool read_only)
 	lookup_depth = 0;
 	lookup_pushed = false;
 	PgfsCurrentPath = NULL;
+	CatalogForget();
 }
 
 void
@@ -107,6 +108,7 @@ PgfsSpiBeginDirect(void)
 void
 PgfsSpiEnd(void)
 {
+	CatalogCloseAll();
 	if (spi_connected)
 		SPI_finish();
 	spi_connected = false;
