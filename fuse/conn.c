@@ -459,8 +459,25 @@ checkout(void)
  * Run statement st.  Returns its result (the caller PQclear()s it), or NULL
  * with *err set to the errno to report.
  */
+static PGresult *exec_pool(enum pgfs_stmt st, const struct pgfs_params *p, int *err);
+
 PGresult *
 pgfs_exec(enum pgfs_stmt st, const struct pgfs_params *p, int *err)
+{
+	/* a change to names or attributes ends directory listings, also one in flight */
+	int			changes = stmts[st].writes == PGFS_WRITES && st != SQL_FSYNC;
+	PGresult   *r;
+
+	if (changes)
+		pgfs_dcache_mutated();
+	r = exec_pool(st, p, err);
+	if (changes)
+		pgfs_dcache_mutated();
+	return r;
+}
+
+static PGresult *
+exec_pool(enum pgfs_stmt st, const struct pgfs_params *p, int *err)
 {
 	int			attempt = 0,
 				relost = 0;

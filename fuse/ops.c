@@ -55,8 +55,8 @@ ts_to_ns(const struct timespec *ts)
 }
 
 /* Attribute columns starting at col: ino, mode, nlink, uid, gid, rdev, size, blocks, times. */
-static void
-row_stat(const PGresult *r, int row, int col, struct stat *st)
+void
+pgfs_row_stat(const PGresult *r, int row, int col, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino_out(res_i64(r, row, col));
@@ -77,7 +77,7 @@ static void
 row_entry(const PGresult *r, int row, int col, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
-	row_stat(r, row, col, &e->attr);
+	pgfs_row_stat(r, row, col, &e->attr);
 	e->ino = e->attr.st_ino;
 	e->attr_timeout = pgfs.cfg.attr_timeout;
 	e->entry_timeout = pgfs.cfg.entry_timeout;
@@ -182,6 +182,17 @@ pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	pgfs_read_ahead_once();
 	CHECK_NAME(req, name);
+	/* a listing of the directory (dcache.c), unless the inode is open here */
+	if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+	{
+		struct fuse_entry_param e;
+
+		if (pgfs_dcache_lookup(parent, name, &e) && (e.ino == 0 || !pgfs_ino_flush(ino_in(e.ino))))
+		{
+			send_entry(req, parent, name, &e, ep);
+			return;
+		}
+	}
 	par_i64(&p, ino_in(parent));
 	par_bytes(&p, name, strlen(name));
 	r = exec_attr(SQL_LOOKUP, &p, &err);
@@ -239,7 +250,7 @@ pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
-	row_stat(r, 0, 0, &st);
+	pgfs_row_stat(r, 0, 0, &st);
 	PQclear(r);
 	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
 }
@@ -293,7 +304,7 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, err);
 		return;
 	}
-	row_stat(r, 0, 0, &st);
+	pgfs_row_stat(r, 0, 0, &st);
 	PQclear(r);
 	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
 }

@@ -255,10 +255,15 @@ extern int	pgfs_fh_start(void);
 extern void pgfs_fh_stop(void);
 extern void pgfs_ino_unlinking(int64_t ino);
 
+/* in dcache.c */
+extern int	pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e);
+extern void pgfs_dcache_mutated(void);
+
 /* in main.c */
 extern void pgfs_read_ahead_once(void);
 
 /* in ops.c */
+extern void pgfs_row_stat(const PGresult *r, int row, int col, struct stat *st);
 extern const struct fuse_lowlevel_ops pgfs_ll_ops;
 
 #endif							/* PGFS_FUSE_H */

@@ -1,0 +1,356 @@
+/*
+ * dcache.c
+ *	  Directory listings read whole for a run of lookups.
+ *
+ * Programs that stat many names of one directory without reading it (git
+ * status, make, rsync's receiver, a web server) make the kernel send one
+ * LOOKUP per name once its own entry cache has expired, and each lookup
+ * costs a round trip to the server.  When a directory sees PGFS_DC_AFTER
+ * lookups with no change made through this mount in between, the daemon
+ * reads the whole directory with the attributes of its entries (the
+ * statement readdirplus uses, in pages) and answers the next lookups in it
+ * from that listing, names it lacks as absent, until min(entry_timeout,
+ * attr_timeout) after the listing was read.  Every reply carries only the
+ * time its listing has left, so nothing is served for longer after it was
+ * read from the server than with the kernel's caches alone: a change made by
+ * another mount or by SQL shows within the same timeouts as before.
+ *
+ * Changes made through this mount drop every listing: each writing
+ * statement bumps a sequence number before it is sent and after it
+ * returns, and a listing serves only while the number is the one it was
+ * read under, so a listing read while a change was in flight is never
+ * used.  A lookup that finds an inode open here asks the server instead
+ * (its size may still be buffered here), and a new cache epoch (cache.c: a
+ * lost connection, another store) ends every listing.
+ *
+ * Bounded: a directory with more than PGFS_DC_MAX_ENTRIES entries is not
+ * listed (and not tried again for a while), and PGFS_DC_SLOTS directories
+ * at most are followed, the least recently used giving way.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pgfs_fuse.h"
+
+#define PGFS_DC_AFTER		8		/* lookups in a row that make a listing worth it */
+#define PGFS_DC_MAX_ENTRIES	100000
+#define PGFS_DC_SLOTS		16
+#define PGFS_DC_PAGE		2000	/* entries per statement */
+
+struct dc_ent
+{
+	uint32_t	hash;
+	uint32_t	len;
+	const char *name;			/* in the listing's arena */
+	struct stat st;
+};
+
+struct dc_list
+{
+	size_t		n;
+	size_t		nb;				/* buckets, a power of two > n */
+	int32_t    *bucket;			/* index into ents, -1: empty */
+	struct dc_ent *ents;
+	char	   *arena;
+};
+
+struct dc_slot
+{
+	fuse_ino_t	dir;			/* 0: free */
+	int64_t		used;			/* last lookup, for replacement */
+	uint64_t	seq;			/* mutation sequence the counts belong to */
+	uint64_t	list_seq;		/* ... and the listing was read under */
+	unsigned	epoch;			/* cache.c epoch of the listing */
+	unsigned	misses;			/* lookups without a listing under seq */
+	int			fetching;
+	int64_t		expires;		/* the listing's end (CLOCK_MONOTONIC ns) */
+	int64_t		retry_at;		/* too big: not before this */
+	struct dc_list *list;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dc_slot slots[PGFS_DC_SLOTS];
+static uint64_t mutations;		/* atomic */
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint32_t
+hash_name(const char *name, size_t len)
+{
+	uint32_t	h = 2166136261u;
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (uint8_t) name[i]) * 16777619u;
+	return h;
+}
+
+static void
+list_free(struct dc_list *l)
+{
+	if (!l)
+		return;
+	free(l->bucket);
+	free(l->ents);
+	free(l->arena);
+	free(l);
+}
+
+static const struct dc_ent *
+list_find(const struct dc_list *l, const char *name)
+{
+	size_t		len = strlen(name);
+	uint32_t	h = hash_name(name, len);
+	size_t		b;
+
+	for (b = h & (l->nb - 1); l->bucket[b] >= 0; b = (b + 1) & (l->nb - 1))
+	{
+		const struct dc_ent *e = &l->ents[l->bucket[b]];
+
+		if (e->hash == h && e->len == len && memcmp(e->name, name, len) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* The validity window of listings: 0 disables them. */
+static double
+window(void)
+{
+	return pgfs.cfg.entry_timeout < pgfs.cfg.attr_timeout ?
+		pgfs.cfg.entry_timeout : pgfs.cfg.attr_timeout;
+}
+
+void
+pgfs_dcache_mutated(void)
+{
+	__atomic_add_fetch(&mutations, 1, __ATOMIC_SEQ_CST);
+}
+
+static uint64_t
+mutation_seq(void)
+{
+	return __atomic_load_n(&mutations, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Read directory dir (kernel id) whole; NULL when it is too big, on an
+ * error, or out of memory (*too_big says which).
+ */
+static struct dc_list *
+fetch(fuse_ino_t dir, int *too_big)
+{
+	struct dc_list *l = calloc(1, sizeof(*l));
+	size_t		cap = 0,
+				arena_used = 0,
+				arena_cap = 0,
+				i;
+	int64_t		cookie = 2;
+	int			err = 0;
+
+	*too_big = 0;
+	if (!l)
+		return NULL;
+	for (;;)
+	{
+		struct pgfs_params p = {0};
+		PGresult   *r;
+		int			row,
+					rows;
+
+		par_i64(&p, ino_in(dir));
+		par_i64(&p, cookie);
+		par_i32(&p, PGFS_DC_PAGE);
+		if (!(r = pgfs_exec(SQL_READDIR, &p, &err)))
+			goto fail;
+		rows = PQntuples(r);
+		if (l->n + rows > PGFS_DC_MAX_ENTRIES)
+		{
+			PQclear(r);
+			*too_big = 1;
+			goto fail;
+		}
+		for (row = 0; row < rows; row++)
+		{
+			size_t		len = PQgetlength(r, row, 1);
+			struct dc_ent *e;
+
+			if (l->n == cap)
+			{
+				size_t		c2 = cap ? cap * 2 : 256;
+				struct dc_ent *e2 = realloc(l->ents, c2 * sizeof(*e2));
+
+				if (!e2)
+				{
+					PQclear(r);
+					goto fail;
+				}
+				l->ents = e2;
+				cap = c2;
+			}
+			if (arena_used + len + 1 > arena_cap)
+			{
+				size_t		a2 = arena_cap ? arena_cap * 2 : 16384;
+				char	   *n2;
+
+				while (a2 < arena_used + len + 1)
+					a2 *= 2;
+				if (!(n2 = realloc(l->arena, a2)))
+				{
+					PQclear(r);
+					goto fail;
+				}
+				l->arena = n2;
+				arena_cap = a2;
+			}
+			memcpy(l->arena + arena_used, PQgetvalue(r, row, 1), len);
+			l->arena[arena_used + len] = '\0';
+			e = &l->ents[l->n++];
+			e->name = (const char *) (uintptr_t) arena_used;	/* an offset until the end */
+			e->len = len;
+			e->hash = hash_name(l->arena + arena_used, len);
+			pgfs_row_stat(r, row, 2, &e->st);
+			arena_used += len + 1;
+			cookie = res_i64(r, row, 0);
+		}
+		PQclear(r);
+		if (rows < PGFS_DC_PAGE)
+			break;
+	}
+	for (l->nb = 16; l->nb < 2 * l->n + 2; l->nb *= 2)
+		;
+	if (!(l->bucket = malloc(l->nb * sizeof(*l->bucket))))
+		goto fail;
+	memset(l->bucket, 0xff, l->nb * sizeof(*l->bucket));
+	for (i = 0; i < l->n; i++)
+	{
+		size_t		b;
+
+		l->ents[i].name = l->arena + (uintptr_t) l->ents[i].name;
+		for (b = l->ents[i].hash & (l->nb - 1); l->bucket[b] >= 0; b = (b + 1) & (l->nb - 1))
+			;
+		l->bucket[b] = (int32_t) i;
+	}
+	return l;
+
+fail:
+	list_free(l);
+	return NULL;
+}
+
+/* Answer from s's listing if it is current; under lock. */
+static int
+answer(struct dc_slot *s, const char *name, int64_t now, struct fuse_entry_param *e)
+{
+	const struct dc_ent *ent;
+	double		left;
+
+	if (!s->list || s->list_seq != mutation_seq() || s->epoch != pgfs_cache_epoch() ||
+		now >= s->expires)
+		return 0;
+	left = (double) (s->expires - now) / 1e9;
+	memset(e, 0, sizeof(*e));
+	if ((ent = list_find(s->list, name)))
+	{
+		e->attr = ent->st;
+		e->ino = ent->st.st_ino;
+	}
+	e->attr_timeout = e->entry_timeout = left;
+	return 1;
+}
+
+/*
+ * Look name up in parent's listing.  Returns 1 with *e filled (e->ino 0:
+ * absent; timeouts: what the listing has left), or 0: ask the server.
+ */
+int
+pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
+{
+	struct dc_slot *s = NULL;
+	int64_t		now;
+	uint64_t	seq;
+	unsigned	ep;
+	struct dc_list *l;
+	int			i,
+				too_big,
+				ok;
+
+	if (window() <= 0)
+		return 0;
+	now = now_ns();
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < PGFS_DC_SLOTS; i++)
+		if (slots[i].dir == parent)
+		{
+			s = &slots[i];
+			break;
+		}
+	if (!s)
+	{
+		for (i = 0; i < PGFS_DC_SLOTS; i++)
+			if (!slots[i].fetching && (!s || slots[i].used < s->used))
+				s = &slots[i];
+		if (!s)
+		{
+			pthread_mutex_unlock(&lock);
+			return 0;
+		}
+		list_free(s->list);
+		memset(s, 0, sizeof(*s));
+		s->dir = parent;
+	}
+	s->used = now;
+	if (answer(s, name, now, e))
+	{
+		pthread_mutex_unlock(&lock);
+		return 1;
+	}
+	seq = mutation_seq();
+	if (s->seq != seq)
+	{
+		s->seq = seq;
+		s->misses = 0;
+	}
+	if (++s->misses < PGFS_DC_AFTER || s->fetching || now < s->retry_at)
+	{
+		pthread_mutex_unlock(&lock);
+		return 0;
+	}
+	s->fetching = 1;
+	pthread_mutex_unlock(&lock);
+
+	ep = pgfs_cache_epoch();
+	l = fetch(parent, &too_big);
+
+	pthread_mutex_lock(&lock);
+	s->fetching = 0;
+	ok = 0;
+	if (s->dir == parent)
+	{
+		if (too_big)
+			s->retry_at = now + (int64_t) (window() * 1e9) * 10;
+		if (l && mutation_seq() == seq && pgfs_cache_epoch() == ep)
+		{
+			list_free(s->list);
+			s->list = l;
+			l = NULL;
+			s->list_seq = seq;
+			s->epoch = ep;
+			s->expires = now + (int64_t) (window() * 1e9);	/* from before the read */
+			ok = answer(s, name, now_ns(), e);
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	list_free(l);
+	return ok;
+}

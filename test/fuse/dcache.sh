@@ -1,0 +1,74 @@
+#!/bin/bash
+# Directory listings (fuse/dcache.c): after a run of lookups in one
+# directory the daemon answers them from a listing read whole.  Changes made
+# through the mount show at once; changes made through SQL show within the
+# mount's timeouts (1 s here), as with the kernel's caches alone.
+#
+# usage: dcache.sh MOUNTPOINT SUBDIR   (MOUNTPOINT shows the store's root;
+# default timeouts).  Needs psql, the PG* variables and root (drop_caches).
+
+set -u
+mnt=$1 sub=$2
+dir=$mnt/$sub
+failed=0
+result() {
+	if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2"; failed=1; fi
+}
+sql() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+# forget what the kernel cached, so that every stat is a lookup
+cold() { sleep 1.2; sync; echo 2 > /proc/sys/vm/drop_caches; }
+statall() { local i; for i in $(seq 1 40); do stat -c '%n %s %a' "$dir/f$i" 2>&1; done; }
+
+rm -rf "$dir"
+mkdir -p "$dir"
+for i in $(seq 1 40); do printf '%*s' "$i" '' > "$dir/f$i"; done
+want=$(for i in $(seq 1 40); do echo "$dir/f$i $i 644"; done)
+
+cold
+[ "$(statall)" = "$want" ]
+result $? "stat of 40 names in a row (a listing serves most) gives every size and mode"
+[ "$(statall)" = "$want" ]
+result $? "... and again"
+
+# changes through the mount show at once
+cold
+statall > /dev/null
+chmod 600 "$dir/f5"
+[ "$(stat -c %a "$dir/f5")" = 600 ]
+result $? "a chmod through the mount shows at once"
+rm "$dir/f6"
+! stat "$dir/f6" > /dev/null 2>&1
+result $? "an unlink through the mount shows at once"
+echo new > "$dir/n1"
+[ "$(cat "$dir/n1" 2>&1)" = new ]
+result $? "a file created through the mount is there at once"
+printf 'more' >> "$dir/f7"
+cold
+[ "$(stat -c %s "$dir/f7")" = 11 ]
+result $? "a write through the mount shows in the size at once, also after the kernel forgot it"
+mv "$dir/f8" "$dir/m8"
+[ ! -e "$dir/f8" ] && [ "$(stat -c %s "$dir/m8")" = 8 ]
+result $? "a rename through the mount shows at once"
+
+# changes through SQL show within the timeouts
+cold
+statall > /dev/null
+sql "SELECT pgfs_chmod('/$sub/f10', 384), pgfs_unlink('/$sub/f11'),
+            pgfs_write('/$sub/f12', 'twelve'::bytea), pgfs_write('/$sub/sqlnew', 'x'::bytea)" > /dev/null
+cold
+[ "$(stat -c %a "$dir/f10")" = 600 ] && ! stat "$dir/f11" > /dev/null 2>&1 &&
+	[ "$(stat -c %s "$dir/f12")" = 6 ] && [ "$(cat "$dir/sqlnew")" = x ]
+result $? "changes made through SQL show once the timeouts have passed"
+
+# a name the listing lacks is absent, until SQL makes it and the timeout passes
+cold
+statall > /dev/null
+! stat "$dir/absent" > /dev/null 2>&1
+result $? "a name not in the listing is absent"
+sql "SELECT pgfs_write('/$sub/absent', 'here'::bytea)" > /dev/null
+cold
+[ "$(cat "$dir/absent" 2>&1)" = here ]
+result $? "... and shows once made through SQL and the timeout passed"
+
+rm -rf "$dir"
+[ $failed -eq 0 ]
