@@ -552,11 +552,12 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_ll_setxattr(bigint, bytea, bytea, integer) IS
 'set an extended attribute; flags 1 XATTR_CREATE, 2 XATTR_REPLACE';
 
-CREATE FUNCTION pgfs_ll_getxattr(ino bigint, name bytea)
+CREATE FUNCTION pgfs_ll_getxattr(ino bigint, name bytea, missing_ok boolean DEFAULT false)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'pgfs_ll_getxattr' LANGUAGE C STRICT STABLE PARALLEL SAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_getxattr(bigint, bytea) IS 'value of an extended attribute (ENODATA when absent)';
+COMMENT ON FUNCTION pgfs_ll_getxattr(bigint, bytea, boolean) IS
+'value of an extended attribute (ENODATA when absent; NULL instead with missing_ok)';
 
 CREATE FUNCTION pgfs_ll_listxattr(ino bigint)
 RETURNS SETOF bytea

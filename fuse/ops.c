@@ -878,14 +878,15 @@ pgfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	}
 	par_i64(&p, ino_in(ino));
 	par_bytes(&p, name, strlen(name));
+	/* absent is NULL, not an error (ls -l asks every file for ACLs and labels) */
 	if (!(r = pgfs_exec(SQL_GETXATTR, &p, &err)))
-	{
-		if (caps && err == ENODATA)
-			pgfs_ino_set_nocaps(ino_in(ino), 1);
 		fuse_reply_err(req, err);
-	}
 	else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+	{
+		if (caps)
+			pgfs_ino_set_nocaps(ino_in(ino), 1);
 		fuse_reply_err(req, ENODATA);
+	}
 	else
 		reply_xattr(req, PQgetvalue(r, 0, 0), PQgetlength(r, 0, 0), size);
 	PQclear(r);

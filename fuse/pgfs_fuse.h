@@ -105,7 +105,7 @@ ino_out(int64_t ino)
 			  " FROM pgfs_ll_readdir($1::int8, $2::int8, $3::int4)") \
 	PGFS_STMT(STATFS, 0, "SELECT bsize, frsize, blocks, bfree, bavail, files, ffree, namemax::int8" \
 			  " FROM pgfs_ll_statfs()") \
-	PGFS_STMT(GETXATTR, 0, "SELECT pgfs_ll_getxattr($1::int8, $2::bytea)") \
+	PGFS_STMT(GETXATTR, 0, "SELECT pgfs_ll_getxattr($1::int8, $2::bytea, true)") \
 	PGFS_STMT(LISTXATTR, 0, "SELECT n FROM pgfs_ll_listxattr($1::int8) n") \
 	PGFS_STMT(SETATTR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_setattr($1::int8, $2::int4," \
 			  " $3::int8, $4::int8, $5::int8, $6::int8, $7::int8, $8::bool, $9::bool)") \

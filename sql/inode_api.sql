@@ -47,6 +47,7 @@ SELECT pgfs_ll_setxattr(:f, 'trusted.b'::bytea, ''::bytea, 1);
 SELECT encode(pgfs_ll_getxattr(:f, 'user.a'::bytea), 'hex');
 SELECT convert_from(n, 'UTF8') FROM pgfs_ll_listxattr(:f) n;
 SELECT pg_temp.try(format($$SELECT pgfs_ll_getxattr(%s, 'user.none'::bytea)$$, :f));
+SELECT pgfs_ll_getxattr(:f, 'user.none'::bytea, true) IS NULL AS absent, pgfs_ll_getxattr(:f, 'user.a'::bytea, true) IS NOT NULL AS present;
 SELECT pgfs_ll_removexattr(:f, 'user.a'::bytea);
 
 -- readdir resumes by cookie: a directory changing between calls neither

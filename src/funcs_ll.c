@@ -478,8 +478,11 @@ pgfs_ll_getxattr(PG_FUNCTION_ARGS)
 	bytea	   *val;
 
 	PgfsSpiBegin(true);
-	val = NsGetxattr(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), NULL);
+	val = NsGetxattr(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), NULL,
+					 PG_NARGS() > 2 && PG_GETARG_BOOL(2));
 	PgfsSpiEnd();
+	if (!val)
+		PG_RETURN_NULL();
 	PG_RETURN_BYTEA_P(val);
 }
 

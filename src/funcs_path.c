@@ -737,7 +737,7 @@ pgfs_getxattr(PG_FUNCTION_ARGS)
 	bytea	   *val;
 
 	PgfsSpiBegin(true);
-	val = NsGetxattr(ResolveFollow(path), TextName(PG_GETARG_TEXT_PP(1)), path);
+	val = NsGetxattr(ResolveFollow(path), TextName(PG_GETARG_TEXT_PP(1)), path, false);
 	PgfsSpiEnd();
 	PG_RETURN_BYTEA_P(val);
 }

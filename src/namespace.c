@@ -704,7 +704,7 @@ NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpat
 }
 
 bytea *
-NsGetxattr(int64 ino, PgfsName name, const char *errpath)
+NsGetxattr(int64 ino, PgfsName name, const char *errpath, bool missing_ok)
 {
 	const char *label = InoLabel(ino, errpath);
 	Datum		v[2];
@@ -718,10 +718,14 @@ NsGetxattr(int64 ino, PgfsName name, const char *errpath)
 	v[0] = Int64GetDatum(ino);
 	v[1] = XattrNameDatum(name, label);
 	if (PgfsExec(&xattr_get_plan, v, NULL) == 0)
+	{
+		if (missing_ok)
+			return NULL;
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_ENODATA),
 				 errmsg("extended attribute \"%s\" of \"%s\" does not exist",
 						PgfsNameStr(name), label)));
+	}
 	old = MemoryContextSwitchTo(PgfsCallerContext());
 	val = DatumGetByteaPCopy(PgfsGetDatum(0, 1, &isnull));
 	MemoryContextSwitchTo(old);

@@ -221,7 +221,7 @@ extern bool NsIsAncestor(int64 ino, int64 start);
 extern void NsCheckRange(int64 offset, int64 length, const char *errpath);
 extern void NsOpen(int64 ino, int64 client);
 extern void NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpath);
-extern bytea *NsGetxattr(int64 ino, PgfsName name, const char *errpath);
+extern bytea *NsGetxattr(int64 ino, PgfsName name, const char *errpath, bool missing_ok);
 extern void NsRemovexattr(int64 ino, PgfsName name, const char *errpath);
 extern void NsListxattr(int64 ino, FunctionCallInfo fcinfo, bool as_text);
 extern void NsRelease(int64 ino, int64 client);

@@ -68,7 +68,7 @@ INSERT INTO api VALUES
     ('pgfs_ll_readdir',   '{bigint,bigint,integer}',        'setof record', 'stable',    true,  true),
     ('pgfs_ll_statfs',    '{}',                             'record',       'stable',    false, true),
     ('pgfs_ll_setxattr',  '{bigint,bytea,bytea,integer}',   'void',         'volatile',  true,  true),
-    ('pgfs_ll_getxattr',  '{bigint,bytea}',                 'bytea',        'stable',    true,  true),
+    ('pgfs_ll_getxattr',  '{bigint,bytea,boolean}',         'bytea',        'stable',    true,  true),
     ('pgfs_ll_listxattr', '{bigint}',                       'setof bytea',  'stable',    true,  true),
     ('pgfs_ll_removexattr', '{bigint,bytea}',               'void',         'volatile',  true,  true),
     ('pgfs_ll_client_begin', '{bigint}',                    'void',         'volatile',  true,  true),
