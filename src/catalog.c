@@ -39,6 +39,8 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "access/xact.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -55,9 +57,6 @@
 static PgfsPlan lock_plan = {
 	"SELECT " INODE_COLS " FROM pgfs.inode WHERE ino = ANY ($1) ORDER BY ino FOR UPDATE",
 	1, {INT8ARRAYOID}
-};
-static PgfsPlan lock1_plan = {
-	"SELECT " INODE_COLS " FROM pgfs.inode WHERE ino = $1 FOR UPDATE", 1, {INT8OID}
 };
 /*
  * A new name and its new inode in one statement, with the directory's
@@ -225,6 +224,8 @@ Probe(PgfsRel rel, PgfsRel pkey, ScanKey key, int nkeys, TupleTableSlot *slot)
 	return found;
 }
 
+static void SlotToInode(TupleTableSlot *slot, PgfsInode *out);
+
 /* the inode row through its primary key, under the active snapshot */
 static bool
 DirectGetInode(int64 ino, PgfsInode *out)
@@ -237,30 +238,34 @@ DirectGetInode(int64 ino, PgfsInode *out)
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(ino));
 	found = Probe(PGFS_REL_INODE, PGFS_REL_INODE_PKEY, &key, 1, slot);
 	if (found)
-	{
-		Datum	   *d;
-		bool	   *n;
-
-		slot_getsomeattrs(slot, 14);
-		d = slot->tts_values;
-		n = slot->tts_isnull;
-		out->ino = DatumGetInt64(d[0]);
-		out->mode = DatumGetInt32(d[1]);
-		out->nlink = DatumGetInt32(d[2]);
-		out->uid = DatumGetInt64(d[3]);
-		out->gid = DatumGetInt64(d[4]);
-		out->rdev = DatumGetInt64(d[5]);
-		out->size = DatumGetInt64(d[6]);
-		out->blocks = DatumGetInt64(d[7]);
-		out->atime_ns = DatumGetInt64(d[8]);
-		out->mtime_ns = DatumGetInt64(d[9]);
-		out->ctime_ns = DatumGetInt64(d[10]);
-		out->btime_ns = DatumGetInt64(d[11]);
-		out->generation = DatumGetInt64(d[12]);
-		out->parent = n[13] ? 0 : DatumGetInt64(d[13]);
-	}
+		SlotToInode(slot, out);
 	ExecDropSingleTupleTableSlot(slot);
 	return found;
+}
+
+static void
+SlotToInode(TupleTableSlot *slot, PgfsInode *out)
+{
+	Datum	   *d;
+	bool	   *n;
+
+	slot_getsomeattrs(slot, 14);
+	d = slot->tts_values;
+	n = slot->tts_isnull;
+	out->ino = DatumGetInt64(d[0]);
+	out->mode = DatumGetInt32(d[1]);
+	out->nlink = DatumGetInt32(d[2]);
+	out->uid = DatumGetInt64(d[3]);
+	out->gid = DatumGetInt64(d[4]);
+	out->rdev = DatumGetInt64(d[5]);
+	out->size = DatumGetInt64(d[6]);
+	out->blocks = DatumGetInt64(d[7]);
+	out->atime_ns = DatumGetInt64(d[8]);
+	out->mtime_ns = DatumGetInt64(d[9]);
+	out->ctime_ns = DatumGetInt64(d[10]);
+	out->btime_ns = DatumGetInt64(d[11]);
+	out->generation = DatumGetInt64(d[12]);
+	out->parent = n[13] ? 0 : DatumGetInt64(d[13]);
 }
 
 /* the inode a name in directory parent refers to, through dirent's key */
@@ -345,16 +350,62 @@ CatalogLockInodes(int64 *inos, int n, PgfsInode *out)
 	}
 }
 
-/* lock one inode row; false if there is none */
+/*
+ * Lock one inode row and return its latest version; false if there is
+ * none.  This is SELECT ... FOR UPDATE done by hand, as ExecLockRows does
+ * it: the row version the statement snapshot sees is locked, following its
+ * update chain under READ COMMITTED (the key never changes, so there is no
+ * qual to recheck); under REPEATABLE READ a concurrent change is a
+ * serialization failure.  The table gets the ROW SHARE lock FOR UPDATE
+ * takes.
+ */
 bool
 CatalogLockInodeIfExists(int64 ino, PgfsInode *out)
 {
-	Datum		v[1] = {Int64GetDatum(ino)};
+	Relation	rel = CatalogOpen(PGFS_REL_INODE);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	ScanKeyData key;
+	bool		found;
 
-	if (PgfsExec(&lock1_plan, v, NULL) == 0)
-		return false;
-	RowToInode(0, out);
-	return true;
+	LockRelationOid(RelationGetRelid(rel), RowShareLock);
+	PgfsLookupBegin();
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(ino));
+	found = Probe(PGFS_REL_INODE, PGFS_REL_INODE_PKEY, &key, 1, slot);
+	if (found)
+	{
+		TM_FailureData tmfd;
+		TM_Result	res;
+
+		res = table_tuple_lock(rel, &slot->tts_tid, GetActiveSnapshot(), slot,
+							   GetCurrentCommandId(true), LockTupleExclusive, LockWaitBlock,
+							   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+							   &tmfd);
+		switch (res)
+		{
+			case TM_Ok:
+				SlotToInode(slot, out);
+				break;
+			case TM_SelfModified:
+				/* changed by this command: cannot happen after the increment */
+				elog(ERROR, "inode %lld was changed by the statement locking it", (long long) ino);
+				break;
+			case TM_Updated:
+			case TM_Deleted:
+				if (IsolationUsesXactSnapshot())
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("could not serialize access due to concurrent update")));
+				if (res == TM_Updated)
+					elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+				found = false;	/* deleted: as FOR UPDATE, no row */
+				break;
+			default:
+				elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+		}
+	}
+	PgfsLookupEnd();
+	ExecDropSingleTupleTableSlot(slot);
+	return found;
 }
 
 void
