@@ -85,15 +85,6 @@ static unsigned wanted,
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct fuse_session *session;
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static size_t
 ino_bucket(fuse_ino_t ino, size_t nb)
 {
@@ -314,7 +305,7 @@ name_record(fuse_ino_t parent, const char *name, size_t len, fuse_ino_t child, i
 	}
 	else
 	{
-		prune(now_ns());
+		prune(pgfs_now_ns());
 		if (nnames >= PGFS_CACHE_NAMES_MAX)
 			return 0;
 		GROW(names, nname_b, nnames, struct name, NAME_BUCKET);
@@ -365,7 +356,7 @@ pgfs_cache_entry(fuse_ino_t parent, const char *name, struct fuse_entry_param *e
 		e->entry_timeout = e->attr_timeout = 0;
 	else if (e->entry_timeout > 0 &&
 			 !name_record(parent, name, strlen(name), e->ino,
-						  now_ns() + (int64_t) (e->entry_timeout * 1e9)))
+						  pgfs_now_ns() + (int64_t) (e->entry_timeout * 1e9)))
 		e->entry_timeout = 0;
 	pthread_mutex_unlock(&lock);
 }
@@ -471,7 +462,7 @@ drop_pass(void)
 				bytes = 0,
 				i,
 				sent = 0;
-	int64_t		now = now_ns();
+	int64_t		now = pgfs_now_ns();
 	int			root = 0;
 	struct name *e;
 

@@ -75,15 +75,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dc_slot slots[PGFS_DC_SLOTS];
 static uint64_t mutations;		/* atomic */
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static uint32_t
 hash_name(const char *name, size_t len)
 {
@@ -287,7 +278,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 
 	if (window() <= 0)
 		return 0;
-	now = now_ns();
+	now = pgfs_now_ns();
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < PGFS_DC_SLOTS; i++)
 		if (slots[i].dir == parent)
@@ -347,7 +338,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 			s->list_seq = seq;
 			s->epoch = ep;
 			s->expires = now + (int64_t) (window() * 1e9);	/* from before the read */
-			ok = answer(s, name, now_ns(), e);
+			ok = answer(s, name, pgfs_now_ns(), e);
 		}
 	}
 	pthread_mutex_unlock(&lock);

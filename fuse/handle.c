@@ -460,6 +460,17 @@ reg_send(struct open_inode *oi, int count, PGconn *pg)
 	return r ? 0 : err;
 }
 
+/* Set the server's count of oi to 0, with the registration taken. */
+static void
+send_release(struct open_inode *oi)
+{
+	int			err = reg_send(oi, 0, NULL);
+
+	if (err != 0 && err != ENOENT)
+		pgfs_log(FUSE_LOG_ERR, "inode %lld: release failed: %s",
+				 (long long) oi->ino, strerror(err));
+}
+
 /*
  * Send the count again while a re-registration asked for it, and give the
  * registration up.  Returns -1 if pg was lost (then the next connection
@@ -684,8 +695,7 @@ pgfs_fh_release(struct pgfs_fh *fh)
 
 	if (!pgfs.cfg.ro)
 	{
-		int			count = -1,
-					e;
+		int			count = -1;
 
 		/*
 		 * A count that stays above ours does no harm; the last handle's 0,
@@ -711,10 +721,8 @@ pgfs_fh_release(struct pgfs_fh *fh)
 			}
 		}
 		pthread_mutex_unlock(&table_lock);
-		/* the last handle of a file unlinked here frees it */
-		if (count == 0 && (e = reg_send(oi, 0, NULL)) != 0 && e != ENOENT)
-			pgfs_log(FUSE_LOG_ERR, "inode %lld: release failed: %s",
-					 (long long) oi->ino, strerror(e));
+		if (count == 0)
+			send_release(oi);	/* the last handle of a file unlinked here frees it */
 		reg_end(oi, NULL);
 	}
 	oi_put(oi);
@@ -1018,8 +1026,7 @@ send_releases(struct open_inode *list)
 	while (list)
 	{
 		struct open_inode *oi = list;
-		int			count,
-					err = 0;
+		int			count;
 
 		list = oi->pnext;
 		reg_begin(oi);
@@ -1027,10 +1034,8 @@ send_releases(struct open_inode *list)
 		oi->release_pending = 0;
 		count = oi->opens;
 		pthread_mutex_unlock(&table_lock);
-		/* reopened meanwhile: its count was sent */
-		if (count == 0 && (err = reg_send(oi, 0, NULL)) != 0 && err != ENOENT)
-			pgfs_log(FUSE_LOG_ERR, "inode %lld: release failed: %s",
-					 (long long) oi->ino, strerror(err));
+		if (count == 0)			/* else reopened meanwhile: its count was sent */
+			send_release(oi);
 		reg_end(oi, NULL);
 		oi_put(oi);
 	}

@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "pgfs_errcodes.h"
 
@@ -254,6 +255,16 @@ extern int	pgfs_sync_all(void);
 extern int	pgfs_fh_start(void);
 extern void pgfs_fh_stop(void);
 extern void pgfs_ino_unlinking(int64_t ino);
+
+/* CLOCK_MONOTONIC in nanoseconds */
+static inline int64_t
+pgfs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* in dcache.c */
 extern int	pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e);
