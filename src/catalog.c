@@ -36,10 +36,11 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
-#include "access/xact.h"
+#include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -367,6 +368,8 @@ CatalogLockInodeIfExists(int64 ino, PgfsInode *out)
 	ScanKeyData key;
 	bool		found;
 
+	/* what the executor says first, e.g. on a standby (25006) */
+	PreventCommandIfReadOnly("SELECT FOR UPDATE");
 	LockRelationOid(RelationGetRelid(rel), RowShareLock);
 	PgfsLookupBegin();
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(ino));
