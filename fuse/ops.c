@@ -544,6 +544,8 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, err);
 		return;
 	}
+	/* a new file has no security.capability for the first write to ask about */
+	pgfs_ino_set_nocaps(ino_in(e.ino), 1);
 	pgfs_cache_entry(parent, name, &e, ep);
 	if (fuse_reply_create(req, &e, fi) != 0)
 	{
