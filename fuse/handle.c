@@ -31,9 +31,9 @@
  * Durability is owed at flush (close), fsync and release, not before: so a
  * buffer sent while the file stays open commits without waiting for the
  * WAL flush (pgfs_ll_write with durable => false: the server's
- * synchronous_commit off for that transaction).  Every other client sees them at once, as it
- * would see a committed write on a local filesystem that has not reached the
- * disk yet.  At the next flush, fsync or release of any handle on the inode
+ * synchronous_commit off for that transaction).  Every other client sees
+ * it at once, as it would see a write on a local filesystem that has not
+ * reached the disk yet.  At the next flush, fsync or release of any handle on the inode
  * the last buffer goes as a durable commit, whose WAL flush covers every
  * commit made before it, or, with nothing left to send, pgfs_ll_fsync()
  * flushes the WAL.  Only then does the call return 0.  Sequence numbers
@@ -352,7 +352,6 @@ sql_write(struct open_inode *oi, off_t off, const char *data, size_t len, int du
 		note_deferred(oi, losses);
 	return 0;
 }
-
 
 static int
 fh_stale(struct pgfs_fh *fh)
@@ -795,6 +794,14 @@ send_behind_buf(struct pgfs_fh *fh, int acknowledged)
 	return err;
 }
 
+/* Send a whole buffer's worth of an O_SYNC write(2), durably, after what is in flight. */
+static int
+send_now(struct pgfs_fh *fh, off_t off, const char *data, size_t n)
+{
+	wait_inflight(fh->oi);
+	return sql_write(fh->oi, off, data, n, 1);
+}
+
 /* Send a whole buffer's worth of a write(2) behind: a copy of it. */
 static int
 send_behind_copy(struct pgfs_fh *fh, off_t off, const char *data, size_t n)
@@ -883,7 +890,7 @@ pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 		if (n > size)
 			n = size;
 		if (fh->len == 0 && off + (off_t) n == fh->end)
-			err = fh->sync ? sql_write(oi, off, data, n, 1) : send_behind_copy(fh, off, data, n);
+			err = fh->sync ? send_now(fh, off, data, n) : send_behind_copy(fh, off, data, n);
 		else if (!(err = reserve(fh, fh->len + n)))
 		{
 			int			acknowledged = fh->len > 0;
