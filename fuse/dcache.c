@@ -24,8 +24,9 @@
  * lost connection, another store) ends every listing.
  *
  * Bounded: a directory with more than PGFS_DC_MAX_ENTRIES entries is not
- * listed (and not tried again for a while), and PGFS_DC_SLOTS directories
- * at most are followed, the least recently used giving way.
+ * listed (and not tried again for a while), PGFS_DC_SLOTS directories at
+ * most are followed, and all listings together hold PGFS_DC_TOTAL entries
+ * at most (about 200 bytes each), the least recently used giving way.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@
 #define PGFS_DC_AFTER		8		/* lookups in a row that make a listing worth it */
 #define PGFS_DC_MAX_ENTRIES	100000
 #define PGFS_DC_SLOTS		16
+#define PGFS_DC_TOTAL		200000
 #define PGFS_DC_PAGE		2000	/* entries per statement */
 
 struct dc_ent
@@ -74,6 +76,7 @@ struct dc_slot
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dc_slot slots[PGFS_DC_SLOTS];
 static uint64_t mutations;		/* atomic */
+static size_t total;			/* entries in all listings; under lock */
 
 static uint32_t
 hash_name(const char *name, size_t len)
@@ -95,6 +98,16 @@ list_free(struct dc_list *l)
 	free(l->ents);
 	free(l->arena);
 	free(l);
+}
+
+/* Drop s's listing; under lock. */
+static void
+slot_drop(struct dc_slot *s)
+{
+	if (s->list)
+		total -= s->list->n;
+	list_free(s->list);
+	s->list = NULL;
 }
 
 static const struct dc_ent *
@@ -296,7 +309,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 			pthread_mutex_unlock(&lock);
 			return 0;
 		}
-		list_free(s->list);
+		slot_drop(s);
 		memset(s, 0, sizeof(*s));
 		s->dir = parent;
 	}
@@ -332,7 +345,20 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 			s->retry_at = now + (int64_t) (window() * 1e9) * 10;
 		if (l && mutation_seq() == seq && pgfs_cache_epoch() == ep)
 		{
-			list_free(s->list);
+			slot_drop(s);
+			/* room: the least recently used listings give way */
+			while (total + l->n > PGFS_DC_TOTAL)
+			{
+				struct dc_slot *old = NULL;
+
+				for (i = 0; i < PGFS_DC_SLOTS; i++)
+					if (slots[i].list && (!old || slots[i].used < old->used))
+						old = &slots[i];
+				if (!old)
+					break;
+				slot_drop(old);
+			}
+			total += l->n;
 			s->list = l;
 			l = NULL;
 			s->list_seq = seq;
