@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -292,6 +293,13 @@ main(int argc, char *argv[])
 		(!pgfs.cfg.has_subtype && fuse_opt_add_arg(&args, "-osubtype=pgfs") != 0))
 		goto out_opts;
 
+	/*
+	 * Write buffers are up to 1 MiB, allocated and freed by several threads:
+	 * mapped and unmapped each time, they do not pile up in per-thread arenas
+	 * (glibc would otherwise raise its mmap threshold past them after the
+	 * first free).
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	pgfs.client = random_client_id();
 	if (pgfs_conn_init() != 0)
 		goto out_opts;
