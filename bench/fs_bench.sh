@@ -71,29 +71,17 @@ for arg in "$@"; do
 	esac
 done
 
-log() { printf '== %s %s\n' "$(date +%H:%M:%S)" "$*"; }
-die() { echo "fs_bench: $*" >&2; exit 1; }
+bench_name=fs_bench
+# shellcheck source=bench/common.sh
+. "$here/common.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root: it mounts and drops the page cache"
 
-if [ -z "${PGHOST:-}" ]; then
-	if [ "$build" = 1 ]; then
-		log "building and installing pgfs"
-		make -C "$root" -s >/dev/null && make -C "$root" -s install >/dev/null ||
-			die "make or make install failed"
-	fi
-	command -v pg_virtualenv >/dev/null || die "pg_virtualenv (postgresql-common) is not installed"
-	# as sql_bench.sh: -t (a private directory: concurrent runs must not
-	# collide), durability back on (pg_virtualenv turns fsync off), room for
-	# a 1 GiB write's WAL between checkpoints, which the script takes itself
-	# before each write phase, and no JIT.  Unlike sql_bench.sh autovacuum
-	# stays on: a mount lives with it (the script also vacuums between
-	# phases, so it rarely finds work inside one).
-	# pg_stat_statements counts the daemon's statements per operation.
-	exec pg_virtualenv -t -v 15 -o fsync=on -o synchronous_commit=on -o full_page_writes=on \
-		-o shared_buffers=256MB -o max_wal_size=4GB -o checkpoint_timeout=30min \
-		-o jit=off -o shared_preload_libraries=pg_stat_statements "$self" "$@"
-fi
+# autovacuum stays on, unlike sql_bench.sh: a mount lives with it (the
+# script also vacuums between phases, so it rarely finds work inside one);
+# room for a 1 GiB write's WAL; pg_stat_statements counts the daemon's
+# statements per operation.
+bench_virtualenv -o max_wal_size=4GB -o shared_preload_libraries=pg_stat_statements -- "$@"
 
 case $mode in
 	quick) big_mb=${BENCH_BIG_MB:-256}; small_n=${BENCH_SMALL_N:-1000}; copy_mb=${BENCH_COPY_MB:-512}; rounds=${BENCH_ROUNDS:-1} ;;
@@ -111,55 +99,10 @@ python=/usr/bin/python3
 fsops="$here/fs/fsops.py"
 restart=${BENCH_RESTART:-1}
 
-q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-val() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { print $* }"; }
-
 start=$(date +%s)
 load0=$(cut -d' ' -f1 /proc/loadavg)
-# the daemon is the tree's unless FUSE_BIN names another build
-commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$root" status --porcelain -- src include pgfs--1.0.sql $([ -z "${FUSE_BIN:-}" ] && echo fuse) 2>/dev/null)" ]; then
-	commit="$commit (plus uncommitted changes)"
-fi
-[ -z "${FUSE_BIN:-}" ] || commit="$commit, pgfs-fuse ${FUSE_LABEL:-of another build (FUSE_BIN)}"
-
-# The mount and psql use the server's Unix socket if it has one (the usual
-# local setup; pg_virtualenv exports PGHOST=localhost).
-# A throwaway cluster of pg_virtualenv authenticates local connections by
-# peer (root is not postgres): let its password in over the socket too.
-cluster=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PGPORT" '$3 == p { print $1, $2; exit }')
-sockdir=$(val "SHOW unix_socket_directories" | cut -d, -f1 | sed 's/^ *//')
-if [ -n "$sockdir" ] && [ -S "$sockdir/.s.PGSQL.$PGPORT" ]; then
-	if [ -n "${PG_CLUSTER_CONF_ROOT:-}" ] && [ -n "$cluster" ] && [ -n "${PGPASSWORD:-}" ]; then
-		hba=$PG_CLUSTER_CONF_ROOT/${cluster/ //}/pg_hba.conf
-		if [ -f "$hba" ] && ! grep -q '^local all all scram-sha-256' "$hba"; then
-			sed -i '1i local all all scram-sha-256' "$hba"
-			val "SELECT pg_reload_conf()" >/dev/null
-		fi
-	fi
-	PGHOST=$sockdir psql -X -At -c "SELECT 1" >/dev/null 2>&1 && export PGHOST=$sockdir
-fi
-transport=$([ "${PGHOST#/}" != "$PGHOST" ] && echo "Unix socket" || echo "TCP ($PGHOST)")
-
-psql -X -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 &&
-	die "database $db exists; drop it or set BENCH_DB"
-createdb "$db"
-export PGDATABASE=$db
 # bench/sql/setup.sql: pgfs, and the bytea reference of sql_bench.sh
-q -f "$here/sql/setup.sql" >/dev/null || die "setup failed (is pgfs installed? make && make install)"
-# where the mount's time goes: statements per operation (if preloaded)
-pss=0
-psql -X -q -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" \
-	>/dev/null 2>&1 && pss=1
-[ "$(val "SELECT count(*) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes') AND setting = 'on'")" = 3 ] ||
-	die "fsync, synchronous_commit and full_page_writes must be on: figures without durability mislead"
-pgversion=$(val "SHOW server_version")
-settings=$(val "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name)
-                  FROM pg_settings WHERE name IN ('shared_buffers', 'fsync', 'synchronous_commit',
-                       'full_page_writes', 'max_wal_size', 'autovacuum', 'jit')")
-datadir=$(val "SHOW data_directory" 2>/dev/null || true)
+bench_mount_setup "$here/sql/setup.sql"
 if [ "$restart" = 1 ] && [ -z "$cluster" ]; then
 	log "cannot find the cluster of port $PGPORT: reads will not restart the server"
 	restart=0

@@ -51,26 +51,16 @@ for arg in "$@"; do
 	esac
 done
 
-log() { printf '== %s %s\n' "$(date +%H:%M:%S)" "$*"; }
-die() { echo "scale: $*" >&2; exit 1; }
+bench_name=scale
+# shellcheck source=bench/common.sh
+. "$here/common.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root: it mounts and drops the page cache"
 
-if [ -z "${PGHOST:-}" ]; then
-	if [ "$build" = 1 ]; then
-		log "building and installing pgfs"
-		make -C "$root" -s >/dev/null && make -C "$root" -s install >/dev/null ||
-			die "make or make install failed"
-	fi
-	command -v pg_virtualenv >/dev/null || die "pg_virtualenv (postgresql-common) is not installed"
-	# as sql_bench.sh: -t so that concurrent runs do not collide; durability
-	# back on; no JIT.  Autovacuum stays on, as for any store that grows to
-	# a million files; VACUUM ANALYZE also runs between phases.
-	# pg_stat_statements: the server's share of each lookup.
-	exec pg_virtualenv -t -v 15 -o fsync=on -o synchronous_commit=on -o full_page_writes=on \
-		-o shared_buffers=256MB -o max_wal_size=4GB -o checkpoint_timeout=30min \
-		-o jit=off -o shared_preload_libraries=pg_stat_statements "$self" "$@"
-fi
+# autovacuum stays on, as for any store that grows to a million files;
+# VACUUM ANALYZE also runs between phases.  pg_stat_statements: the
+# server's share of each lookup.
+bench_virtualenv -o max_wal_size=4GB -o shared_preload_libraries=pg_stat_statements -- "$@"
 
 if [ "$quick" = 1 ]; then
 	nfiles=${SCALE_FILES:-100000}; wide=${SCALE_WIDE:-10000}; mount_n=${SCALE_MOUNT_FILES:-2000}
@@ -96,51 +86,9 @@ fsops="$here/fs/fsops.py"
 pgbench=$(pg_config --bindir 2>/dev/null)/pgbench
 [ -x "$pgbench" ] || pgbench=$(command -v pgbench) || die "pgbench not found"
 
-q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-val() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { print $* }"; }
-
 start=$(date +%s)
 load0=$(cut -d' ' -f1 /proc/loadavg)
-# the daemon is the tree's unless FUSE_BIN names another build
-commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$root" status --porcelain -- src include pgfs--1.0.sql $([ -z "${FUSE_BIN:-}" ] && echo fuse) 2>/dev/null)" ]; then
-	commit="$commit (plus uncommitted changes)"
-fi
-[ -z "${FUSE_BIN:-}" ] || commit="$commit, pgfs-fuse ${FUSE_LABEL:-of another build (FUSE_BIN)}"
-
-# The Unix socket, as fs_bench.sh: a pg_virtualenv cluster authenticates
-# local connections by peer, so let its password in over the socket.
-cluster=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PGPORT" '$3 == p { print $1, $2; exit }')
-sockdir=$(val "SHOW unix_socket_directories" | cut -d, -f1 | sed 's/^ *//')
-if [ -n "$sockdir" ] && [ -S "$sockdir/.s.PGSQL.$PGPORT" ]; then
-	if [ -n "${PG_CLUSTER_CONF_ROOT:-}" ] && [ -n "$cluster" ] && [ -n "${PGPASSWORD:-}" ]; then
-		hba=$PG_CLUSTER_CONF_ROOT/${cluster/ //}/pg_hba.conf
-		if [ -f "$hba" ] && ! grep -q '^local all all scram-sha-256' "$hba"; then
-			sed -i '1i local all all scram-sha-256' "$hba"
-			val "SELECT pg_reload_conf()" >/dev/null
-		fi
-	fi
-	PGHOST=$sockdir psql -X -At -c "SELECT 1" >/dev/null 2>&1 && export PGHOST=$sockdir
-fi
-transport=$([ "${PGHOST#/}" != "$PGHOST" ] && echo "Unix socket" || echo "TCP ($PGHOST)")
-
-psql -X -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 &&
-	die "database $db exists; drop it or set BENCH_DB"
-createdb "$db"
-export PGDATABASE=$db
-q -f "$here/fs/scale.sql" >/dev/null || die "setup failed (is pgfs installed? make && make install)"
-pss=0
-psql -X -q -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" \
-	>/dev/null 2>&1 && pss=1
-[ "$(val "SELECT count(*) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes') AND setting = 'on'")" = 3 ] ||
-	die "fsync, synchronous_commit and full_page_writes must be on: figures without durability mislead"
-pgversion=$(val "SHOW server_version")
-settings=$(val "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name)
-                  FROM pg_settings WHERE name IN ('shared_buffers', 'fsync', 'synchronous_commit',
-                       'full_page_writes', 'max_wal_size', 'autovacuum', 'jit', 'work_mem')")
-datadir=$(val "SHOW data_directory" 2>/dev/null || true)
+bench_mount_setup "$here/fs/scale.sql" work_mem
 
 nbase=${BENCH_NATIVE_DIR:-${datadir:+$(dirname "$datadir")}}
 [ -d "${nbase:-}" ] || nbase=/var/tmp

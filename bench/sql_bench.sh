@@ -47,27 +47,14 @@ for arg in "$@"; do
 	esac
 done
 
-log() { printf '== %s %s\n' "$(date +%H:%M:%S)" "$*"; }
-die() { echo "sql_bench: $*" >&2; exit 1; }
+bench_name=sql_bench
+# shellcheck source=bench/common.sh
+. "$here/common.sh"
 
-if [ -z "${PGHOST:-}" ]; then
-	if [ "$build" = 1 ]; then
-		log "building and installing pgfs"
-		make -C "$root" -s >/dev/null && make -C "$root" -s install >/dev/null ||
-			die "make or make install failed"
-	fi
-	command -v pg_virtualenv >/dev/null || die "pg_virtualenv (postgresql-common) is not installed"
-	# -t: a private directory, so concurrent runs do not collide.  Only
-	# knobs that keep durability: WAL room so that no checkpoint starts in
-	# the middle of a measured phase (the script checkpoints between them);
-	# no autovacuum, whose runs would land in random phases and their WAL
-	# figures (the script runs VACUUM ANALYZE between phases instead); no
-	# JIT, whose compile time is noise at these query sizes.
-	# pg_virtualenv turns fsync off by default: turn it back on.
-	exec pg_virtualenv -t -v 15 -o fsync=on -o synchronous_commit=on -o full_page_writes=on \
-		-o shared_buffers=256MB -o max_wal_size=16GB -o checkpoint_timeout=30min \
-		-o autovacuum=off -o jit=off "$self" "$@"
-fi
+# WAL room so that no checkpoint starts in the middle of a measured phase;
+# no autovacuum, whose runs would land in random phases and their WAL
+# figures (the script runs VACUUM ANALYZE between phases instead).
+bench_virtualenv -o max_wal_size=16GB -o autovacuum=off -- "$@"
 
 # pgbench ships with the server (postgresql-15), not always on PATH
 pgbench=$(pg_config --bindir 2>/dev/null)/pgbench
@@ -100,10 +87,7 @@ chmod 755 "$tmp"
 mkdir -m 1777 "$tmp/copy"        # the server (another user) writes and reads COPY files here
 trap 'rm -rf "$tmp"' EXIT
 
-q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-val() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
 put() { val "SELECT bench_put('$1', '$2', $3)" >/dev/null; }
-now() { date +%s.%N; }
 
 start=$(date +%s)
 load0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
@@ -308,10 +292,7 @@ scale_sizes=$(val "SELECT format('pgfs.inode %s, pgfs.dirent %s (with indexes), 
 # ---------------------------------------------------------------------------
 elapsed=$(( $(date +%s) - start ))
 load1=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
-commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$root" status --porcelain -- src include pgfs--1.0.sql 2>/dev/null)" ]; then
-	commit="$commit (plus uncommitted changes)"
-fi
+commit=$(bench_commit src include pgfs--1.0.sql)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 ncpu=$(nproc 2>/dev/null || echo '?')
 mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)
