@@ -7,6 +7,10 @@
  */
 #include "postgres.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -28,6 +32,26 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+
+	/*
+	 * A read of a file range makes a few buffers of the range's size: the
+	 * result, bytea_send's copy and the message to the client.  glibc maps
+	 * any allocation over its mmap threshold afresh and, below that, gives
+	 * the top of the heap back to the kernel once more than the trim
+	 * threshold is free; either way the next read of the same size touches
+	 * new pages, and the kernel zeroes each one.  Measured on the mount's
+	 * 1 MiB reads, page faults were a third of the server's time, and a
+	 * cold sequential read went from 300 to 540 MB/s with these settings.
+	 * glibc's own adaptive thresholds (the default) rise to the same values
+	 * after a large free: 32 MiB, its ceiling, and twice that for the trim.
+	 * Setting them keeps them there from the start, so that a backend
+	 * serving reads of up to 32 MiB reuses the same pages; it may keep up
+	 * to 64 MiB of freed heap.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
 	DefineCustomIntVariable("pgfs.default_uid",
 							"Owner of files and directories created through the path API.",
 							NULL, &pgfs_default_uid, 0, 0, INT_MAX,

@@ -313,9 +313,11 @@ BEGIN
     piece := per * 65536;
     FOR i IN 0 .. npieces - 1 LOOP
         t0 := clock_timestamp();
+        -- every store's range is produced whole and measured with length(),
+        -- not copied into a variable (plpgsql would copy 16 MiB once more)
         CASE method
             WHEN 'pgfs' THEN
-                v := pgfs_read(path, i::bigint * piece, piece);
+                got := length(pgfs_read(path, i::bigint * piece, piece));
             WHEN 'bytea' THEN
                 -- every chunk row detoasted and copied, as a SELECT sending
                 -- them to a client would; not assembled into one value
@@ -324,16 +326,20 @@ BEGIN
                   FROM bench_bytea b
                  WHERE b.file_id = fid AND b.chunkno BETWEEN i * per AND i * per + per - 1;
             WHEN 'lo' THEN
-                v := lo_get(loid, i::bigint * piece, piece);
+                got := length(lo_get(loid, i::bigint * piece, piece));
         END CASE;
         secs := secs + extract(epoch FROM clock_timestamp() - t0);
-        IF verify AND method = 'bytea' THEN
+        IF verify AND method = 'pgfs' THEN
+            v := pgfs_read(path, i::bigint * piece, piece);
+        ELSIF verify AND method = 'lo' THEN
+            v := lo_get(loid, i::bigint * piece, piece);
+        ELSIF verify AND method = 'bytea' THEN
             SELECT string_agg(b.data, ''::bytea ORDER BY b.chunkno) INTO v
               FROM bench_bytea b
              WHERE b.file_id = fid AND b.chunkno BETWEEN i * per AND i * per + per - 1;
         END IF;
-        IF method = 'bytea' AND got IS DISTINCT FROM piece THEN
-            RAISE EXCEPTION 'bytea read of % piece % returned % bytes', kind, i, got;
+        IF got IS DISTINCT FROM piece THEN
+            RAISE EXCEPTION '% read of % piece % returned % bytes', method, kind, i, got;
         END IF;
         IF verify AND md5(v) IS DISTINCT FROM
                 (SELECT s.md5 FROM bench_src s WHERE s.kind = bench_big_read.kind AND s.pieceno = i) THEN
