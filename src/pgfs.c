@@ -43,11 +43,12 @@ _PG_init(void)
 	 * new pages, and the kernel zeroes each one.  Measured on the mount's
 	 * 1 MiB reads, page faults were a third of the server's time, and a
 	 * cold sequential read went from 300 to 540 MB/s with these settings.
-	 * glibc's own adaptive thresholds (the default) rise to the same values
-	 * after a large free: 32 MiB, its ceiling, and twice that for the trim.
-	 * Setting them keeps them there from the start, so that a backend
-	 * serving reads of up to 32 MiB reuses the same pages; it may keep up
-	 * to 64 MiB of freed heap.
+	 * glibc's default, adaptive thresholds only rise after a large block is
+	 * freed, to its size (32 MiB at most) and twice that for the trim, and
+	 * still trim what several buffers of one read free together.  These
+	 * are those ceilings, set from the start: a backend serving reads of
+	 * up to 32 MiB reuses the same pages, and may keep up to 64 MiB of
+	 * freed heap.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
