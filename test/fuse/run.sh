@@ -10,7 +10,8 @@
 # Each test script prints "ok - name" / "not ok - name" lines (and "#"
 # comments); this runner numbers them as TAP, unmounts, checks pgfs_fsck()
 # and ends with "# fuse: P passed, F failed".  Exit status 1 if any failed.
-# FSDIFF_OPS=N lengthens the differential test.
+# FSDIFF_OPS=N lengthens the differential test, FSX_OPS=N the random file
+# I/O test (fsx.py; FSX_SEED=S picks another sequence).
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -87,6 +88,7 @@ fi
 umask 022
 run_test ops "$PYTHON" "$here/ops.py" "$MNT"
 run_test fsdiff "$PYTHON" "$here/fsdiff.py" --ops "${FSDIFF_OPS:-10000}" "$MNT/fsdiff" "$SCRATCH/fsdiff-ref"
+run_test fsx "$PYTHON" "$here/fsx.py" --ops "${FSX_OPS:-3000}" "$MNT/fsx"
 run_test programs bash "$here/programs.sh" "$MNT/programs" "$SCRATCH/programs"
 run_test sql bash "$here/sql.sh" "$MNT" sql
 run_test mounts bash "$here/mounts.sh" "$MNT" mounts
