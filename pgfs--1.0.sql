@@ -200,25 +200,32 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_readdir(text, boolean) IS
 'entries of a directory ordered by name; stat columns are filled when with_stat';
 
-CREATE FUNCTION pgfs_stat(path text,
-    OUT ino bigint, OUT type text, OUT mode integer, OUT nlink integer,
-    OUT uid bigint, OUT gid bigint, OUT rdev bigint, OUT size bigint,
-    OUT blocks bigint, OUT blksize integer,
-    OUT atime timestamptz, OUT mtime timestamptz, OUT ctime timestamptz,
-    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint,
-    OUT generation bigint)
+/*
+ * pgfs_stat and pgfs_lstat return a named row type rather than declaring
+ * OUT parameters: for a function with OUT parameters the executor works the
+ * row type out of pg_proc at the start of every statement that calls it
+ * (build_function_result_tupdesc_t, and a new record type to register),
+ * 5% of the backend's time in a pgbench stat; a named type comes from the
+ * type cache.  Measured: 1.5 us less per stat of a 48 us round trip.
+ */
+CREATE TYPE pgfs_stat_result AS (
+    ino bigint, type text, mode integer, nlink integer,
+    uid bigint, gid bigint, rdev bigint, size bigint,
+    blocks bigint, blksize integer,
+    atime timestamptz, mtime timestamptz, ctime timestamptz,
+    atime_ns bigint, mtime_ns bigint, ctime_ns bigint,
+    generation bigint);
+COMMENT ON TYPE pgfs_stat_result IS 'the row pgfs_stat() and pgfs_lstat() return';
+
+CREATE FUNCTION pgfs_stat(path text)
+RETURNS pgfs_stat_result
 AS 'MODULE_PATHNAME', 'pgfs_stat' LANGUAGE C STRICT STABLE PARALLEL SAFE
 SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_stat(text) IS
 'stat(2) of path, following symbolic links; *_ns are nanoseconds since the epoch';
 
-CREATE FUNCTION pgfs_lstat(path text,
-    OUT ino bigint, OUT type text, OUT mode integer, OUT nlink integer,
-    OUT uid bigint, OUT gid bigint, OUT rdev bigint, OUT size bigint,
-    OUT blocks bigint, OUT blksize integer,
-    OUT atime timestamptz, OUT mtime timestamptz, OUT ctime timestamptz,
-    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint,
-    OUT generation bigint)
+CREATE FUNCTION pgfs_lstat(path text)
+RETURNS pgfs_stat_result
 AS 'MODULE_PATHNAME', 'pgfs_lstat' LANGUAGE C STRICT STABLE PARALLEL SAFE
 SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_lstat(text) IS
@@ -405,47 +412,53 @@ COMMENT ON FUNCTION pgfs_reclaim_orphans() IS
 
 /* ------------------------------------------------------------------------
  * Inode API for pgfs-fuse: names are bytea (any byte but '/' and NUL).
- * Every function returning a single inode returns the same attribute columns.
+ * Every function returning a single inode returns the same row type,
+ * pgfs_attr (a named type, not OUT parameters: see pgfs_stat_result).
+ *
+ * The daemon's hot calls (lookup, getattr, read, readdir, getxattr, write,
+ * create, setattr) carry no SET search_path clause, as the path API's hot
+ * calls: src/spi.c pins search_path before any statement runs, and
+ * lookup, getattr and read usually run none at all (direct index reads).
  * ------------------------------------------------------------------------ */
 
-CREATE FUNCTION pgfs_ll_lookup(parent bigint, name bytea, missing_ok boolean DEFAULT false,
-    OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
-    OUT rdev bigint, OUT size bigint, OUT blocks bigint,
-    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
+CREATE TYPE pgfs_attr AS (
+    ino bigint, mode integer, nlink integer, uid bigint, gid bigint,
+    rdev bigint, size bigint, blocks bigint,
+    atime_ns bigint, mtime_ns bigint, ctime_ns bigint, generation bigint);
+COMMENT ON TYPE pgfs_attr IS 'attributes of an inode, as the inode API returns them';
+
+CREATE FUNCTION pgfs_ll_lookup(parent bigint, name bytea, missing_ok boolean DEFAULT false)
+RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_lookup' LANGUAGE C STRICT STABLE PARALLEL SAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_ll_lookup(bigint, bytea, boolean) IS
 'look name up in directory parent ("." and ".." included); a missing name raises ENOENT, '
 'or with missing_ok gives a row of NULLs (a negative lookup without an error in the server log)';
 
-CREATE FUNCTION pgfs_ll_getattr(ino bigint,
-    OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
-    OUT rdev bigint, OUT size bigint, OUT blocks bigint,
-    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
+CREATE FUNCTION pgfs_ll_getattr(ino bigint)
+RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_getattr' LANGUAGE C STRICT STABLE PARALLEL SAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_ll_getattr(bigint) IS 'attributes of an inode (also of an unlinked but open one)';
 
 CREATE FUNCTION pgfs_ll_setattr(ino bigint, mode integer, uid bigint, gid bigint, size bigint,
-    atime_ns bigint, mtime_ns bigint, atime_now boolean DEFAULT false, mtime_now boolean DEFAULT false,
-    OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
-    OUT rdev bigint, OUT size bigint, OUT blocks bigint,
-    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
+    atime_ns bigint, mtime_ns bigint, atime_now boolean DEFAULT false, mtime_now boolean DEFAULT false)
+RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_setattr' LANGUAGE C VOLATILE PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_ll_setattr(bigint, integer, bigint, bigint, bigint, bigint, bigint, boolean, boolean) IS
 'change attributes; NULL leaves one unchanged; mode is the permission bits; *_now sets a time to the server''s clock';
 
 CREATE FUNCTION pgfs_ll_read(ino bigint, "offset" bigint, length integer)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'pgfs_ll_read' LANGUAGE C STRICT STABLE PARALLEL SAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_ll_read(bigint, bigint, integer) IS 'read up to length bytes at offset; short or empty at end of file';
 
 CREATE FUNCTION pgfs_ll_write(ino bigint, "offset" bigint, data bytea, durable boolean DEFAULT true)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'pgfs_ll_write' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_ll_write(bigint, bigint, bytea, boolean) IS
 'write data at offset; returns the file size afterwards; durable => false commits the transaction '
 'without waiting for its WAL flush (synchronous_commit off), for a client that calls pgfs_ll_fsync() later';
@@ -459,44 +472,34 @@ COMMENT ON FUNCTION pgfs_ll_fsync() IS
 'as synchronous_commit asks): the fsync of a client that committed writes with durable => false';
 
 CREATE FUNCTION pgfs_ll_create(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
-    client bigint DEFAULT NULL,
-    OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
-    OUT rdev bigint, OUT size bigint, OUT blocks bigint,
-    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
+    client bigint DEFAULT NULL)
+RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_create' LANGUAGE C VOLATILE PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint) IS
 'create a regular file (EEXIST if the name exists); mode may carry S_IFREG; with client, also open it';
 
-CREATE FUNCTION pgfs_ll_mkdir(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
-    OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
-    OUT rdev bigint, OUT size bigint, OUT blocks bigint,
-    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
+CREATE FUNCTION pgfs_ll_mkdir(parent bigint, name bytea, mode integer, uid bigint, gid bigint)
+RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_mkdir' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_ll_mkdir(bigint, bytea, integer, bigint, bigint) IS 'create a directory';
 
-CREATE FUNCTION pgfs_ll_mknod(parent bigint, name bytea, mode integer, rdev bigint, uid bigint, gid bigint,
-    OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
-    OUT rdev bigint, OUT size bigint, OUT blocks bigint,
-    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
+CREATE FUNCTION pgfs_ll_mknod(parent bigint, name bytea, mode integer, rdev bigint, uid bigint, gid bigint)
+RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_mknod' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_ll_mknod(bigint, bytea, integer, bigint, bigint, bigint) IS
 'create a regular file, fifo, socket or device node; mode carries the S_IFMT type';
 
-CREATE FUNCTION pgfs_ll_symlink(parent bigint, name bytea, target bytea, uid bigint, gid bigint,
-    OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
-    OUT rdev bigint, OUT size bigint, OUT blocks bigint,
-    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
+CREATE FUNCTION pgfs_ll_symlink(parent bigint, name bytea, target bytea, uid bigint, gid bigint)
+RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_symlink' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_ll_symlink(bigint, bytea, bytea, bigint, bigint) IS 'create a symbolic link';
 
-CREATE FUNCTION pgfs_ll_link(ino bigint, newparent bigint, newname bytea,
-    OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
-    OUT rdev bigint, OUT size bigint, OUT blocks bigint,
-    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
+CREATE FUNCTION pgfs_ll_link(ino bigint, newparent bigint, newname bytea)
+RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_link' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_ll_link(bigint, bigint, bytea) IS 'add a hard link to a non-directory inode';
@@ -533,7 +536,7 @@ CREATE FUNCTION pgfs_ll_readdir(ino bigint, after_cookie bigint, max_entries int
     OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgfs_ll_readdir' LANGUAGE C STRICT STABLE PARALLEL SAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_ll_readdir(bigint, bigint, integer) IS
 'up to max_entries entries with cookie > after_cookie, in cookie order ("." and ".." not included); '
 'an entry keeps its cookie while it keeps its name, so resuming never skips or repeats survivors';
@@ -555,7 +558,7 @@ COMMENT ON FUNCTION pgfs_ll_setxattr(bigint, bytea, bytea, integer) IS
 CREATE FUNCTION pgfs_ll_getxattr(ino bigint, name bytea, missing_ok boolean DEFAULT false)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'pgfs_ll_getxattr' LANGUAGE C STRICT STABLE PARALLEL SAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_ll_getxattr(bigint, bytea, boolean) IS
 'value of an extended attribute (ENODATA when absent; NULL instead with missing_ok)';
 

@@ -269,9 +269,9 @@ SlotToInode(TupleTableSlot *slot, PgfsInode *out)
 	out->parent = n[13] ? 0 : DatumGetInt64(d[13]);
 }
 
-/* the inode a name in directory parent refers to, through dirent's key */
-static bool
-DirectLookup(int64 parent, PgfsName name, PgfsInode *out)
+/* the inode number a name in directory parent refers to, or 0 */
+static int64
+DirectLookupIno(int64 parent, PgfsName name)
 {
 	TupleTableSlot *slot = table_slot_create(CatalogOpen(PGFS_REL_DIRENT), NULL);
 	ScanKeyData key[2];
@@ -286,6 +286,15 @@ DirectLookup(int64 parent, PgfsName name, PgfsInode *out)
 		ino = DatumGetInt64(slot_getattr(slot, 3, &isnull));
 	}
 	ExecDropSingleTupleTableSlot(slot);
+	return ino;
+}
+
+/* the inode a name in directory parent refers to, through dirent's key */
+static bool
+DirectLookup(int64 parent, PgfsName name, PgfsInode *out)
+{
+	int64		ino = DirectLookupIno(parent, name);
+
 	return ino != 0 && DirectGetInode(ino, out);
 }
 
@@ -319,6 +328,22 @@ CatalogLookup(int64 parent, PgfsName name, PgfsInode *out)
 	found = DirectLookup(parent, name, out);
 	PgfsLookupEnd();
 	return found;
+}
+
+/*
+ * The inode number name in directory parent refers to, or 0; one probe of
+ * dirent's key and none of the inode's, for the components of a path walk
+ * that are only passed through (path.c).
+ */
+int64
+CatalogLookupIno(int64 parent, PgfsName name)
+{
+	int64		ino;
+
+	PgfsLookupBegin();
+	ino = DirectLookupIno(parent, name);
+	PgfsLookupEnd();
+	return ino;
 }
 
 /*

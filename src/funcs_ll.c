@@ -41,17 +41,51 @@ PgfsAttrValues(const PgfsInode *node, Datum *values, bool *nulls)
 	memset(nulls, 0, sizeof(bool) * PGFS_ATTR_NCOLS);
 }
 
+/*
+ * The blessed result descriptor of a function returning one row (pgfs_stat,
+ * pgfs_lstat and the inode API's pgfs_attr), built once per backend and
+ * function: working it out on every call (every query has a new call site)
+ * cost as much as a third of the lookups of a short path when the row was
+ * declared by OUT parameters, and still copies a descriptor out of the type
+ * cache now that it is a named type.  A function's result type cannot
+ * change without it being dropped, which gives it a new OID.
+ */
+#define RESULT_DESC_CACHE 16
+
+TupleDesc
+PgfsResultDesc(FunctionCallInfo fcinfo)
+{
+	static Oid	oids[RESULT_DESC_CACHE];
+	static TupleDesc descs[RESULT_DESC_CACHE];
+	static int	next = 0;
+	Oid			fn = fcinfo->flinfo->fn_oid;
+	TupleDesc	td;
+	MemoryContext old;
+
+	for (int i = 0; i < RESULT_DESC_CACHE; i++)
+		if (descs[i] != NULL && oids[i] == fn)
+			return descs[i];
+	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	td = BlessTupleDesc(CreateTupleDescCopy(td));
+	MemoryContextSwitchTo(old);
+	if (descs[next] != NULL)
+		FreeTupleDesc(descs[next]);
+	oids[next] = fn;
+	descs[next] = td;
+	next = (next + 1) % RESULT_DESC_CACHE;
+	return td;
+}
+
 /* the attribute record (all NULL for node NULL); call after PgfsSpiEnd() */
 Datum
 PgfsAttrDatum(FunctionCallInfo fcinfo, const PgfsInode *node)
 {
-	TupleDesc	td;
+	TupleDesc	td = PgfsResultDesc(fcinfo);
 	Datum		values[PGFS_ATTR_NCOLS];
 	bool		nulls[PGFS_ATTR_NCOLS];
 
-	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	td = BlessTupleDesc(td);
 	if (node)
 		PgfsAttrValues(node, values, nulls);
 	else
@@ -91,7 +125,7 @@ pgfs_ll_lookup(PG_FUNCTION_ARGS)
 	PgfsName	name = PgfsByteaName(PG_GETARG_BYTEA_PP(1));
 	PgfsInode	node;
 
-	PgfsSpiBegin(true);
+	PgfsSpiBeginDirect();
 	if (name.len == 1 && name.data[0] == '.')
 	{
 		CatalogGetInodeOrError(parent, &node);
@@ -140,7 +174,7 @@ pgfs_ll_getattr(PG_FUNCTION_ARGS)
 {
 	PgfsInode	node;
 
-	PgfsSpiBegin(true);
+	PgfsSpiBeginDirect();
 	CatalogGetInodeOrError(PG_GETARG_INT64(0), &node);
 	PolicyCheckVisible(&node, psprintf("inode %lld", (long long) node.ino));
 	PgfsSpiEnd();
@@ -201,7 +235,7 @@ pgfs_ll_read(PG_FUNCTION_ARGS)
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("invalid range (offset %lld, length %d) reading inode %lld",
 						(long long) offset, length, (long long) PG_GETARG_INT64(0))));
-	PgfsSpiBegin(true);
+	PgfsSpiBeginDirect();
 	CatalogGetInodeOrError(PG_GETARG_INT64(0), &node);
 	PolicyCheckInode(&node, false, psprintf("inode %lld", (long long) node.ino));
 	CheckNotDir(&node, "read");
@@ -221,8 +255,9 @@ pgfs_ll_read(PG_FUNCTION_ARGS)
  * pgfs_ll_fsync() (or a durable call, whose commit flushes the WAL up to
  * itself) before it acknowledges the fsync or close.  Only this
  * transaction's commit changes: SET LOCAL synchronous_commit = off, which
- * the caller could have said itself; it outlives this function's own
- * search_path setting and ends with the transaction.
+ * the caller could have said itself; it is set before spi.c pins
+ * search_path (a GUC nest level of its own), so it outlives the call and
+ * ends with the transaction.
  */
 static void
 DeferDurability(void)

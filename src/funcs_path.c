@@ -232,45 +232,10 @@ pgfs_readdir(PG_FUNCTION_ARGS)
 
 /* ---- stat ---- */
 
-/*
- * The blessed result descriptor of a function with OUT parameters, built
- * once per backend and function: working it out from the OUT parameters
- * on every call (every query has a new call site) cost as much as a third
- * of the lookups of a short path.  A function's result type cannot change
- * without it being dropped, which gives it a new OID.
- */
-#define RESULT_DESC_CACHE 4
-
-static TupleDesc
-ResultDesc(FunctionCallInfo fcinfo)
-{
-	static Oid	oids[RESULT_DESC_CACHE];
-	static TupleDesc descs[RESULT_DESC_CACHE];
-	static int	next = 0;
-	Oid			fn = fcinfo->flinfo->fn_oid;
-	TupleDesc	td;
-	MemoryContext old;
-
-	for (int i = 0; i < RESULT_DESC_CACHE; i++)
-		if (descs[i] != NULL && oids[i] == fn)
-			return descs[i];
-	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	td = BlessTupleDesc(CreateTupleDescCopy(td));
-	MemoryContextSwitchTo(old);
-	if (descs[next] != NULL)
-		FreeTupleDesc(descs[next]);
-	oids[next] = fn;
-	descs[next] = td;
-	next = (next + 1) % RESULT_DESC_CACHE;
-	return td;
-}
-
 static Datum
 StatDatum(FunctionCallInfo fcinfo, const PgfsInode *n)
 {
-	TupleDesc	td = ResultDesc(fcinfo);
+	TupleDesc	td = PgfsResultDesc(fcinfo);
 	Datum		values[17];
 	bool		nulls[17] = {false};
 

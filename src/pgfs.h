@@ -174,6 +174,7 @@ extern void CatalogCreate(const PgfsInode *node, bytea *target, PgfsInode *dir,
 extern bool CatalogGetInode(int64 ino, PgfsInode *out);
 extern void CatalogGetInodeOrError(int64 ino, PgfsInode *out);
 extern bool CatalogLookup(int64 parent, PgfsName name, PgfsInode *out);
+extern int64 CatalogLookupIno(int64 parent, PgfsName name);
 extern void CatalogLockInodes(int64 *inos, int n, PgfsInode *out);
 extern void CatalogLockInode(int64 ino, PgfsInode *out);
 extern bool CatalogLockInodeIfExists(int64 ino, PgfsInode *out);
@@ -227,7 +228,8 @@ extern void NsListxattr(int64 ino, FunctionCallInfo fcinfo, bool as_text);
 extern void NsRelease(int64 ino, int64 client);
 extern void NsReopen(int64 ino, int64 client, int32 count);
 
-/* in funcs_ll.c (shared tuple builder) */
+/* in funcs_ll.c (shared tuple builders) */
+extern TupleDesc PgfsResultDesc(FunctionCallInfo fcinfo);
 extern Datum PgfsAttrDatum(FunctionCallInfo fcinfo, const PgfsInode *ino);
 extern void PgfsAttrValues(const PgfsInode *ino, Datum *values, bool *nulls);
 #define PGFS_ATTR_NCOLS 12

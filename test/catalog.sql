@@ -18,8 +18,8 @@ INSERT INTO api VALUES
     ('pgfs_append',       '{text,bytea}',                   'bigint',       'volatile',  true,  true),
     ('pgfs_read',         '{text,bigint,bigint}',           'bytea',        'stable',    false, true),
     ('pgfs_readdir',      '{text,boolean}',                 'setof record', 'stable',    true,  true),
-    ('pgfs_stat',         '{text}',                         'record',       'stable',    true,  true),
-    ('pgfs_lstat',        '{text}',                         'record',       'stable',    true,  true),
+    ('pgfs_stat',         '{text}',                         'pgfs_stat_result',       'stable',    true,  true),
+    ('pgfs_lstat',        '{text}',                         'pgfs_stat_result',       'stable',    true,  true),
     ('pgfs_exists',       '{text}',                         'boolean',      'stable',    true,  true),
     ('pgfs_mkdir',        '{text,integer,boolean}',         'bigint',       'volatile',  false, true),
     ('pgfs_rmdir',        '{text}',                         'void',         'volatile',  true,  true),
@@ -49,18 +49,18 @@ INSERT INTO api VALUES
     ('pgfs_policy_drop',  '{name}',                         'boolean',      'volatile',  true,  true),
     ('pgfs_policies',     '{}',                             'setof record', 'stable',    true,  true),
     -- inode API
-    ('pgfs_ll_lookup',    '{bigint,bytea,boolean}',         'record',       'stable',    true,  true),
-    ('pgfs_ll_getattr',   '{bigint}',                       'record',       'stable',    true,  true),
+    ('pgfs_ll_lookup',    '{bigint,bytea,boolean}',         'pgfs_attr',       'stable',    true,  true),
+    ('pgfs_ll_getattr',   '{bigint}',                       'pgfs_attr',       'stable',    true,  true),
     ('pgfs_ll_setattr',   '{bigint,integer,bigint,bigint,bigint,bigint,bigint,boolean,boolean}',
-                                                            'record',       'volatile',  false, true),
+                                                            'pgfs_attr',    'volatile',  false, true),
     ('pgfs_ll_read',      '{bigint,bigint,integer}',        'bytea',        'stable',    true,  true),
     ('pgfs_ll_write',     '{bigint,bigint,bytea,boolean}',  'bigint',       'volatile',  true,  true),
     ('pgfs_ll_fsync',     '{}',                             'void',         'volatile',  true,  true),
-    ('pgfs_ll_create',    '{bigint,bytea,integer,bigint,bigint,bigint}', 'record', 'volatile', false, true),
-    ('pgfs_ll_mkdir',     '{bigint,bytea,integer,bigint,bigint}', 'record', 'volatile',  true,  true),
-    ('pgfs_ll_mknod',     '{bigint,bytea,integer,bigint,bigint,bigint}', 'record', 'volatile', true, true),
-    ('pgfs_ll_symlink',   '{bigint,bytea,bytea,bigint,bigint}', 'record',   'volatile',  true,  true),
-    ('pgfs_ll_link',      '{bigint,bigint,bytea}',          'record',       'volatile',  true,  true),
+    ('pgfs_ll_create',    '{bigint,bytea,integer,bigint,bigint,bigint}', 'pgfs_attr', 'volatile', false, true),
+    ('pgfs_ll_mkdir',     '{bigint,bytea,integer,bigint,bigint}', 'pgfs_attr', 'volatile',  true,  true),
+    ('pgfs_ll_mknod',     '{bigint,bytea,integer,bigint,bigint,bigint}', 'pgfs_attr', 'volatile', true, true),
+    ('pgfs_ll_symlink',   '{bigint,bytea,bytea,bigint,bigint}', 'pgfs_attr',   'volatile',  true,  true),
+    ('pgfs_ll_link',      '{bigint,bigint,bytea}',          'pgfs_attr',       'volatile',  true,  true),
     ('pgfs_ll_unlink',    '{bigint,bytea}',                 'void',         'volatile',  true,  true),
     ('pgfs_ll_rmdir',     '{bigint,bytea}',                 'void',         'volatile',  true,  true),
     ('pgfs_ll_rename',    '{bigint,bytea,bigint,bytea,integer}', 'void',    'volatile',  true,  true),
@@ -128,17 +128,20 @@ SELECT is_empty(
        WHERE nspname <> 'pgfs' AND obj_description(oid, 'pg_proc') IS NULL$$,
     'every function has a comment');
 -- the hot path calls pin it in C instead (src/spi.c; sql/search_path.sql tests it)
+CREATE TEMP VIEW hot_calls AS
+SELECT unnest(ARRAY['pgfs_write', 'pgfs_append', 'pgfs_read', 'pgfs_stat', 'pgfs_lstat',
+                    'pgfs_exists', 'pgfs_ll_lookup', 'pgfs_ll_getattr', 'pgfs_ll_read',
+                    'pgfs_ll_readdir', 'pgfs_ll_getxattr', 'pgfs_ll_write', 'pgfs_ll_create',
+                    'pgfs_ll_setattr']::name[]) AS proname;
 SELECT is_empty(
     $$SELECT f.proname FROM ext_funcs f JOIN pg_proc p USING (oid)
        WHERE p.prosecdef
          AND NOT coalesce(f.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)
-         AND f.proname NOT IN ('pgfs_write', 'pgfs_append', 'pgfs_read', 'pgfs_stat',
-                               'pgfs_lstat', 'pgfs_exists')$$,
+         AND f.proname NOT IN (SELECT proname FROM hot_calls)$$,
     'every other SECURITY DEFINER function pins search_path to pg_catalog, pg_temp');
 SELECT is_empty(
     $$SELECT f.proname FROM ext_funcs f
-       WHERE f.proname IN ('pgfs_write', 'pgfs_append', 'pgfs_read', 'pgfs_stat',
-                           'pgfs_lstat', 'pgfs_exists') AND f.proconfig IS NOT NULL$$,
+       WHERE f.proname IN (SELECT proname FROM hot_calls) AND f.proconfig IS NOT NULL$$,
     'the hot path calls set nothing per call: their C code pins search_path');
 
 -- the storage is there, out of PUBLIC's reach
