@@ -7,8 +7,8 @@ SELECT pgfs_write('/text', convert_to(repeat('compressible text ', 10000), 'UTF8
 SELECT pgfs_write('/raw', (SELECT string_agg(uuid_send(gen_random_uuid()), '') FROM generate_series(1, 4096)));
 SELECT * FROM pgfs_fsck();
 
--- flip bytes inside an lz4 chunk
-UPDATE pgfs.chunk c SET data = overlay(data PLACING '\xffffffffffffffff'::bytea FROM 20)
+-- flip bytes inside an lz4 chunk (its first frame, past the 16-byte frame table)
+UPDATE pgfs.chunk c SET data = overlay(data PLACING '\xffffffffffffffff'::bytea FROM 36)
   FROM pgfs.filemap m WHERE m.chunk_id = c.chunk_id AND m.ino = (pgfs_stat('/text')).ino AND m.chunkno = 0;
 SELECT pg_temp.try($$SELECT pgfs_read('/text', 0, 100)$$);
 -- chunks not touched still read

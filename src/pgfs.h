@@ -52,13 +52,29 @@
 
 /* chunk.comp values */
 #define PGFS_COMP_NONE			0
-#define PGFS_COMP_LZ4			1
+#define PGFS_COMP_LZ4			1	/* one lz4 block */
+#define PGFS_COMP_LZ4_FRAMES	2	/* lz4 frames behind an offset table */
+
+/*
+ * Frames.  A chunk longer than a frame is compressed as independent
+ * PGFS_FRAME_SIZE pieces, so that a small read fetches and decodes one
+ * frame, not the whole chunk.  The stored value starts with one 4-byte
+ * little-endian entry per frame, the end of that frame's bytes counted from
+ * the end of the table; a frame as long as its raw bytes is stored raw.
+ * 16 KiB, chosen by measurement (compress.c).  Changing it changes the
+ * format of comp 2 chunks.
+ */
+#define PGFS_FRAME_SHIFT		14
+#define PGFS_FRAME_SIZE			(1 << PGFS_FRAME_SHIFT)
+#define PGFS_FRAMES(rawlen)		(((rawlen) + PGFS_FRAME_SIZE - 1) >> PGFS_FRAME_SHIFT)
+#define PGFS_FRAME_HEADER(nframes)	(4 * (nframes))
+#define PGFS_FRAME_LEN(rawlen, k)	Min(PGFS_FRAME_SIZE, (rawlen) - (k) * PGFS_FRAME_SIZE)
 
 /*
  * pgfs.compression_level: 0 is fast lz4 alone, 1..12 the LZ4HC level of a
- * second pass over chunks the fast pass compressed (compress.c says why 1)
+ * second pass over frames the fast pass compressed (compress.c says why 4)
  */
-#define PGFS_COMPRESSION_LEVEL_DEFAULT	1
+#define PGFS_COMPRESSION_LEVEL_DEFAULT	4
 #define PGFS_COMPRESSION_LEVEL_MAX		12	/* LZ4HC_CLEVEL_MAX */
 
 /* advisory lock class for pgfs (ASCII "pgfs") */
@@ -197,9 +213,12 @@ extern void ChunkShareAll(int64 src, PgfsInode *dst);
 extern const char *ChunkDecode(Datum data, int rawlen, int comp, char *dst, int want);
 
 /* in compress.c */
-extern int	PgfsCompress(const char *src, int srclen, char *dst, int dstcap);
+extern int	PgfsCompressChunk(const char *src, int srclen, char *dst, int *comp);
 extern int	PgfsCompressBound(int srclen);
 extern bool PgfsDecompress(const char *src, int srclen, char *dst, int rawlen, int want);
+extern bool PgfsDecompressFrames(const char *src, int srclen, char *dst, int rawlen, int want);
+extern bool PgfsFrameBounds(const char *hdr, int rawlen, int stored, int k, int *start, int *end);
+extern bool PgfsDecodeFrame(const char *src, int srclen, char *dst, int flen, int want);
 
 /* in namespace.c */
 extern void NsCreate(int64 parent, PgfsName name, int32 mode, int64 rdev,
