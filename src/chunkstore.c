@@ -218,11 +218,23 @@ RangeEnd(RangeScan *rs)
 	ExecDropSingleTupleTableSlot(rs->mapslot);
 	PgfsLookupEnd();
 }
+/*
+ * A new chunk and its map entry.  Where no entry exists (a new piece or a
+ * hole) a plain INSERT, which costs less than ON CONFLICT's speculative
+ * insertion (an index probe and a WAL record more per chunk); the primary
+ * key still refuses an entry that exists after all.  Copy-on-write of a
+ * shared chunk repoints the entry there is.
+ */
 static PgfsPlan insert_plan = {
 	"WITH c AS (INSERT INTO pgfs.chunk (chunk_id, refs, rawlen, comp, data)"
 	"  VALUES (nextval('pgfs.chunk_seq'), 1, $3, $4, $5) RETURNING chunk_id)"
-	" INSERT INTO pgfs.filemap (ino, chunkno, chunk_id) SELECT $1, $2, chunk_id FROM c"
-	" ON CONFLICT (ino, chunkno) DO UPDATE SET chunk_id = EXCLUDED.chunk_id",
+	" INSERT INTO pgfs.filemap (ino, chunkno, chunk_id) SELECT $1, $2, chunk_id FROM c",
+	5, {INT8OID, INT8OID, INT4OID, INT2OID, BYTEAOID}
+};
+static PgfsPlan cow_plan = {
+	"WITH c AS (INSERT INTO pgfs.chunk (chunk_id, refs, rawlen, comp, data)"
+	"  VALUES (nextval('pgfs.chunk_seq'), 1, $3, $4, $5) RETURNING chunk_id)"
+	" UPDATE pgfs.filemap m SET chunk_id = c.chunk_id FROM c WHERE m.ino = $1 AND m.chunkno = $2",
 	5, {INT8OID, INT8OID, INT4OID, INT2OID, BYTEAOID}
 };
 static PgfsPlan update_plan = {
@@ -573,7 +585,11 @@ StoreChunk(PgfsInode *inode, int64 chunkno, char *page, int len,
 		v[2] = Int32GetDatum(len);
 		v[3] = Int16GetDatum(comp);
 		v[4] = payload;
-		PgfsExec(&insert_plan, v, NULL);
+		if (old_id == 0)
+			PgfsExec(&insert_plan, v, NULL);
+		else if (PgfsExec(&cow_plan, v, NULL) != 1)
+			elog(ERROR, "map entry of chunk %lld of inode %lld vanished",
+				 (long long) chunkno, (long long) inode->ino);
 		if (old_id != 0)
 			Unref(&old_id, 1);
 	}
