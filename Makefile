@@ -13,6 +13,7 @@ OBJS = \
 	src/namespace.o \
 	src/funcs_path.o \
 	src/funcs_ll.o \
+	src/funcs_open.o \
 	src/tree.o \
 	src/policy.o \
 	src/fsck.o

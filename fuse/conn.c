@@ -464,15 +464,20 @@ static PGresult *exec_pool(enum pgfs_stmt st, const struct pgfs_params *p, int *
 PGresult *
 pgfs_exec(enum pgfs_stmt st, const struct pgfs_params *p, int *err)
 {
-	/* a change to names or attributes ends directory listings, also one in flight */
+	/*
+	 * A change to attributes stops directory listings from handing out
+	 * attributes, a removed or moved name ends them; also one in flight
+	 * (dcache.c; a statement that adds a name says which, in ops.c).
+	 */
 	int			changes = stmts[st].writes == PGFS_WRITES && st != SQL_FSYNC;
+	int			renames = st == SQL_UNLINK || st == SQL_RMDIR || st == SQL_RENAME;
 	PGresult   *r;
 
 	if (changes)
-		pgfs_dcache_mutated();
+		pgfs_dcache_mutated(renames);
 	r = exec_pool(st, p, err);
 	if (changes)
-		pgfs_dcache_mutated();
+		pgfs_dcache_mutated(renames);
 	return r;
 }
 

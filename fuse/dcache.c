@@ -6,7 +6,9 @@
  * status, make, rsync's receiver, a web server) make the kernel send one
  * LOOKUP per name once its own entry cache has expired, and each lookup
  * costs a round trip to the server.  When a directory sees PGFS_DC_AFTER
- * lookups with no change made through this mount in between, the daemon
+ * lookups with no change made through this mount in between, or
+ * PGFS_DC_AFTER names the server found absent with no name removed or moved
+ * through this mount in between (a program creating files), the daemon
  * reads the whole directory with the attributes of its entries (the
  * statement readdirplus uses, in pages) and answers the next lookups in it
  * from that listing, names it lacks as absent, until min(entry_timeout,
@@ -15,13 +17,25 @@
  * read from the server than with the kernel's caches alone: a change made by
  * another mount or by SQL shows within the same timeouts as before.
  *
- * Changes made through this mount drop every listing: each writing
- * statement bumps a sequence number before it is sent and after it
- * returns, and a listing serves only while the number is the one it was
- * read under, so a listing read while a change was in flight is never
- * used.  A lookup that finds an inode open here asks the server instead
- * (its size may still be buffered here), and a new cache epoch (cache.c: a
- * lost connection, another store) ends every listing.
+ * Changes made through this mount are of three kinds.  Each writing
+ * statement bumps a sequence number (mutations) before it is sent and after
+ * it returns, and a listing answers with attributes only while the number
+ * is the one it was read under, so a listing read while a change was in
+ * flight never hands out attributes.  A statement that removes or moves a
+ * name (unlink, rmdir, rename) also bumps a second number (renames) the
+ * same way, and a listing answers at all only while that one is unchanged.
+ * A statement that adds a name (create, mkdir, mknod, symlink, link) tells
+ * the listing of its directory the name, whatever the outcome, before the
+ * reply: the listing then sends lookups of it to the server, and still
+ * answers that other names are absent.  (A listing read while such a
+ * statement was in flight is dropped: the statement's directory counts
+ * them.)  So a program that creates files one after the other in a
+ * directory (untar, a build, the small-file benchmark) has the kernel's
+ * lookup before each create answered here, not by the server, without a
+ * name being reported absent for longer than the kernel itself would.  A
+ * lookup that finds an inode open here asks the server instead (its size
+ * may still be buffered here), and a new cache epoch (cache.c: a lost
+ * connection, another store) ends every listing.
  *
  * Bounded: a directory with more than PGFS_DC_MAX_ENTRIES entries is not
  * listed (and not tried again for a while), PGFS_DC_SLOTS directories at
@@ -41,6 +55,8 @@
 #define PGFS_DC_SLOTS		16
 #define PGFS_DC_TOTAL		200000
 #define PGFS_DC_PAGE		2000	/* entries per statement */
+#define PGFS_DC_ADDED_MAX	50000	/* names added to one listing; more drop it */
+#define PGFS_DC_ADDED_B		4096	/* their hash buckets */
 
 struct dc_ent
 {
@@ -50,6 +66,15 @@ struct dc_ent
 	struct stat st;
 };
 
+/* a name added through this mount after the listing was read */
+struct dc_added
+{
+	struct dc_added *next;
+	uint32_t	hash;
+	uint32_t	len;
+	char		name[];
+};
+
 struct dc_list
 {
 	size_t		n;
@@ -57,16 +82,22 @@ struct dc_list
 	int32_t    *bucket;			/* index into ents, -1: empty */
 	struct dc_ent *ents;
 	char	   *arena;
+	struct dc_added **added;	/* PGFS_DC_ADDED_B chains, or NULL */
+	size_t		nadded;
 };
 
 struct dc_slot
 {
 	fuse_ino_t	dir;			/* 0: free */
 	int64_t		used;			/* last lookup, for replacement */
-	uint64_t	seq;			/* mutation sequence the counts belong to */
-	uint64_t	list_seq;		/* ... and the listing was read under */
+	uint64_t	seq;			/* mutations sequence misses belongs to */
+	uint64_t	rseq;			/* renames sequence absent belongs to */
+	uint64_t	list_seq;		/* mutations sequence the listing was read under */
+	uint64_t	list_rseq;		/* ... and renames sequence */
+	unsigned	adds;			/* names added in dir through this mount */
 	unsigned	epoch;			/* cache.c epoch of the listing */
 	unsigned	misses;			/* lookups without a listing under seq */
+	unsigned	absent;			/* ... that the server found absent, under rseq */
 	int			fetching;
 	int64_t		expires;		/* the listing's end (CLOCK_MONOTONIC ns) */
 	int64_t		retry_at;		/* too big: not before this */
@@ -76,6 +107,7 @@ struct dc_slot
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dc_slot slots[PGFS_DC_SLOTS];
 static uint64_t mutations;		/* atomic */
+static uint64_t renames;		/* atomic */
 static size_t total;			/* entries in all listings; under lock */
 
 static uint32_t
@@ -94,6 +126,18 @@ list_free(struct dc_list *l)
 {
 	if (!l)
 		return;
+	if (l->added)
+	{
+		for (size_t b = 0; b < PGFS_DC_ADDED_B; b++)
+			while (l->added[b])
+			{
+				struct dc_added *a = l->added[b];
+
+				l->added[b] = a->next;
+				free(a);
+			}
+		free(l->added);
+	}
 	free(l->bucket);
 	free(l->ents);
 	free(l->arena);
@@ -105,7 +149,7 @@ static void
 slot_drop(struct dc_slot *s)
 {
 	if (s->list)
-		total -= s->list->n;
+		total -= s->list->n + s->list->nadded;
 	list_free(s->list);
 	s->list = NULL;
 }
@@ -127,6 +171,21 @@ list_find(const struct dc_list *l, const char *name)
 	return NULL;
 }
 
+static int
+added_find(const struct dc_list *l, const char *name)
+{
+	size_t		len = strlen(name);
+	uint32_t	h = hash_name(name, len);
+	const struct dc_added *a;
+
+	if (!l->added)
+		return 0;
+	for (a = l->added[h % PGFS_DC_ADDED_B]; a; a = a->next)
+		if (a->hash == h && a->len == len && memcmp(a->name, name, len) == 0)
+			return 1;
+	return 0;
+}
+
 /* The validity window of listings: 0 disables them. */
 static double
 window(void)
@@ -135,9 +194,12 @@ window(void)
 		pgfs.cfg.entry_timeout : pgfs.cfg.attr_timeout;
 }
 
+/* A writing statement is about to be sent, or returned; rename: it removes or moves names. */
 void
-pgfs_dcache_mutated(void)
+pgfs_dcache_mutated(int rename)
 {
+	if (rename)
+		__atomic_add_fetch(&renames, 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&mutations, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -145,6 +207,75 @@ static uint64_t
 mutation_seq(void)
 {
 	return __atomic_load_n(&mutations, __ATOMIC_SEQ_CST);
+}
+
+static uint64_t
+rename_seq(void)
+{
+	return __atomic_load_n(&renames, __ATOMIC_SEQ_CST);
+}
+
+/* The server found a name absent in directory parent (kernel id). */
+void
+pgfs_dcache_absent(fuse_ino_t parent)
+{
+	uint64_t	seq = rename_seq();
+	int			i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < PGFS_DC_SLOTS; i++)
+		if (slots[i].dir == parent)
+		{
+			if (slots[i].rseq != seq)
+			{
+				slots[i].rseq = seq;
+				slots[i].absent = 0;
+			}
+			slots[i].absent++;
+			break;
+		}
+	pthread_mutex_unlock(&lock);
+}
+
+/*
+ * A statement that adds name to directory parent (kernel id) returned,
+ * whether it succeeded or not; before the reply.
+ */
+void
+pgfs_dcache_added(fuse_ino_t parent, const char *name)
+{
+	struct dc_slot *s = NULL;
+	struct dc_list *l;
+	struct dc_added *a;
+	size_t		len = strlen(name);
+	int			i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < PGFS_DC_SLOTS && !s; i++)
+		if (slots[i].dir == parent)
+			s = &slots[i];
+	if (s)
+	{
+		s->adds++;				/* a listing being read may lack it */
+		if ((l = s->list) && !added_find(l, name))
+		{
+			if (l->nadded >= PGFS_DC_ADDED_MAX || total >= PGFS_DC_TOTAL ||
+				(!l->added && !(l->added = calloc(PGFS_DC_ADDED_B, sizeof(*l->added)))) ||
+				!(a = malloc(sizeof(*a) + len)))
+				slot_drop(s);
+			else
+			{
+				a->hash = hash_name(name, len);
+				a->len = len;
+				memcpy(a->name, name, len);
+				a->next = l->added[a->hash % PGFS_DC_ADDED_B];
+				l->added[a->hash % PGFS_DC_ADDED_B] = a;
+				l->nadded++;
+				total++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&lock);
 }
 
 /*
@@ -259,12 +390,16 @@ answer(struct dc_slot *s, const char *name, int64_t now, struct fuse_entry_param
 	const struct dc_ent *ent;
 	double		left;
 
-	if (!s->list || s->list_seq != mutation_seq() || s->epoch != pgfs_cache_epoch() ||
+	if (!s->list || s->list_rseq != rename_seq() || s->epoch != pgfs_cache_epoch() ||
 		now >= s->expires)
+		return 0;
+	ent = list_find(s->list, name);
+	/* attributes may have changed since; a name added here is the server's to tell */
+	if (ent ? s->list_seq != mutation_seq() : added_find(s->list, name))
 		return 0;
 	left = (double) (s->expires - now) / 1e9;
 	memset(e, 0, sizeof(*e));
-	if ((ent = list_find(s->list, name)))
+	if (ent)
 	{
 		e->attr = ent->st;
 		e->ino = ent->st.st_ino;
@@ -282,8 +417,10 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 {
 	struct dc_slot *s = NULL;
 	int64_t		now;
-	uint64_t	seq;
-	unsigned	ep;
+	uint64_t	seq,
+				mseq;
+	unsigned	ep,
+				adds;
 	struct dc_list *l;
 	int			i,
 				too_big,
@@ -319,18 +456,27 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 		pthread_mutex_unlock(&lock);
 		return 1;
 	}
-	seq = mutation_seq();
-	if (s->seq != seq)
+	mseq = mutation_seq();
+	if (s->seq != mseq)
 	{
-		s->seq = seq;
+		s->seq = mseq;
 		s->misses = 0;
 	}
-	if (++s->misses < PGFS_DC_AFTER || s->fetching || now < s->retry_at)
+	seq = rename_seq();
+	if (s->rseq != seq)
+	{
+		s->rseq = seq;
+		s->absent = 0;
+	}
+	/* a run of lookups with no change between, or of names found absent (creates) */
+	if ((++s->misses < PGFS_DC_AFTER && s->absent < PGFS_DC_AFTER) || s->fetching ||
+		now < s->retry_at)
 	{
 		pthread_mutex_unlock(&lock);
 		return 0;
 	}
 	s->fetching = 1;
+	adds = s->adds;
 	pthread_mutex_unlock(&lock);
 
 	ep = pgfs_cache_epoch();
@@ -343,7 +489,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 	{
 		if (too_big)
 			s->retry_at = now + (int64_t) (window() * 1e9) * 10;
-		if (l && mutation_seq() == seq && pgfs_cache_epoch() == ep)
+		if (l && rename_seq() == seq && s->adds == adds && pgfs_cache_epoch() == ep)
 		{
 			slot_drop(s);
 			/* room: the least recently used listings give way */
@@ -361,7 +507,9 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 			total += l->n;
 			s->list = l;
 			l = NULL;
-			s->list_seq = seq;
+			s->list_seq = mseq;
+			s->list_rseq = seq;
+			s->absent = 0;
 			s->epoch = ep;
 			s->expires = now + (int64_t) (window() * 1e9);	/* from before the read */
 			ok = answer(s, name, pgfs_now_ns(), e);

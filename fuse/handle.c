@@ -74,6 +74,25 @@
  * buffer lock.  An inode that is gone from the server makes its handles
  * stale: their I/O fails with ESTALE (the number may be reused by a
  * restored store for another file).
+ *
+ * Registering costs a round trip per open, and a program that opens a file
+ * reads it next: so an open for reading registers with pgfs_ll_open_read,
+ * which also returns the file's first PGFS_PREREAD_MAX bytes, and the
+ * handle answers reads within them without asking the server again (a small
+ * file costs one round trip to read, not two).  They are what the server
+ * had when the open registered, after this mount's buffered writes to the
+ * file were sent; so a read of them is what a read right after the open
+ * would have returned.  Any write or truncation through this mount makes
+ * them useless (wgen counts those; a handle keeps the count its bytes were
+ * read at), and they are dropped once a read reached their end: the kernel
+ * has the pages then.  A change by another mount or by SQL after the open
+ * is not seen by reads of those bytes, as it is not seen by reads the
+ * kernel answers from its page cache while the file stays open.  All
+ * handles together hold about PGFS_PREREAD_TOTAL at most; past that, opens
+ * bring nothing along.  Releases of the counts go in batches: the releaser
+ * sends all it gathered in one pgfs_ll_release_many.  Neither registration
+ * nor release waits for a WAL flush (src/funcs_open.c says why that is
+ * safe), except a release that frees a file unlinked elsewhere.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +123,7 @@ struct open_inode
 	struct open_inode *pnext;	/* in pending; under table_lock */
 	int			inflight;		/* a buffer is being sent behind; under lock */
 	pthread_cond_t idle;		/* ... and is no longer */
+	uint64_t	wgen;			/* writes and truncations through this mount; under lock */
 };
 
 struct pgfs_fh
@@ -122,6 +142,12 @@ struct pgfs_fh
 	size_t		size;			/* bytes allocated */
 	size_t		grown;			/* ... before buf was sent behind */
 	char	   *buf;
+	/* the file's first bytes, read by the open; under the inode's lock */
+	PGresult   *pre;			/* holds them, or NULL */
+	const char *pdata;
+	size_t		plen;
+	int			peof;			/* ... which were all the file had */
+	uint64_t	pgen;			/* oi->wgen when they were read */
 };
 
 #define NBUCKETS 256
@@ -129,6 +155,7 @@ static struct open_inode *table[NBUCKETS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reg_done = PTHREAD_COND_INITIALIZER;
 static size_t buffered;			/* bytes allocated for buffers, all handles */
+static size_t prereading;		/* bytes held as read by opens, all handles */
 
 /* deferred commits: made, and known durable up to (sequence numbers) */
 static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -459,6 +486,49 @@ reg_send(struct open_inode *oi, int count, PGconn *pg)
 	return r ? 0 : err;
 }
 
+/* Drop fh's pre-read bytes; under its inode's lock, or with fh not yet listed. */
+static void
+preread_drop(struct pgfs_fh *fh)
+{
+	if (!fh->pre)
+		return;
+	PQclear(fh->pre);
+	__atomic_sub_fetch(&prereading, fh->plen, __ATOMIC_RELAXED);
+	fh->pre = NULL;
+	fh->pdata = NULL;
+	fh->plen = 0;
+}
+
+/*
+ * Set the count as reg_send does, through the pool, and keep the file's
+ * first want bytes in fh, which is not listed yet (pgfs_ll_open_read).
+ */
+static int
+reg_send_read(struct open_inode *oi, int count, int want, struct pgfs_fh *fh)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err = 0;
+
+	par_i64(&p, oi->ino);
+	par_i64(&p, pgfs.client);
+	par_i32(&p, count);
+	par_i32(&p, want);
+	if (!(r = pgfs_exec(SQL_OPEN_READ, &p, &err)))
+		return err;
+	if (want > 0 && PQntuples(r) == 1 && !PQgetisnull(r, 0, 1))
+	{
+		fh->pre = r;
+		fh->pdata = PQgetvalue(r, 0, 1);
+		fh->plen = PQgetlength(r, 0, 1);
+		fh->peof = (int64_t) fh->plen >= res_i64(r, 0, 0);
+		__atomic_add_fetch(&prereading, fh->plen, __ATOMIC_RELAXED);
+	}
+	else
+		PQclear(r);
+	return 0;
+}
+
 /* Set the server's count of oi to 0, with the registration taken. */
 static void
 send_release(struct open_inode *oi)
@@ -642,8 +712,30 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 		pthread_mutex_lock(&table_lock);
 		count = oi->opens + 1;
 		pthread_mutex_unlock(&table_lock);
-		if (!created || count != 1)
+		if (created && count != 1)
 			err = reg_send(oi, count, NULL);
+		else if (!created)
+		{
+			int			want = 0;
+
+			if ((flags & O_ACCMODE) != O_WRONLY && !(flags & O_TRUNC) &&
+				__atomic_load_n(&prereading, __ATOMIC_RELAXED) + PGFS_PREREAD_MAX <=
+				PGFS_PREREAD_TOTAL)
+			{
+				struct pgfs_fh *other;
+
+				/* the bytes read must include what this mount wrote */
+				want = PGFS_PREREAD_MAX;
+				pthread_mutex_lock(&oi->lock);
+				wait_inflight(oi);
+				for (other = oi->fhs; other; other = other->next)
+					if (other->len)
+						fh_send(other); /* an error is other's to report */
+				fh->pgen = oi->wgen;
+				pthread_mutex_unlock(&oi->lock);
+			}
+			err = reg_send_read(oi, count, want, fh);
+		}
 		pthread_mutex_lock(&table_lock);
 		if (!err)
 		{
@@ -667,6 +759,7 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 		reg_end(oi, NULL);
 	if (err)
 	{
+		preread_drop(fh);
 		oi_put(oi);
 		free(fh);
 		return err;
@@ -690,6 +783,7 @@ pgfs_fh_release(struct pgfs_fh *fh)
 	for (p = &oi->fhs; *p != fh; p = &(*p)->next)
 		;
 	*p = fh->next;
+	preread_drop(fh);
 	pthread_mutex_unlock(&oi->lock);
 
 	if (!pgfs.cfg.ro)
@@ -861,6 +955,62 @@ sender_main(void *arg)
 	return NULL;
 }
 
+/* oi's data changes through this mount: what opens read of it is old; under oi->lock. */
+static void
+oi_changed(struct open_inode *oi)
+{
+	struct pgfs_fh *fh;
+
+	oi->wgen++;
+	for (fh = oi->fhs; fh; fh = fh->next)
+		preread_drop(fh);
+}
+
+/* A truncation through this mount, before it is sent and after it returned. */
+void
+pgfs_ino_changed(int64_t ino)
+{
+	struct open_inode *oi = oi_get(ino, 0);
+
+	if (!oi)
+		return;
+	pthread_mutex_lock(&oi->lock);
+	oi_changed(oi);
+	pthread_mutex_unlock(&oi->lock);
+	oi_put(oi);
+}
+
+/*
+ * Answer a read of size bytes at off from the bytes the open read, if they
+ * hold it (or hold the file up to its end then); returns whether it did.
+ */
+int
+pgfs_fh_preread(struct pgfs_fh *fh, fuse_req_t req, size_t size, off_t off)
+{
+	struct open_inode *oi = fh->oi;
+	int			served = 0;
+
+	pthread_mutex_lock(&oi->lock);
+	if (fh->pre && fh->pgen != oi->wgen)
+		preread_drop(fh);
+	if (fh->pre && off >= 0 && off < (off_t) fh->plen)
+	{
+		size_t		n = fh->plen - off;
+
+		if (n >= size || fh->peof)
+		{
+			if (n > size)
+				n = size;
+			fuse_reply_buf(req, fh->pdata + off, n);
+			served = 1;
+			if ((size_t) off + n >= fh->plen)
+				preread_drop(fh);	/* read to their end: the kernel has the pages */
+		}
+	}
+	pthread_mutex_unlock(&oi->lock);
+	return served;
+}
+
 int
 pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 {
@@ -871,6 +1021,7 @@ pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 	if (fh_stale(fh))
 		return ESTALE;
 	pthread_mutex_lock(&oi->lock);
+	oi_changed(oi);
 	/* writes reach the server in the order they were made */
 	for (other = oi->fhs; other; other = other->next)
 		if (other != fh && other->len)
@@ -1026,25 +1177,95 @@ pgfs_ino_set_nocaps(int64_t ino, int none)
 	oi_put(oi);
 }
 
+static void
+put_be32(char *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+}
+
+/*
+ * Send the count of 0 of n inodes, their registrations taken, in one
+ * pgfs_ll_release_many (its bigint[] parameter in binary format).
+ */
+static void
+release_batch(struct open_inode **batch, int n)
+{
+	struct pgfs_params p = {0};
+	size_t		len = 20 + (size_t) n * 12;
+	char	   *arr = malloc(len),
+			   *q;
+	PGresult   *r;
+	int			err = 0,
+				i;
+
+	if (!arr)
+	{
+		for (i = 0; i < n; i++)
+			send_release(batch[i]);
+		return;
+	}
+	put_be32(arr, 1);			/* dimensions */
+	put_be32(arr + 4, 0);		/* no NULLs */
+	put_be32(arr + 8, 20);		/* int8 */
+	put_be32(arr + 12, n);
+	put_be32(arr + 16, 1);		/* lower bound */
+	for (i = 0, q = arr + 20; i < n; i++, q += 12)
+	{
+		uint64_t	ino = htobe64((uint64_t) batch[i]->ino);
+
+		put_be32(q, 8);
+		memcpy(q + 4, &ino, 8);
+	}
+	par_bytes(&p, arr, len);
+	par_i64(&p, pgfs.client);
+	r = pgfs_exec(SQL_RELEASE_MANY, &p, &err);
+	PQclear(r);
+	free(arr);
+	if (!r)
+		pgfs_log(FUSE_LOG_ERR, "releasing %d closed files failed: %s", n, strerror(err));
+}
+
 /* Send the count of 0 of every inode in pending (taken off the list). */
 static void
 send_releases(struct open_inode *list)
 {
-	while (list)
+	struct open_inode *batch[PGFS_RELEASE_BATCH];
+	int			n = 0,
+				i;
+
+	while (list || n > 0)
 	{
 		struct open_inode *oi = list;
 		int			count;
 
-		list = oi->pnext;
-		reg_begin(oi);
-		pthread_mutex_lock(&table_lock);
-		oi->release_pending = 0;
-		count = oi->opens;
-		pthread_mutex_unlock(&table_lock);
-		if (count == 0)			/* else reopened meanwhile: its count was sent */
-			send_release(oi);
-		reg_end(oi, NULL);
-		oi_put(oi);
+		if (oi)
+		{
+			list = oi->pnext;
+			reg_begin(oi);
+			pthread_mutex_lock(&table_lock);
+			oi->release_pending = 0;
+			count = oi->opens;
+			pthread_mutex_unlock(&table_lock);
+			if (count == 0)
+				batch[n++] = oi;
+			else
+			{
+				/* reopened meanwhile: its count was sent */
+				reg_end(oi, NULL);
+				oi_put(oi);
+			}
+			if (n < PGFS_RELEASE_BATCH && list)
+				continue;
+		}
+		if (n > 0)
+			release_batch(batch, n);
+		for (i = 0; i < n; i++)
+		{
+			reg_end(batch[i], NULL);
+			oi_put(batch[i]);
+		}
+		n = 0;
 	}
 }
 

@@ -200,6 +200,7 @@ pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	{
 		struct fuse_entry_param e = {.entry_timeout = pgfs.cfg.entry_timeout};
 
+		pgfs_dcache_absent(parent);
 		send_entry(req, parent, name, &e, ep);	/* a negative entry, cached like others */
 		return;
 	}
@@ -272,6 +273,8 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		return;
 	}
 	pgfs_ino_flush(ino_in(ino));	/* writes before a truncate come first */
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		pgfs_ino_changed(ino_in(ino));	/* what opens read is old: before and after */
 	par_i64(&p, ino_in(ino));
 	if (to_set & FUSE_SET_ATTR_MODE)
 		par_i32(&p, attr->st_mode & 07777);
@@ -299,7 +302,10 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		par_null(&p);
 	par_bool(&p, (to_set & FUSE_SET_ATTR_ATIME_NOW) != 0);
 	par_bool(&p, (to_set & FUSE_SET_ATTR_MTIME_NOW) != 0);
-	if (!(r = exec_attr(SQL_SETATTR, &p, &err)))
+	r = exec_attr(SQL_SETATTR, &p, &err);
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		pgfs_ino_changed(ino_in(ino));
+	if (!r)
 	{
 		fuse_reply_err(req, err);
 		return;
@@ -353,6 +359,7 @@ pgfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	r = exec_attr(SQL_MKNOD, &p, &err);
+	pgfs_dcache_added(parent, name);
 	reply_entry(req, parent, name, r, err, ep);
 }
 
@@ -373,6 +380,7 @@ pgfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	r = exec_attr(SQL_MKDIR, &p, &err);
+	pgfs_dcache_added(parent, name);
 	reply_entry(req, parent, name, r, err, ep);
 }
 
@@ -398,6 +406,7 @@ pgfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *na
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	r = exec_attr(SQL_SYMLINK, &p, &err);
+	pgfs_dcache_added(parent, name);
 	reply_entry(req, parent, name, r, err, ep);
 }
 
@@ -416,6 +425,7 @@ pgfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newn
 	par_i64(&p, ino_in(newparent));
 	par_bytes(&p, newname, strlen(newname));
 	r = exec_attr(SQL_LINK, &p, &err);
+	pgfs_dcache_added(newparent, newname);
 	reply_entry(req, newparent, newname, r, err, ep);
 }
 
@@ -532,7 +542,9 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	par_i64(&p, pgfs.client);	/* create and open in one transaction */
-	if (!(r = exec_attr(SQL_CREATE, &p, &err)))
+	r = exec_attr(SQL_CREATE, &p, &err);
+	pgfs_dcache_added(parent, name);
+	if (!r)
 	{
 		fuse_reply_err(req, err);
 		return;
@@ -566,6 +578,8 @@ pgfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fi
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	if (pgfs_fh_preread(FH(fi), req, size, off))
+		return;					/* read by the open (handle.c) */
 	pgfs_ino_flush(ino_in(ino));	/* read our own writes */
 	par_i64(&p, ino_in(ino));
 	par_i64(&p, off);

@@ -29,6 +29,12 @@
 #define PGFS_WBUF_ALIGN		(64 * 1024)
 /* all write buffers together take at most this much memory */
 #define PGFS_WBUF_TOTAL		((size_t) 256 * 1024 * 1024)
+/* an open for reading brings this much of the file along (the server's limit) ... */
+#define PGFS_PREREAD_MAX	(128 * 1024)
+/* ... while all handles together hold less than this */
+#define PGFS_PREREAD_TOTAL	((size_t) 32 * 1024 * 1024)
+/* releases sent in one statement at most */
+#define PGFS_RELEASE_BATCH	1000
 
 #define PGFS_DEFAULT_WORKERS	4
 #define PGFS_DEFAULT_READ_AHEAD_KB	4096
@@ -128,6 +134,9 @@ ino_out(int64_t ino)
 	PGFS_STMT(REMOVEXATTR, 1, "SELECT pgfs_ll_removexattr($1::int8, $2::bytea)") \
 	PGFS_STMT(CLIENT_BEGIN, 1, "SELECT pgfs_ll_client_begin($1::int8)") \
 	PGFS_STMT(REOPEN, 2, "SELECT pgfs_ll_reopen($1::int8, $2::int8, $3::int4)") \
+	PGFS_STMT(OPEN_READ, 2, "SELECT size, data FROM pgfs_ll_open_read($1::int8, $2::int8," \
+			  " $3::int4, $4::int4)") \
+	PGFS_STMT(RELEASE_MANY, 2, "SELECT pgfs_ll_release_many($1::int8[], $2::int8)") \
 	PGFS_STMT(RECLAIM, 1, "SELECT pgfs_reclaim_orphans()")
 
 enum pgfs_stmt
@@ -246,6 +255,8 @@ extern int	pgfs_fh_release(struct pgfs_fh *fh);
 extern int	pgfs_fh_stale(struct pgfs_fh *fh);
 extern int	pgfs_fh_reregister(PGconn *pg);
 extern int	pgfs_fh_write(struct pgfs_fh *fh, const char *buf, size_t size, off_t off);
+extern int	pgfs_fh_preread(struct pgfs_fh *fh, fuse_req_t req, size_t size, off_t off);
+extern void pgfs_ino_changed(int64_t ino);
 extern int	pgfs_fh_flush(struct pgfs_fh *fh, int fsync);
 extern int	pgfs_ino_flush(int64_t ino);
 extern int	pgfs_ino_nocaps(int64_t ino);
@@ -268,7 +279,9 @@ pgfs_now_ns(void)
 
 /* in dcache.c */
 extern int	pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e);
-extern void pgfs_dcache_mutated(void);
+extern void pgfs_dcache_mutated(int rename);
+extern void pgfs_dcache_added(fuse_ino_t parent, const char *name);
+extern void pgfs_dcache_absent(fuse_ino_t parent);
 
 /* in main.c */
 extern void pgfs_read_ahead_once(void);

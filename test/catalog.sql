@@ -74,7 +74,9 @@ INSERT INTO api VALUES
     ('pgfs_ll_client_begin', '{bigint}',                    'void',         'volatile',  true,  true),
     ('pgfs_ll_open',      '{bigint,bigint}',                'void',         'volatile',  true,  true),
     ('pgfs_ll_reopen',    '{bigint,bigint,integer}',        'void',         'volatile',  true,  true),
-    ('pgfs_ll_release',   '{bigint,bigint}',                'void',         'volatile',  true,  true);
+    ('pgfs_ll_release',   '{bigint,bigint}',                'void',         'volatile',  true,  true),
+    ('pgfs_ll_open_read', '{bigint,bigint,integer,integer}', 'record',      'volatile',  true,  true),
+    ('pgfs_ll_release_many', '{bigint[],bigint}',           'integer',      'volatile',  true,  true);
 
 -- five assertions per function, and the whole-API checks below
 SELECT plan((SELECT 5 * count(*)::integer + 10 FROM api));
@@ -132,7 +134,7 @@ CREATE TEMP VIEW hot_calls AS
 SELECT unnest(ARRAY['pgfs_write', 'pgfs_append', 'pgfs_read', 'pgfs_stat', 'pgfs_lstat',
                     'pgfs_exists', 'pgfs_ll_lookup', 'pgfs_ll_getattr', 'pgfs_ll_read',
                     'pgfs_ll_readdir', 'pgfs_ll_getxattr', 'pgfs_ll_write', 'pgfs_ll_create',
-                    'pgfs_ll_setattr']::name[]) AS proname;
+                    'pgfs_ll_setattr', 'pgfs_ll_open_read', 'pgfs_ll_release_many']::name[]) AS proname;
 SELECT is_empty(
     $$SELECT f.proname FROM ext_funcs f JOIN pg_proc p USING (oid)
        WHERE p.prosecdef

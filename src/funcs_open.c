@@ -1,0 +1,173 @@
+/*-------------------------------------------------------------------------
+ *
+ * funcs_open.c
+ *	  Opening and releasing files for pgfs-fuse in as few round trips and
+ *	  WAL flushes as the guarantees allow.
+ *
+ * pgfs-fuse counts its open handles in pgfs.handle (see namespace.c and
+ * fuse/handle.c) so that a file unlinked elsewhere while open on the mount
+ * stays readable.  That table is unlogged, and a mount sets its counts
+ * again on every new connection, so a registration means nothing after a
+ * server crash: its commit need not wait for the WAL flush.  It still would,
+ * because the inode row lock that orders an open against a concurrent
+ * unlink's "is it still open?" writes a WAL record, and a transaction that
+ * wrote WAL commits synchronously.  These functions set synchronous_commit
+ * off for their own transaction (SET LOCAL, after spi.c has dropped its
+ * search_path pin, so that the setting lasts until the commit; and no SET
+ * clause on the functions, which would end it with the call) unless the
+ * transaction may free an unlinked file, which stays a durable commit like
+ * any other change of the tree.
+ *
+ * pgfs_ll_open_read registers a handle and returns the first bytes of the
+ * file, read under the row lock it took: a program that opens a small file
+ * and reads it needs one round trip, not two.  pgfs_ll_release_many drops
+ * the registrations of many closed files in one transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "pgfs.h"
+
+/*
+ * The most pgfs_ll_open_read returns: a FUSE read request carries at most
+ * 128 KiB with the kernel's default max_pages, so this covers the first read
+ * of a file whole, and every small file.
+ */
+#define PGFS_OPEN_READ_MAX	(128 * 1024)
+
+/* pgfs_ll_release_many takes at most this many inodes per call */
+#define PGFS_RELEASE_MANY_MAX	10000
+
+static PgfsPlan release_plan = {
+	"DELETE FROM pgfs.handle WHERE ino = $1 AND client = $2", 2, {INT8OID, INT8OID}
+};
+
+/* This transaction commits without waiting for its WAL flush; after PgfsSpiEnd. */
+static void
+DeferCommit(void)
+{
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_open_read);
+Datum
+pgfs_ll_open_read(PG_FUNCTION_ARGS)
+{
+	int64		ino = PG_GETARG_INT64(0);
+	int64		client = PG_GETARG_INT64(1);
+	int32		count = PG_GETARG_INT32(2);
+	int32		max_bytes = PG_GETARG_INT32(3);
+	TupleDesc	td;
+	PgfsInode	node;
+	bytea	   *data = NULL;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (count < 1)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("open count %d for inode %lld is not positive", count, (long long) ino),
+				 errhint("Release handles with pgfs_ll_reopen or pgfs_ll_release_many.")));
+	if (max_bytes < 0 || max_bytes > PGFS_OPEN_READ_MAX)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("max_bytes must be between 0 and %d", PGFS_OPEN_READ_MAX)));
+	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	td = BlessTupleDesc(td);
+
+	PgfsSpiBegin(false);
+	/* locks the inode row and checks that the caller may read it */
+	NsReopen(ino, client, count);
+	CatalogGetInodeOrError(ino, &node);
+	if (max_bytes > 0 && PGFS_IS_REG(node.mode))
+		data = ChunkRead(&node, 0, Min((int64) max_bytes, node.size));
+	PgfsSpiEnd();
+	DeferCommit();
+
+	values[0] = Int64GetDatum(node.size);
+	if (data)
+		values[1] = PointerGetDatum(data);
+	else
+		nulls[1] = true;
+	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
+}
+
+static int
+CompareIno(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a,
+				y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_release_many);
+Datum
+pgfs_ll_release_many(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	int64		client = PG_GETARG_INT64(1);
+	Datum	   *elems;
+	bool	   *elnulls;
+	int			n,
+				released = 0;
+	int64	   *inos;
+	bool		durable = false;
+
+	if (ARR_ELEMTYPE(arr) != INT8OID)
+		elog(ERROR, "expected a bigint array");
+	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &elnulls, &n);
+	if (n > PGFS_RELEASE_MANY_MAX)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("at most %d inodes can be released at once", PGFS_RELEASE_MANY_MAX)));
+	inos = palloc(sizeof(int64) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (elnulls[i])
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_EINVAL),
+					 errmsg("inode numbers must not be NULL")));
+		inos[i] = DatumGetInt64(elems[i]);
+	}
+	/* row locks in one order, as CatalogLockInodes takes them */
+	qsort(inos, n, sizeof(int64), CompareIno);
+
+	PgfsSpiBegin(false);
+	for (int i = 0; i < n; i++)
+	{
+		PgfsInode	node;
+		Datum		v[2];
+
+		CHECK_FOR_INTERRUPTS();
+		if (i > 0 && inos[i] == inos[i - 1])
+			continue;
+		/* gone (freed by pgfs_reclaim_orphans, or a store restored): nothing held */
+		if (!CatalogLockInodeIfExists(inos[i], &node))
+			continue;
+		v[0] = Int64GetDatum(inos[i]);
+		v[1] = Int64GetDatum(client);
+		released += PgfsExec(&release_plan, v, NULL);
+		if (node.nlink == 0)
+		{
+			/* the file may go with this handle: a durable change of the tree */
+			durable = true;
+			CatalogMaybeFree(&node);
+		}
+	}
+	PgfsSpiEnd();
+	if (!durable)
+		DeferCommit();
+	PG_RETURN_INT32(released);
+}
