@@ -11,7 +11,9 @@
  *
  * Lookups (by name, by inode number) go straight to the primary key
  * indexes, as inv_api.c does for large objects: a path of four components
- * costs eight index probes instead of four executor runs.  Read-only calls
+ * costs five index probes instead of four executor runs (four of dirent's
+ * key, which carries ino and is read index-only, and the last component's
+ * inode row; path.c says why the others' inode rows are not read).  Read-only calls
  * (stat, read, the mount's lookup and getattr) probe under the query's
  * snapshot; calls that change the tree under the snapshot a new SPI
  * statement would take (PgfsLookupBegin), which they rely on after locking.
@@ -36,12 +38,15 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/visibilitymap.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/predicate.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -185,6 +190,9 @@ CatalogRelOid(PgfsRel which)
  */
 static Relation open_rels[PGFS_NRELS];
 
+/* dirent's visibility map page, pinned from the first probe to the call's end */
+static Buffer dirent_vmbuffer = InvalidBuffer;
+
 Relation
 CatalogOpen(PgfsRel which)
 {
@@ -197,6 +205,9 @@ CatalogOpen(PgfsRel which)
 void
 CatalogCloseAll(void)
 {
+	if (BufferIsValid(dirent_vmbuffer))
+		ReleaseBuffer(dirent_vmbuffer);
+	dirent_vmbuffer = InvalidBuffer;
 	for (int i = 0; i < PGFS_NRELS; i++)
 		if (open_rels[i] != NULL)
 		{
@@ -208,6 +219,7 @@ CatalogCloseAll(void)
 void
 CatalogForget(void)
 {
+	dirent_vmbuffer = InvalidBuffer;	/* an error released the pin */
 	memset(open_rels, 0, sizeof(open_rels));
 }
 
@@ -269,22 +281,51 @@ SlotToInode(TupleTableSlot *slot, PgfsInode *out)
 	out->parent = n[13] ? 0 : DatumGetInt64(d[13]);
 }
 
-/* the inode number a name in directory parent refers to, or 0 */
+/*
+ * The inode number a name in directory parent refers to, or 0.  dirent's
+ * key carries ino (INCLUDE), so this is an index-only probe, as the
+ * executor's: the heap row is read only when the visibility map cannot
+ * vouch for its page.
+ */
 static int64
 DirectLookupIno(int64 parent, PgfsName name)
 {
-	TupleTableSlot *slot = table_slot_create(CatalogOpen(PGFS_REL_DIRENT), NULL);
+	Relation	heap = CatalogOpen(PGFS_REL_DIRENT);
+	Relation	index = CatalogOpen(PGFS_REL_DIRENT_PKEY);
+	Snapshot	snap = GetActiveSnapshot();
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	IndexScanDesc scan;
 	ScanKeyData key[2];
+	ItemPointer tid;
+	bool		covering = IndexRelationGetNumberOfAttributes(index) >= 3;
 	int64		ino = 0;
 
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(parent));
 	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_BYTEAEQ, NameDatum(name));
-	if (Probe(PGFS_REL_DIRENT, PGFS_REL_DIRENT_PKEY, key, 2, slot))
+	scan = index_beginscan(heap, index, snap, 2, 0);
+	scan->xs_want_itup = covering;
+	index_rescan(scan, key, 2, NULL, 0);
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
 	{
 		bool		isnull;
 
-		ino = DatumGetInt64(slot_getattr(slot, 3, &isnull));
+		if (!covering || !VM_ALL_VISIBLE(heap, ItemPointerGetBlockNumber(tid), &dirent_vmbuffer))
+		{
+			/* an older or newer version of an entry: try the next one */
+			if (!index_fetch_heap(scan, slot))
+				continue;
+			if (!covering)
+			{
+				ino = DatumGetInt64(slot_getattr(slot, 3, &isnull));
+				break;
+			}
+		}
+		else
+			PredicateLockPage(heap, ItemPointerGetBlockNumber(tid), snap);
+		ino = DatumGetInt64(index_getattr(scan->xs_itup, 3, scan->xs_itupdesc, &isnull));
+		break;
 	}
+	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	return ino;
 }
