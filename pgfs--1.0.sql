@@ -34,8 +34,9 @@ CREATE TABLE pgfs.inode (
     btime_ns    bigint  NOT NULL,
     generation  bigint  NOT NULL DEFAULT 1,    -- bumped by every change; for caches
     parent      bigint,                        -- directories only: the containing directory
-    target      bytea,                         -- symlinks only
-    CHECK (nlink >= 0 AND size >= 0 AND blocks >= 0)
+    target      bytea                          -- symlinks only
+    -- nlink, size and blocks are never negative: src/catalog.c checks each
+    -- row it writes (CheckCounts says why not a CHECK constraint here)
 ) WITH (fillfactor = 90);   -- room for HOT updates of size, times and generation
 
 CREATE TABLE pgfs.dirent (

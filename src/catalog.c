@@ -494,6 +494,27 @@ CatalogNewIno(void)
 }
 
 /*
+ * The invariant pgfs.inode once kept with CHECK (nlink >= 0 AND size >= 0
+ * AND blocks >= 0), kept here instead: every row pgfs writes goes through
+ * CatalogCreate or CatalogUpdateInode.  The executor parses and plans a
+ * table's CHECK expression afresh in every statement that writes the table
+ * (stringToNode, expression_planner), twice in the statement creating a
+ * file: 7% of the backend's time in creating an empty file with
+ * pgfs_write, 3% in writing a 4 KiB one.  Same SQLSTATE as the constraint.
+ */
+static void
+CheckCounts(const PgfsInode *node)
+{
+	if (node->nlink < 0 || node->size < 0 || node->blocks < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("inode %lld would have a negative link count, size or block count",
+						(long long) node->ino),
+				 errdetail("nlink %d, size %lld, blocks %lld.", node->nlink,
+						   (long long) node->size, (long long) node->blocks)));
+}
+
+/*
  * Insert inode node (every column as given; a symbolic link's size is the
  * length of its target, as lstat(2) says) under name in directory dir, which
  * the caller has locked, and write back dir's nlink, times and generation.
@@ -505,6 +526,8 @@ CatalogCreate(const PgfsInode *node, bytea *target, PgfsInode *dir, PgfsName nam
 	char		nulls[15];
 
 	Assert(node->ctime_ns == now);
+	CheckCounts(node);
+	CheckCounts(dir);
 	memset(nulls, ' ', sizeof(nulls));
 	CatalogTouch(dir, true, now);
 	dir->generation++;
@@ -538,6 +561,7 @@ CatalogUpdateInode(PgfsInode *node)
 	Datum		v[12];
 	char		nulls[12] = "            ";
 
+	CheckCounts(node);
 	node->generation++;
 	v[0] = Int64GetDatum(node->ino);
 	v[1] = Int32GetDatum(node->mode);
