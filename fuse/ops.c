@@ -508,6 +508,11 @@ open_handle(int64_t ino, struct fuse_file_info *fi, int created)
 	fi->fh = (uintptr_t) fh;
 	fi->keep_cache = 0;			/* another mount may have changed the file */
 	fi->direct_io = 0;
+	/*
+	 * A read-only handle has nothing to send or report at close: the kernel
+	 * need not ask (a request saved per file read).  Its release still comes.
+	 */
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
 	return 0;
 }
 
