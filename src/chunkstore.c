@@ -173,7 +173,10 @@ RangeNext(RangeScan *rs)
  * a fetch of our own writing the rows with non-temporal stores, 111-114
  * against 113-125, within the noise, as the profile said why: the buffer
  * lock released after each TOAST row waits for those stores to drain, and
- * took the time the copy gave back.
+ * took the time the copy gave back.  The cost is the result's size, not
+ * the work per chunk: read in 1 MiB ranges instead of 16 MiB, the same
+ * file comes back faster than the bytea table's rows (2574-2780 against
+ * 2399-2559 MiB/s; 92-99 against 100-106 CPU ticks per 2.5 GB).
  */
 static bool
 FetchSliceInto(RangeScan *rs, Datum data, int rawlen, int off, int len, char *dst)
