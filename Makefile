@@ -36,6 +36,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# every object depends on the shared headers (PGXS tracks no dependencies
+# unless the server was configured with --enable-depend)
+$(OBJS): src/pgfs.h include/pgfs_errcodes.h
+
 # the daemon and its mount helper
 all: fuse-all
 fuse-all:

@@ -66,7 +66,7 @@ CREATE TABLE pgfs.chunk (
     chunk_id  bigint   PRIMARY KEY,
     refs      integer  NOT NULL DEFAULT 1,     -- filemap rows pointing here
     rawlen    integer  NOT NULL,               -- bytes of file data this chunk holds
-    comp      smallint NOT NULL,               -- 0 raw, 1 lz4
+    comp      smallint NOT NULL,               -- 0 raw, 1 lz4, 2 lz4 frames (compress.c)
     data      bytea    NOT NULL
 );
 -- pgfs compresses chunks itself; stop TOAST from trying again.  Chunks up to
