@@ -235,7 +235,9 @@ END $$;
  * per piece in every store; read back in 16 MiB ranges.
  * ------------------------------------------------------------------------ */
 
-CREATE PROCEDURE bench_big_write(method text, kind text, copydir text DEFAULT NULL)
+-- round 1 records disk and WAL growth too; later rounds (after the file was
+-- deleted and the tables vacuumed) only the rate, of which the best is kept
+CREATE PROCEDURE bench_big_write(method text, kind text, copydir text DEFAULT NULL, round int DEFAULT 1)
 LANGUAGE plpgsql AS $$
 DECLARE
     path text := '/big/' || kind;
@@ -286,15 +288,29 @@ BEGIN
     END LOOP;
     wal := pg_wal_lsn_diff(pg_current_wal_insert_lsn(), lsn0);
     disk := bench_disk(CASE method WHEN 'copy' THEN 'bytea' ELSE method END) - disk0;
-    PERFORM bench_put('big_write_' || kind, method, total / 1048576.0 / secs);
-    PERFORM bench_put('wal_' || kind, method, wal / total);
-    PERFORM bench_put('disk_' || kind, method, disk::float8 / total);
+    PERFORM bench_put_max('big_write_' || kind, method, total / 1048576.0 / secs);
+    IF round = 1 THEN
+        PERFORM bench_put('wal_' || kind, method, wal / total);
+        PERFORM bench_put('disk_' || kind, method, disk::float8 / total);
+    END IF;
     PERFORM bench_put('big_bytes', 'all', total);
 END $$;
 
--- seconds to read the whole big file in 16 MiB ranges; verify checks every
--- range against the source (outside the timing)
-CREATE FUNCTION bench_big_read(method text, kind text, verify boolean) RETURNS float8
+-- delete the big file of one kind from every store (between write rounds)
+CREATE PROCEDURE bench_big_delete(kind text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pgfs_unlink('/big/' || kind);
+    DELETE FROM bench_bytea
+     WHERE file_id IN (bench_big_fid(kind, 'bytea'), bench_big_fid(kind, 'copy'));
+    PERFORM lo_unlink(bench_big_loid(kind));
+END $$;
+
+-- seconds to read the whole big file in ranges of range_mb MiB (a divisor
+-- of the 16 MiB pieces); verify checks every piece against the source
+-- (outside the timing; 16 MiB ranges only)
+CREATE FUNCTION bench_big_read(method text, kind text, verify boolean, range_mb int DEFAULT 16)
+RETURNS float8
 LANGUAGE plpgsql AS $$
 DECLARE
     path text := '/big/' || kind;
@@ -310,11 +326,16 @@ DECLARE
 BEGIN
     SELECT count(*), max(length(data)) / 65536 INTO npieces, per
       FROM bench_src s WHERE s.kind = bench_big_read.kind;
+    IF verify AND range_mb <> per / 16 THEN
+        RAISE EXCEPTION 'verify needs ranges of the source pieces (% MiB)', per / 16;
+    END IF;
+    npieces := npieces * (per / 16) / range_mb;
+    per := range_mb * 16;
     piece := per * 65536;
     FOR i IN 0 .. npieces - 1 LOOP
         t0 := clock_timestamp();
         -- every store's range is produced whole and measured with length(),
-        -- not copied into a variable (plpgsql would copy 16 MiB once more)
+        -- not copied into a variable (plpgsql would copy it once more)
         CASE method
             WHEN 'pgfs' THEN
                 got := length(pgfs_read(path, i::bigint * piece, piece));
@@ -339,7 +360,7 @@ BEGIN
              WHERE b.file_id = fid AND b.chunkno BETWEEN i * per AND i * per + per - 1;
         END IF;
         IF got IS DISTINCT FROM piece THEN
-            RAISE EXCEPTION '% read of % piece % returned % bytes', method, kind, i, got;
+            RAISE EXCEPTION '% read of % range % returned % bytes', method, kind, i, got;
         END IF;
         IF verify AND md5(v) IS DISTINCT FROM
                 (SELECT s.md5 FROM bench_src s WHERE s.kind = bench_big_read.kind AND s.pieceno = i) THEN
