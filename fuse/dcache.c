@@ -37,10 +37,13 @@
  * may still be buffered here), and a new cache epoch (cache.c: a lost
  * connection, another store) ends every listing.
  *
- * Bounded: a directory with more than PGFS_DC_MAX_ENTRIES entries is not
- * listed (and not tried again for a while), PGFS_DC_SLOTS directories at
- * most are followed, and all listings together hold PGFS_DC_TOTAL entries
- * at most (about 200 bytes each), the least recently used giving way.
+ * Bounded: a directory being filled is listed for the names it lacks in
+ * about 1/PGFS_DC_PACE of the time at most (reading a big directory while
+ * it grows can be slow, and a listing saves only the creates of its
+ * window), a directory with more than PGFS_DC_MAX_ENTRIES entries is not listed (and
+ * not tried again for a while), PGFS_DC_SLOTS directories at most are
+ * followed, and all listings together hold PGFS_DC_TOTAL entries at most
+ * (about 200 bytes each), the least recently used giving way.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -56,6 +59,9 @@
 #define PGFS_DC_TOTAL		200000
 #define PGFS_DC_PAGE		2000	/* entries per statement */
 #define PGFS_DC_ADDED_MAX	50000	/* names added to one listing; more drop it */
+#define PGFS_DC_PACE		50		/* for names found absent, a listing is read again
+									 * after this many times as long as its last read
+									 * took, at the soonest */
 #define PGFS_DC_ADDED_B		4096	/* their hash buckets */
 
 struct dc_ent
@@ -101,6 +107,7 @@ struct dc_slot
 	int			fetching;
 	int64_t		expires;		/* the listing's end (CLOCK_MONOTONIC ns) */
 	int64_t		retry_at;		/* too big: not before this */
+	int64_t		absent_at;		/* for names found absent: not before this */
 	struct dc_list *list;
 };
 
@@ -416,7 +423,8 @@ int
 pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
 {
 	struct dc_slot *s = NULL;
-	int64_t		now;
+	int64_t		now,
+				took;
 	uint64_t	seq,
 				mseq;
 	unsigned	ep,
@@ -469,8 +477,8 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 		s->absent = 0;
 	}
 	/* a run of lookups with no change between, or of names found absent (creates) */
-	if ((++s->misses < PGFS_DC_AFTER && s->absent < PGFS_DC_AFTER) || s->fetching ||
-		now < s->retry_at)
+	if ((++s->misses < PGFS_DC_AFTER && (s->absent < PGFS_DC_AFTER || now < s->absent_at)) ||
+		s->fetching || now < s->retry_at)
 	{
 		pthread_mutex_unlock(&lock);
 		return 0;
@@ -481,6 +489,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 
 	ep = pgfs_cache_epoch();
 	l = fetch(parent, &too_big);
+	took = pgfs_now_ns() - now;
 
 	pthread_mutex_lock(&lock);
 	s->fetching = 0;
@@ -489,6 +498,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 	{
 		if (too_big)
 			s->retry_at = now + (int64_t) (window() * 1e9) * 10;
+		s->absent_at = now + took * PGFS_DC_PACE;
 		if (l && rename_seq() == seq && s->adds == adds && pgfs_cache_epoch() == ep)
 		{
 			slot_drop(s);
