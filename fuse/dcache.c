@@ -6,9 +6,7 @@
  * status, make, rsync's receiver, a web server) make the kernel send one
  * LOOKUP per name once its own entry cache has expired, and each lookup
  * costs a round trip to the server.  When a directory sees PGFS_DC_AFTER
- * lookups with no change made through this mount in between, or
- * PGFS_DC_AFTER names the server found absent with no name removed or moved
- * through this mount in between (a program creating files), the daemon
+ * lookups with no change made through this mount in between, the daemon
  * reads the whole directory with the attributes of its entries (the
  * statement readdirplus uses, in pages) and answers the next lookups in it
  * from that listing, names it lacks as absent, until min(entry_timeout,
@@ -29,18 +27,17 @@
  * reply: the listing then sends lookups of it to the server, and still
  * answers that other names are absent.  (A listing read while such a
  * statement was in flight is dropped: the statement's directory counts
- * them.)  So a program that creates files one after the other in a
- * directory (untar, a build, the small-file benchmark) has the kernel's
- * lookup before each create answered here, not by the server, without a
- * name being reported absent for longer than the kernel itself would.  A
+ * them.)  So a listing outlives the files a program makes and writes next
+ * to the names it stats (a build), without a name being reported absent
+ * for longer than the kernel itself would.  (Reading a listing because
+ * the server found a run of names absent, to answer the lookup before each
+ * create of a program filling a directory, did not pay: a directory being
+ * filled can take longer to list than the lookups it saves.)  A
  * lookup that finds an inode open here asks the server instead (its size
  * may still be buffered here), and a new cache epoch (cache.c: a lost
  * connection, another store) ends every listing.
  *
- * Bounded: a directory being filled is listed for the names it lacks in
- * about 1/PGFS_DC_PACE of the time at most (reading a big directory while
- * it grows can be slow, and a listing saves only the creates of its
- * window), a directory with more than PGFS_DC_MAX_ENTRIES entries is not listed (and
+ * Bounded: a directory with more than PGFS_DC_MAX_ENTRIES entries is not listed (and
  * not tried again for a while), PGFS_DC_SLOTS directories at most are
  * followed, and all listings together hold PGFS_DC_TOTAL entries at most
  * (about 200 bytes each), the least recently used giving way.
@@ -59,9 +56,6 @@
 #define PGFS_DC_TOTAL		200000
 #define PGFS_DC_PAGE		2000	/* entries per statement */
 #define PGFS_DC_ADDED_MAX	50000	/* names added to one listing; more drop it */
-#define PGFS_DC_PACE		50		/* for names found absent, a listing is read again
-									 * after this many times as long as its last read
-									 * took, at the soonest */
 #define PGFS_DC_ADDED_B		4096	/* their hash buckets */
 
 struct dc_ent
@@ -97,17 +91,14 @@ struct dc_slot
 	fuse_ino_t	dir;			/* 0: free */
 	int64_t		used;			/* last lookup, for replacement */
 	uint64_t	seq;			/* mutations sequence misses belongs to */
-	uint64_t	rseq;			/* renames sequence absent belongs to */
 	uint64_t	list_seq;		/* mutations sequence the listing was read under */
 	uint64_t	list_rseq;		/* ... and renames sequence */
 	unsigned	adds;			/* names added in dir through this mount */
 	unsigned	epoch;			/* cache.c epoch of the listing */
 	unsigned	misses;			/* lookups without a listing under seq */
-	unsigned	absent;			/* ... that the server found absent, under rseq */
 	int			fetching;
 	int64_t		expires;		/* the listing's end (CLOCK_MONOTONIC ns) */
 	int64_t		retry_at;		/* too big: not before this */
-	int64_t		absent_at;		/* for names found absent: not before this */
 	struct dc_list *list;
 };
 
@@ -220,28 +211,6 @@ static uint64_t
 rename_seq(void)
 {
 	return __atomic_load_n(&renames, __ATOMIC_SEQ_CST);
-}
-
-/* The server found a name absent in directory parent (kernel id). */
-void
-pgfs_dcache_absent(fuse_ino_t parent)
-{
-	uint64_t	seq = rename_seq();
-	int			i;
-
-	pthread_mutex_lock(&lock);
-	for (i = 0; i < PGFS_DC_SLOTS; i++)
-		if (slots[i].dir == parent)
-		{
-			if (slots[i].rseq != seq)
-			{
-				slots[i].rseq = seq;
-				slots[i].absent = 0;
-			}
-			slots[i].absent++;
-			break;
-		}
-	pthread_mutex_unlock(&lock);
 }
 
 /*
@@ -423,8 +392,7 @@ int
 pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
 {
 	struct dc_slot *s = NULL;
-	int64_t		now,
-				took;
+	int64_t		now;
 	uint64_t	seq,
 				mseq;
 	unsigned	ep,
@@ -471,14 +439,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 		s->misses = 0;
 	}
 	seq = rename_seq();
-	if (s->rseq != seq)
-	{
-		s->rseq = seq;
-		s->absent = 0;
-	}
-	/* a run of lookups with no change between, or of names found absent (creates) */
-	if ((++s->misses < PGFS_DC_AFTER && (s->absent < PGFS_DC_AFTER || now < s->absent_at)) ||
-		s->fetching || now < s->retry_at)
+	if (++s->misses < PGFS_DC_AFTER || s->fetching || now < s->retry_at)
 	{
 		pthread_mutex_unlock(&lock);
 		return 0;
@@ -489,7 +450,6 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 
 	ep = pgfs_cache_epoch();
 	l = fetch(parent, &too_big);
-	took = pgfs_now_ns() - now;
 
 	pthread_mutex_lock(&lock);
 	s->fetching = 0;
@@ -498,7 +458,6 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 	{
 		if (too_big)
 			s->retry_at = now + (int64_t) (window() * 1e9) * 10;
-		s->absent_at = now + took * PGFS_DC_PACE;
 		if (l && rename_seq() == seq && s->adds == adds && pgfs_cache_epoch() == ep)
 		{
 			slot_drop(s);
@@ -519,7 +478,6 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 			l = NULL;
 			s->list_seq = mseq;
 			s->list_rseq = seq;
-			s->absent = 0;
 			s->epoch = ep;
 			s->expires = now + (int64_t) (window() * 1e9);	/* from before the read */
 			ok = answer(s, name, pgfs_now_ns(), e);

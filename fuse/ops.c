@@ -200,7 +200,6 @@ pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	{
 		struct fuse_entry_param e = {.entry_timeout = pgfs.cfg.entry_timeout};
 
-		pgfs_dcache_absent(parent);
 		send_entry(req, parent, name, &e, ep);	/* a negative entry, cached like others */
 		return;
 	}

@@ -281,7 +281,6 @@ pgfs_now_ns(void)
 extern int	pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e);
 extern void pgfs_dcache_mutated(int rename);
 extern void pgfs_dcache_added(fuse_ino_t parent, const char *name);
-extern void pgfs_dcache_absent(fuse_ino_t parent);
 
 /* in main.c */
 extern void pgfs_read_ahead_once(void);

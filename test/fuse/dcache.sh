@@ -70,20 +70,22 @@ cold
 [ "$(cat "$dir/absent" 2>&1)" = here ]
 result $? "... and shows once made through SQL and the timeout passed"
 
-# names made through the mount one after the other: the lookups before the
-# creates are answered by a listing, which must not answer for the names made
+# names made through the mount while a listing serves: it still answers
+# for other names, and must not answer for the names made
 mkdir "$dir/c"
+for i in $(seq 1 20); do printf '%*s' "$i" '' > "$dir/c/f$i"; done
 cold
-for i in $(seq 1 30); do printf '%*s' "$i" '' > "$dir/c/n$i"; done
+for i in $(seq 1 20); do stat "$dir/c/f$i" > /dev/null; done	# the listing is read
+for i in $(seq 1 10); do printf '%*s' "$i" '' > "$dir/c/n$i"; done
 mkdir "$dir/c/d1" && ln -s n1 "$dir/c/s1" && ln "$dir/c/n2" "$dir/c/h2" && mkfifo "$dir/c/p1"
 sync; echo 2 > /proc/sys/vm/drop_caches	# within the listing's time: lookups it would answer
-# (the last made first: a run of lookups reads the listing again)
+# (the names made first: a run of lookups reads the listing again)
 [ -d "$dir/c/d1" ] && [ -L "$dir/c/s1" ] && [ "$(stat -c %h "$dir/c/h2")" = 2 ] && [ -p "$dir/c/p1" ] &&
-	[ "$(for i in $(seq 30 -1 1); do stat -c %s "$dir/c/n$i" 2>&1; done | tr '\n' ' ')" = \
-	  "$(seq 30 -1 1 | tr '\n' ' ')" ]
-result $? "names created in a row through the mount are there at once with their sizes, also after the kernel forgot them"
-! stat "$dir/c/none" > /dev/null 2>&1
-result $? "... and a name never made is absent"
+	[ "$(for i in $(seq 10 -1 1); do stat -c %s "$dir/c/n$i" 2>&1; done | tr '\n' ' ')" = \
+	  "$(seq 10 -1 1 | tr '\n' ' ')" ]
+result $? "names made through the mount while a listing serves are there at once with their sizes, also after the kernel forgot them"
+! stat "$dir/c/none" > /dev/null 2>&1 && [ "$(stat -c %s "$dir/c/f20")" = 20 ]
+result $? "... and a name never made is absent, one listed is there"
 rm "$dir/c/n3" && mv "$dir/c/n4" "$dir/c/m4"
 sync; echo 2 > /proc/sys/vm/drop_caches
 ! stat "$dir/c/n3" > /dev/null 2>&1 && ! stat "$dir/c/n4" > /dev/null 2>&1 &&
