@@ -161,6 +161,7 @@ pgfs_fsck(PG_FUNCTION_ARGS)
 		 */
 		if (RecoveryInProgress() && strstr(checks[i].plan.sql, "pgfs.handle") != NULL)
 			continue;
+		checks[i].plan.scans = true;	/* every check reads whole tables */
 		rows = PgfsExec(&checks[i].plan, NULL, NULL);
 
 		CHECK_FOR_INTERRUPTS();

@@ -628,7 +628,7 @@ static PgfsPlan statfs_plan = {
 	"        WHERE n.nspname = 'pgfs' AND c.relkind = 'r'),"
 	"       (SELECT GREATEST(c.reltuples, 0)::bigint FROM pg_catalog.pg_class c"
 	"        WHERE c.oid = 'pgfs.inode'::pg_catalog.regclass)",
-	0, {InvalidOid}
+	0, {InvalidOid}, NULL, true
 };
 
 PG_FUNCTION_INFO_V1(pgfs_statfs);

@@ -141,6 +141,7 @@ typedef struct PgfsPlan
 	int			nargs;
 	Oid			argtypes[16];
 	SPIPlanPtr	plan;
+	bool		scans;			/* reads whole tables: may be planned with seq scans */
 } PgfsPlan;
 
 extern void PgfsSpiBegin(bool read_only);

@@ -24,6 +24,20 @@
  * a GUC nest level, as fmgr_security_definer uses; an error unwinds it with
  * the (sub)transaction.
  *
+ * Sequential scans.  The same nest level sets enable_seqscan off.  pgfs's
+ * statements find rows by key, and their plans are generic and kept for
+ * the life of the backend, replanned only when an invalidation comes (an
+ * ANALYZE, a schema change).  A plan made while a table was small -- a new
+ * store, or one analyzed when it was new -- chose a sequential scan for
+ * "WHERE ino = $1" as the cheapest, and kept it as the table grew: creating
+ * 3000 files in one session ran 3000 sequential scans of pgfs.inode that
+ * read 4.5 million rows, each create slower than the last (a mount, whose
+ * connections live long, wrote small files at half the rate of a fresh
+ * one).  With sequential scans off while any statement is planned, key
+ * lookups are planned as index scans whatever the table's size then.  The
+ * few statements that read whole tables (pgfs_fsck's checks, orphan
+ * reclaim) are marked "scans" and planned with them on.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -32,6 +46,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "optimizer/cost.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 
@@ -49,17 +64,24 @@ static MemoryContext caller_context = NULL;
 /* the path the current call is about, for messages below path.c; or NULL */
 const char *PgfsCurrentPath = NULL;
 
-/* pin search_path for the rest of this call (see the top of the file) */
+/*
+ * Pin search_path, and sequential scans off, for the rest of this call (see
+ * the top of the file).
+ */
 void
 PgfsPinSearchPath(void)
 {
 	int			level;
 
-	if (pin_level != 0 || strcmp(namespace_search_path, PGFS_SEARCH_PATH) == 0)
+	if (pin_level != 0)
 		return;
 	level = NewGUCNestLevel();
-	(void) set_config_option("search_path", PGFS_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	if (strcmp(namespace_search_path, PGFS_SEARCH_PATH) != 0)
+		(void) set_config_option("search_path", PGFS_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	if (enable_seqscan)
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	pin_level = level;
 }
 
@@ -194,7 +216,18 @@ PgfsExec(PgfsPlan *p, Datum *values, const char *nulls)
 	PgfsPinSearchPath();
 	if (!spi_connected)
 		Connect();
-	rc = SPI_execute_plan(p->plan, values, nulls, spi_read_only, 0);
+	if (p->scans)
+	{
+		/* planned, if it is, with sequential scans; an error unwinds the level */
+		int			level = NewGUCNestLevel();
+
+		(void) set_config_option("enable_seqscan", "on", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		rc = SPI_execute_plan(p->plan, values, nulls, spi_read_only, 0);
+		AtEOXact_GUC(true, level);
+	}
+	else
+		rc = SPI_execute_plan(p->plan, values, nulls, spi_read_only, 0);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", p->sql,
 			 SPI_result_code_string(rc));

@@ -178,12 +178,12 @@ static PgfsPlan dead_handles_plan = {
 	"                       WHERE datname = pg_catalog.current_database())"
 	"    AND l.classid = $1::pg_catalog.oid"
 	"    AND l.objid = ((h.client # (h.client >> 32)) & 4294967295)::pg_catalog.oid)",
-	1, {INT4OID}
+	1, {INT4OID}, NULL, true
 };
 static PgfsPlan orphans_plan = {
 	"SELECT i.ino FROM pgfs.inode i WHERE i.nlink = 0"
 	" AND NOT EXISTS (SELECT 1 FROM pgfs.handle h WHERE h.ino = i.ino)",
-	0, {InvalidOid}
+	0, {InvalidOid}, NULL, true
 };
 
 PG_FUNCTION_INFO_V1(pgfs_reclaim_orphans);

@@ -1,0 +1,34 @@
+--
+-- Plans.  pgfs's statements find rows by key, and their plans are kept for
+-- the life of the backend.  A plan made while the tables were small must not
+-- read them whole once they have grown (src/spi.c), and the setting that
+-- ensures it must not leak into the caller's session.
+--
+VACUUM ANALYZE pgfs.inode, pgfs.dirent, pgfs.filemap, pgfs.chunk;
+SELECT pgfs_mkdir('/plans') > 0 AS made;
+
+BEGIN;
+SELECT count(pgfs_write('/plans/f' || i, '\x0102'::bytea)) FROM generate_series(1, 200) i;
+SELECT count(pgfs_write('/plans/f' || i, '\x030405'::bytea, 2)) FROM generate_series(1, 200) i;
+SELECT count(*) FROM (SELECT pgfs_rename('/plans/f' || i, '/plans/g' || i)
+                        FROM generate_series(1, 100) i) s;
+SELECT count(*) FROM (SELECT pgfs_unlink('/plans/g' || i) FROM generate_series(1, 100) i) s;
+SELECT count(*) FROM (SELECT pgfs_truncate('/plans/f' || i, 1) FROM generate_series(101, 200) i) s;
+SELECT relname, seq_scan
+  FROM pg_stat_xact_user_tables
+ WHERE schemaname = 'pgfs' AND relname IN ('inode', 'dirent', 'filemap', 'chunk')
+ ORDER BY relname;
+COMMIT;
+
+-- the caller's settings are its own again after each call
+SHOW enable_seqscan;
+SELECT size FROM pgfs_stat('/plans/f200');
+SHOW enable_seqscan;
+SET enable_seqscan = off;
+SELECT pgfs_write('/plans/h', '\x01'::bytea);
+SHOW enable_seqscan;
+RESET enable_seqscan;
+
+-- whole-table checks still run (with sequential scans)
+SELECT count(*) FROM pgfs_fsck();
+SELECT pgfs_remove('/plans', true) IS NOT NULL AS removed;
