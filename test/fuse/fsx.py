@@ -135,7 +135,7 @@ class Fsx:
         length = min(length, size - off)
         pg = off & ~(PAGE - 1)
         self.note(f"mapread {off} +{length}")
-        # map whole pages up to the end of the one holding EOF if it is in range
+        # map from the start of the page holding off to the end of the range
         maplen = off + length - pg
         with mmap.mmap(self.fd, maplen, mmap.MAP_SHARED, mmap.PROT_READ, offset=pg) as m:
             got = m[off - pg:off - pg + length]
