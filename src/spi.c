@@ -31,12 +31,13 @@
  * store, or one analyzed when it was new -- chose a sequential scan for
  * "WHERE ino = $1" as the cheapest, and kept it as the table grew: creating
  * 3000 files in one session ran 3000 sequential scans of pgfs.inode that
- * read 4.5 million rows, each create slower than the last (a mount, whose
- * connections live long, wrote small files at half the rate of a fresh
- * one).  With sequential scans off while any statement is planned, key
- * lookups are planned as index scans whatever the table's size then.  The
- * few statements that read whole tables (pgfs_fsck's checks, orphan
- * reclaim) are marked "scans" and planned with them on.
+ * read 4.5 million rows, each create slower than the last (in the mount
+ * benchmark, whose connections live long, a create or a write statement
+ * took 340-500 us of server time, against about 80 in a fresh store).  With
+ * sequential scans off while any statement is planned, key lookups are
+ * planned as index scans whatever the table's size then.  The few
+ * statements that read whole tables (pgfs_fsck's checks, orphan reclaim,
+ * statfs) are marked "scans" and planned with them on.
  *
  *-------------------------------------------------------------------------
  */
@@ -45,8 +46,8 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "utils/builtins.h"
 #include "optimizer/cost.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 
