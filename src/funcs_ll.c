@@ -18,7 +18,6 @@
 #include "funcapi.h"
 #include "replication/syncrep.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "pgfs.h"
@@ -254,18 +253,8 @@ pgfs_ll_read(PG_FUNCTION_ARGS)
  * between without waiting for the WAL flush, and make them durable with
  * pgfs_ll_fsync() (or a durable call, whose commit flushes the WAL up to
  * itself) before it acknowledges the fsync or close.  Only this
- * transaction's commit changes: SET LOCAL synchronous_commit = off, which
- * the caller could have said itself; it is set before spi.c pins
- * search_path (a GUC nest level of its own), so it outlives the call and
- * ends with the transaction.
+ * transaction's commit changes (PgfsDeferCommit, set before spi.c's pin).
  */
-static void
-DeferDurability(void)
-{
-	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
-}
-
 PG_FUNCTION_INFO_V1(pgfs_ll_write);
 Datum
 pgfs_ll_write(PG_FUNCTION_ARGS)
@@ -273,7 +262,7 @@ pgfs_ll_write(PG_FUNCTION_ARGS)
 	PgfsInode	node;
 
 	if (PG_NARGS() > 3 && !PG_GETARG_BOOL(3))
-		DeferDurability();
+		PgfsDeferCommit();
 	PgfsSpiBegin(false);
 	NsWrite(PG_GETARG_INT64(0), NULL, PG_GETARG_INT64(1), PG_GETARG_BYTEA_PP(2),
 			false, false, NULL, &node);

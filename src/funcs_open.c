@@ -33,7 +33,6 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 
 #include "pgfs.h"
 
@@ -50,14 +49,6 @@
 static PgfsPlan release_plan = {
 	"DELETE FROM pgfs.handle WHERE ino = $1 AND client = $2", 2, {INT8OID, INT8OID}
 };
-
-/* This transaction commits without waiting for its WAL flush; after PgfsSpiEnd. */
-static void
-DeferCommit(void)
-{
-	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
-}
 
 PG_FUNCTION_INFO_V1(pgfs_ll_open_read);
 Datum
@@ -93,7 +84,7 @@ pgfs_ll_open_read(PG_FUNCTION_ARGS)
 	if (max_bytes > 0 && PGFS_IS_REG(node.mode))
 		data = ChunkRead(&node, 0, Min((int64) max_bytes, node.size));
 	PgfsSpiEnd();
-	DeferCommit();
+	PgfsDeferCommit();
 
 	values[0] = Int64GetDatum(node.size);
 	if (data)
@@ -168,6 +159,6 @@ pgfs_ll_release_many(PG_FUNCTION_ARGS)
 	}
 	PgfsSpiEnd();
 	if (!durable)
-		DeferCommit();
+		PgfsDeferCommit();
 	PG_RETURN_INT32(released);
 }

@@ -148,6 +148,7 @@ extern void PgfsSpiBegin(bool read_only);
 extern void PgfsSpiBeginDirect(void);
 extern void PgfsSpiEnd(void);
 extern void PgfsPinSearchPath(void);
+extern void PgfsDeferCommit(void);
 extern void PgfsLookupBegin(void);
 extern void PgfsLookupEnd(void);
 extern MemoryContext PgfsCallerContext(void);

@@ -86,6 +86,20 @@ PgfsPinSearchPath(void)
 	pin_level = level;
 }
 
+/*
+ * This transaction commits without waiting for its WAL flush: SET LOCAL
+ * synchronous_commit = off, which the caller could have said itself.  Call
+ * it outside the call's pin (before PgfsSpiBegin or after PgfsSpiEnd), so
+ * that the setting is not undone with the pin's nest level but lasts to the
+ * end of the transaction.
+ */
+void
+PgfsDeferCommit(void)
+{
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+}
+
 static void
 Connect(void)
 {
