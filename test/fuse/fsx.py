@@ -85,13 +85,19 @@ class Fsx:
             self.fail(f"{where}: {len(got)} bytes at {off}: first difference at "
                       f"{off + i} (0x{off + i:x}): got {got[i:i + 8].hex()} expected {want[i:i + 8].hex()}")
 
-    # -- operations
-    def op_read(self):
+    def existing_range(self):
+        """an offset and length within the file, or None if it is empty"""
         size = len(self.model)
         if size == 0:
-            return
+            return None
         off, length = self.rand_range(size)
-        length = min(length, size - off)
+        return off, min(length, size - off)
+
+    # -- operations
+    def op_read(self):
+        if (r := self.existing_range()) is None:
+            return
+        off, length = r
         self.note(f"read {off} +{length}")
         got = os.pread(self.fd, length, off)
         if len(got) != length:
@@ -128,11 +134,10 @@ class Fsx:
             self.model.extend(bytes(newsize - len(self.model)))
 
     def op_mapread(self):
-        size = len(self.model)
-        if size == 0:
+        if (r := self.existing_range()) is None:
             return
-        off, length = self.rand_range(size)
-        length = min(length, size - off)
+        off, length = r
+        size = len(self.model)
         pg = off & ~(PAGE - 1)
         self.note(f"mapread {off} +{length}")
         # map from the start of the page holding off to the end of the range
@@ -191,11 +196,9 @@ class Fsx:
         self.fd = os.open(self.path, os.O_RDWR)
 
     def op_read_other(self):
-        size = len(self.model)
-        if size == 0:
+        if (r := self.existing_range()) is None:
             return
-        off, length = self.rand_range(size)
-        length = min(length, size - off)
+        off, length = r
         self.note(f"read {off} +{length} through a second descriptor")
         fd2 = os.open(self.path, os.O_RDONLY)
         try:

@@ -15,21 +15,12 @@ import stat
 import subprocess
 import sys
 import time
-import traceback
+
+from checks import check, run
 
 MNT = sys.argv[1]
 D = os.path.join(MNT, 'ops')
-failed = 0
 libc = ctypes.CDLL(None, use_errno=True)
-
-
-def check(name, cond, diag=None):
-    global failed
-    print(('ok - ' if cond else 'not ok - ') + name)
-    if not cond:
-        failed += 1
-        if diag is not None:
-            print('# ' + str(diag))
 
 
 def ename(e):
@@ -508,19 +499,7 @@ def t_permissions():
 
 
 def main():
-    if os.path.exists(D):
-        subprocess.run(['rm', '-rf', D])
-    os.mkdir(D)
-    os.umask(0o022)
-    for name, fn in sorted(globals().items()):
-        if name.startswith('t_') and callable(fn):
-            try:
-                fn()
-            except Exception:
-                check('%s raised no exception' % name[2:], False,
-                      traceback.format_exc().replace('\n', '\n# '))
-    subprocess.run(['rm', '-rf', D])
-    sys.exit(1 if failed else 0)
+    run(D, globals(), umask=0o022)
 
 
 main()

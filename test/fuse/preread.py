@@ -16,22 +16,17 @@ import os
 import subprocess
 import sys
 import time
-import traceback
+
+import checks
 
 MNT, SUB = sys.argv[1], sys.argv[2]
 D = os.path.join(MNT, SUB)
 KIB = 1024
 PREREAD = 128 * KIB
-failed = 0
 
 
 def check(name, cond, diag=None):
-    global failed
-    print(('ok - ' if cond else 'not ok - ') + name)
-    if not cond:
-        failed += 1
-        if diag is not None:
-            print('# ' + str(diag)[:500])
+    checks.check(name, cond, diag, limit=500)
 
 
 def sql(q):
@@ -218,18 +213,7 @@ def t_many_released():
 
 
 def main():
-    if os.path.exists(D):
-        subprocess.run(['rm', '-rf', D])
-    os.mkdir(D)
-    for name, fn in sorted(globals().items()):
-        if name.startswith('t_') and callable(fn):
-            try:
-                fn()
-            except Exception:
-                check('%s raised no exception' % name[2:], False,
-                      traceback.format_exc().replace('\n', '\n# '))
-    subprocess.run(['rm', '-rf', D])
-    sys.exit(1 if failed else 0)
+    checks.run(D, globals())
 
 
 main()
