@@ -577,7 +577,7 @@ Datum
 pgfs_ll_reopen(PG_FUNCTION_ARGS)
 {
 	PgfsSpiBegin(false);
-	NsReopen(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT32(2));
+	NsReopen(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT32(2), NULL);
 	PgfsSpiEnd();
 	PG_RETURN_VOID();
 }

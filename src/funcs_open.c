@@ -79,8 +79,7 @@ pgfs_ll_open_read(PG_FUNCTION_ARGS)
 
 	PgfsSpiBegin(false);
 	/* locks the inode row and checks that the caller may read it */
-	NsReopen(ino, client, count);
-	CatalogGetInodeOrError(ino, &node);
+	NsReopen(ino, client, count, &node);
 	if (max_bytes > 0 && PGFS_IS_REG(node.mode))
 		data = ChunkRead(&node, 0, Min((int64) max_bytes, node.size));
 	PgfsSpiEnd();

@@ -585,9 +585,12 @@ static PgfsPlan reopen_plan = {
 	3, {INT8OID, INT8OID, INT4OID}
 };
 
-/* make client's open count on ino exactly count (0 drops the handle) */
+/*
+ * Make client's open count on ino exactly count (0 drops the handle).  out,
+ * if not NULL, gets the inode as locked.
+ */
 void
-NsReopen(int64 ino, int64 client, int32 count)
+NsReopen(int64 ino, int64 client, int32 count, PgfsInode *out)
 {
 	PgfsInode	node;
 	Datum		v[3] = {Int64GetDatum(ino), Int64GetDatum(client), Int32GetDatum(count)};
@@ -605,6 +608,8 @@ NsReopen(int64 ino, int64 client, int32 count)
 	}
 	else
 		PgfsExec(&reopen_plan, v, NULL);
+	if (out)
+		*out = node;
 }
 
 void

@@ -247,7 +247,7 @@ extern bytea *NsGetxattr(int64 ino, PgfsName name, const char *errpath, bool mis
 extern void NsRemovexattr(int64 ino, PgfsName name, const char *errpath);
 extern void NsListxattr(int64 ino, FunctionCallInfo fcinfo, bool as_text);
 extern void NsRelease(int64 ino, int64 client);
-extern void NsReopen(int64 ino, int64 client, int32 count);
+extern void NsReopen(int64 ino, int64 client, int32 count, PgfsInode *out);
 
 /* in funcs_ll.c (shared tuple builders) */
 extern TupleDesc PgfsResultDesc(FunctionCallInfo fcinfo);
