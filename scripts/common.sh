@@ -30,6 +30,8 @@ PGFS_PACKAGES=(
 	sqlite3
 	git
 	rsync
+	fio
+	stress-ng
 	pgbackrest
 	postgresql-contrib
 )

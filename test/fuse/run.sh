@@ -91,6 +91,7 @@ run_test fsdiff "$PYTHON" "$here/fsdiff.py" --ops "${FSDIFF_OPS:-10000}" "$MNT/f
 run_test fsx "$PYTHON" "$here/fsx.py" --ops "${FSX_OPS:-3000}" "$MNT/fsx"
 run_test programs bash "$here/programs.sh" "$MNT/programs" "$SCRATCH/programs"
 run_test sql bash "$here/sql.sh" "$MNT" sql
+run_test randio bash "$here/randio.sh" "$MNT" randio
 run_test preread "$PYTHON" "$here/preread.py" "$MNT" preread
 run_test mounts bash "$here/mounts.sh" "$MNT" mounts
 run_test dcache bash "$here/dcache.sh" "$MNT" dcache
