@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -460,9 +461,13 @@ pgfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_name(req, SQL_UNLINK, parent, name);
 }
 
+static void rmdiring(fuse_ino_t parent, const char *name);
+
 static void
 pgfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	if (!pgfs.cfg.ro)
+		rmdiring(parent, name);
 	remove_name(req, SQL_RMDIR, parent, name);
 }
 
@@ -488,7 +493,10 @@ pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	par_bytes(&p, newname, strlen(newname));
 	par_i32(&p, flags);
 	if (!(flags & PGFS_RENAME_EXCHANGE))
+	{
 		unlinking(newparent, newname);	/* a file it replaces */
+		rmdiring(newparent, newname);	/* or an empty directory */
+	}
 	if ((r = pgfs_exec(SQL_RENAME, &p, &err)))
 		pgfs_cache_rename(parent, name, newparent, newname, (flags & PGFS_RENAME_EXCHANGE) != 0);
 	PQclear(r);
@@ -637,17 +645,106 @@ pgfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
+/*
+ * Directories open here.  Opening one asks the server nothing, but POSIX
+ * keeps a directory removed while open usable (fstat gives nlink 0, reading
+ * it gives no names) until its last close.  So an rmdir, or a rename over
+ * it, of a directory open here first counts a handle on the server, as an
+ * open file has, which keeps the inode until the last releasedir.
+ */
+struct open_dir
+{
+	int64_t		ino;
+	int			opens;
+	struct pgfs_fh *held;		/* a server handle, once it is being removed */
+	struct open_dir *next;
+};
+
+static pthread_mutex_t open_dirs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct open_dir *open_dirs;
+
+/* Close one handle of a directory; the last gives back what it held. */
+static void
+open_dir_put(struct open_dir *od)
+{
+	struct open_dir **p;
+	struct pgfs_fh *held = NULL;
+
+	pthread_mutex_lock(&open_dirs_lock);
+	if (--od->opens == 0)
+	{
+		for (p = &open_dirs; *p != od; p = &(*p)->next)
+			;
+		*p = od->next;
+		held = od->held;
+	}
+	else
+		od = NULL;
+	pthread_mutex_unlock(&open_dirs_lock);
+	if (held)
+		pgfs_fh_release(held);	/* frees the removed directory at once */
+	free(od);
+}
+
 static void
 pgfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fi->fh = 0;
-	fuse_reply_open(req, fi);
+	struct open_dir *od;
+
+	pthread_mutex_lock(&open_dirs_lock);
+	for (od = open_dirs; od && od->ino != ino_in(ino); od = od->next)
+		;
+	if (!od && (od = calloc(1, sizeof(*od))))
+	{
+		od->ino = ino_in(ino);
+		od->next = open_dirs;
+		open_dirs = od;
+	}
+	if (od)
+		od->opens++;
+	pthread_mutex_unlock(&open_dirs_lock);
+	if (!od)
+	{
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t) od;
+	if (fuse_reply_open(req, fi) != 0)
+		open_dir_put(od);
 }
 
 static void
 pgfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	if (fi->fh)
+		open_dir_put((struct open_dir *) (uintptr_t) fi->fh);
 	fuse_reply_err(req, 0);
+}
+
+/*
+ * A directory name about to be removed: if the directory is open here, hold
+ * it on the server.  Held under the lock so that a releasedir waits for it.
+ */
+static void
+rmdiring(fuse_ino_t parent, const char *name)
+{
+	fuse_ino_t	child = pgfs_cache_child(parent, name);
+	struct open_dir *od;
+
+	if (!child)
+		return;
+	pthread_mutex_lock(&open_dirs_lock);
+	for (od = open_dirs; od && od->ino != ino_in(child); od = od->next)
+		;
+	if (od && !od->held)
+	{
+		/* write-only: nothing to read along; an error leaves it as before */
+		if (pgfs_fh_open(od->ino, O_WRONLY, 0, &od->held) != 0)
+			od->held = NULL;
+		else
+			pgfs_ino_unlinking(od->ino);
+	}
+	pthread_mutex_unlock(&open_dirs_lock);
 }
 
 /*

@@ -246,6 +246,32 @@ def t_unlinked_open():
     check('unlinked file stays gone after close', not os.path.exists(p('ul')))
 
 
+def t_removed_open_dir():
+    # POSIX keeps a directory removed while open usable until its last close
+    os.mkdir(p('rd'))
+    fd = os.open(p('rd'), os.O_RDONLY)
+    fd2 = os.open(p('rd'), os.O_RDONLY)
+    os.rmdir(p('rd'))
+    st = os.fstat(fd)
+    check('removed open directory: fstat gives nlink 0',
+          st.st_nlink == 0 and stat.S_ISDIR(st.st_mode), st)
+    check('removed open directory lists no names', os.listdir(fd) == [], os.listdir(fd))
+    fails('removed open directory takes no new names', errno.ENOENT,
+          lambda: os.open('x', os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
+    os.close(fd)
+    check('removed directory stays usable through its other handle',
+          os.fstat(fd2).st_nlink == 0)
+    os.close(fd2)
+    os.mkdir(p('rd'))
+    os.mkdir(p('rd2'))
+    fd = os.open(p('rd'), os.O_RDONLY)
+    os.rename(p('rd2'), p('rd'))
+    check('directory renamed over while open: fstat gives nlink 0',
+          os.fstat(fd).st_nlink == 0, os.fstat(fd).st_nlink)
+    os.close(fd)
+    os.rmdir(p('rd'))
+
+
 def t_links():
     put(p('l1'), b'linked')
     os.link(p('l1'), p('l2'))
