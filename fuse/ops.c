@@ -615,6 +615,18 @@ pgfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t o
 	int			err;
 
 	REFUSE_IF_RO(req);
+	/*
+	 * Data past the server's size limit would be refused only when the
+	 * buffer is sent, at fsync or close; write(2) must fail itself, or write
+	 * as much as fits (the kernel does not know the limit).
+	 */
+	if (off >= PGFS_FILE_SIZE_MAX)
+	{
+		fuse_reply_err(req, EFBIG);
+		return;
+	}
+	if (size > PGFS_FILE_SIZE_MAX - off)
+		size = PGFS_FILE_SIZE_MAX - off;
 	if ((err = pgfs_fh_write(FH(fi), buf, size, off)))
 		fuse_reply_err(req, err);
 	else
