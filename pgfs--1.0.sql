@@ -34,8 +34,10 @@ CREATE TABLE pgfs.inode (
     btime_ns    bigint  NOT NULL,
     generation  bigint  NOT NULL DEFAULT 1,    -- bumped by every change; for caches
     parent      bigint,                        -- directories only: the containing directory
-    target      bytea                          -- symlinks only
-    -- nlink, size and blocks are never negative: src/catalog.c checks each
+    target      bytea,                         -- symlinks only
+    xattrs      integer NOT NULL DEFAULT 0     -- its rows in pgfs.xattr (so that a client
+                                               -- learns "none" with the attributes)
+    -- nlink, size, blocks and xattrs are never negative: src/catalog.c checks each
     -- row it writes (CheckCounts says why not a CHECK constraint here)
 ) WITH (fillfactor = 90);   -- room for HOT updates of size, times and generation
 
@@ -429,8 +431,10 @@ COMMENT ON FUNCTION pgfs_reclaim_orphans() IS
 CREATE TYPE pgfs_attr AS (
     ino bigint, mode integer, nlink integer, uid bigint, gid bigint,
     rdev bigint, size bigint, blocks bigint,
-    atime_ns bigint, mtime_ns bigint, ctime_ns bigint, generation bigint);
-COMMENT ON TYPE pgfs_attr IS 'attributes of an inode, as the inode API returns them';
+    atime_ns bigint, mtime_ns bigint, ctime_ns bigint, generation bigint,
+    xattrs integer);
+COMMENT ON TYPE pgfs_attr IS 'attributes of an inode, as the inode API returns them; '
+'xattrs counts its extended attributes';
 
 CREATE FUNCTION pgfs_ll_lookup(parent bigint, name bytea, missing_ok boolean DEFAULT false)
 RETURNS pgfs_attr
@@ -538,7 +542,8 @@ CREATE FUNCTION pgfs_ll_readdir(ino bigint, after_cookie bigint, max_entries int
     OUT cookie bigint, OUT name bytea,
     OUT ino bigint, OUT mode integer, OUT nlink integer, OUT uid bigint, OUT gid bigint,
     OUT rdev bigint, OUT size bigint, OUT blocks bigint,
-    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint)
+    OUT atime_ns bigint, OUT mtime_ns bigint, OUT ctime_ns bigint, OUT generation bigint,
+    OUT xattrs integer)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgfs_ll_readdir' LANGUAGE C STRICT STABLE PARALLEL SAFE
 SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c

@@ -58,7 +58,7 @@
 #include "pgfs.h"
 
 #define INODE_COLS "ino, mode, nlink, uid, gid, rdev, size, blocks, " \
-	"atime_ns, mtime_ns, ctime_ns, btime_ns, generation, parent"
+	"atime_ns, mtime_ns, ctime_ns, btime_ns, generation, parent, xattrs"
 
 static PgfsPlan lock_plan = {
 	"SELECT " INODE_COLS " FROM pgfs.inode WHERE ino = ANY ($1) ORDER BY ino FOR UPDATE",
@@ -81,9 +81,9 @@ static PgfsPlan create_plan = {
 static PgfsPlan update_plan = {
 	"UPDATE pgfs.inode SET mode = $2, nlink = $3, uid = $4, gid = $5, size = $6,"
 	" blocks = $7, atime_ns = $8, mtime_ns = $9, ctime_ns = $10, generation = $11,"
-	" parent = $12 WHERE ino = $1",
-	12, {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	INT8OID, INT8OID, INT8OID, INT8OID}
+	" parent = $12, xattrs = $13 WHERE ino = $1",
+	13, {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, INT8OID, INT8OID, INT8OID, INT4OID}
 };
 static PgfsPlan insert_dirent_plan = {
 	"INSERT INTO pgfs.dirent (parent, name, ino) VALUES ($1, $2, $3)",
@@ -137,6 +137,7 @@ RowToInode(int row, PgfsInode *out)
 	out->btime_ns = PgfsGetInt64(row, 12);
 	out->generation = PgfsGetInt64(row, 13);
 	out->parent = PgfsGetInt64(row, 14);
+	out->xattrs = PgfsGetInt32(row, 15);
 }
 
 /* relations probed directly, by name in schema pgfs; OIDs cached */
@@ -262,7 +263,7 @@ SlotToInode(TupleTableSlot *slot, PgfsInode *out)
 	Datum	   *d;
 	bool	   *n;
 
-	slot_getsomeattrs(slot, 14);
+	slot_getsomeattrs(slot, 16);
 	d = slot->tts_values;
 	n = slot->tts_isnull;
 	out->ino = DatumGetInt64(d[0]);
@@ -279,6 +280,7 @@ SlotToInode(TupleTableSlot *slot, PgfsInode *out)
 	out->btime_ns = DatumGetInt64(d[11]);
 	out->generation = DatumGetInt64(d[12]);
 	out->parent = n[13] ? 0 : DatumGetInt64(d[13]);
+	out->xattrs = DatumGetInt32(d[15]);		/* d[14] is target */
 }
 
 /*
@@ -505,13 +507,13 @@ CatalogNewIno(void)
 static void
 CheckCounts(const PgfsInode *node)
 {
-	if (node->nlink < 0 || node->size < 0 || node->blocks < 0)
+	if (node->nlink < 0 || node->size < 0 || node->blocks < 0 || node->xattrs < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("inode %lld would have a negative link count, size or block count",
+				 errmsg("inode %lld would have a negative link count, size, block count or extended attribute count",
 						(long long) node->ino),
-				 errdetail("nlink %d, size %lld, blocks %lld.", node->nlink,
-						   (long long) node->size, (long long) node->blocks)));
+				 errdetail("nlink %d, size %lld, blocks %lld, xattrs %d.", node->nlink,
+						   (long long) node->size, (long long) node->blocks, node->xattrs)));
 }
 
 /*
@@ -558,8 +560,8 @@ CatalogCreate(const PgfsInode *node, bytea *target, PgfsInode *dir, PgfsName nam
 void
 CatalogUpdateInode(PgfsInode *node)
 {
-	Datum		v[12];
-	char		nulls[12] = "            ";
+	Datum		v[13];
+	char		nulls[13] = "             ";
 
 	CheckCounts(node);
 	node->generation++;
@@ -577,6 +579,7 @@ CatalogUpdateInode(PgfsInode *node)
 	v[11] = Int64GetDatum(node->parent);
 	if (node->parent == 0)
 		nulls[11] = 'n';
+	v[12] = Int32GetDatum(node->xattrs);
 	if (PgfsExec(&update_plan, v, nulls) != 1)
 		elog(ERROR, "inode %lld vanished while locked", (long long) node->ino);
 }

@@ -37,6 +37,7 @@ PgfsAttrValues(const PgfsInode *node, Datum *values, bool *nulls)
 	values[9] = Int64GetDatum(node->mtime_ns);
 	values[10] = Int64GetDatum(node->ctime_ns);
 	values[11] = Int64GetDatum(node->generation);
+	values[12] = Int32GetDatum(node->xattrs);
 	memset(nulls, 0, sizeof(bool) * PGFS_ATTR_NCOLS);
 }
 
@@ -440,7 +441,7 @@ pgfs_ll_readlink(PG_FUNCTION_ARGS)
 
 static PgfsPlan readdir_plan = {
 	"SELECT d.cookie, d.name, i.ino, i.mode, i.nlink, i.uid, i.gid, i.rdev, i.size,"
-	" i.blocks, i.atime_ns, i.mtime_ns, i.ctime_ns, i.generation"
+	" i.blocks, i.atime_ns, i.mtime_ns, i.ctime_ns, i.generation, i.xattrs"
 	" FROM pgfs.dirent d JOIN pgfs.inode i ON i.ino = d.ino"
 	" WHERE d.parent = $1 AND d.cookie > $2 ORDER BY d.cookie LIMIT $3",
 	3, {INT8OID, INT8OID, INT4OID}
@@ -473,10 +474,10 @@ pgfs_ll_readdir(PG_FUNCTION_ARGS)
 	rows = PgfsExec(&readdir_plan, v, NULL);
 	for (int r = 0; r < rows; r++)
 	{
-		Datum		values[14];
-		bool		nulls[14];
+		Datum		values[15];
+		bool		nulls[15];
 
-		for (int c = 0; c < 14; c++)
+		for (int c = 0; c < 15; c++)
 			values[c] = PgfsGetDatum(r, c + 1, &nulls[c]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

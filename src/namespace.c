@@ -704,6 +704,8 @@ NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpat
 				 errmsg("extended attribute \"%s\" of \"%s\" does not exist",
 						PgfsNameStr(name), label)));
 	PgfsExec(&xattr_insert_plan, v, NULL);
+	if (!exists)
+		node.xattrs++;
 	node.ctime_ns = PgfsNowNs();
 	CatalogUpdateInode(&node);
 }
@@ -753,6 +755,7 @@ NsRemovexattr(int64 ino, PgfsName name, const char *errpath)
 				(errcode(PGFS_SQLSTATE_ENODATA),
 				 errmsg("extended attribute \"%s\" of \"%s\" does not exist",
 						PgfsNameStr(name), label)));
+	node.xattrs--;
 	node.ctime_ns = PgfsNowNs();
 	CatalogUpdateInode(&node);
 }

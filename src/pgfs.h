@@ -107,6 +107,7 @@ typedef struct PgfsInode
 	int64		btime_ns;
 	int64		generation;
 	int64		parent;			/* directories only, else 0 */
+	int32		xattrs;			/* its extended attributes (rows of pgfs.xattr) */
 } PgfsInode;
 
 /* A bytea-like name: bytes, not NUL-terminated */
@@ -253,7 +254,7 @@ extern void NsReopen(int64 ino, int64 client, int32 count, PgfsInode *out);
 extern TupleDesc PgfsResultDesc(FunctionCallInfo fcinfo);
 extern Datum PgfsAttrDatum(FunctionCallInfo fcinfo, const PgfsInode *ino);
 extern void PgfsAttrValues(const PgfsInode *ino, Datum *values, bool *nulls);
-#define PGFS_ATTR_NCOLS 12
+#define PGFS_ATTR_NCOLS 13
 extern int32 PgfsClientKey(int64 client);
 
 /* in policy.c */

@@ -2,7 +2,7 @@
 -- utimens, times and generation kept by each change, mknod of every type,
 -- extended attributes, statfs, store_id, and the SQLSTATE/errno table.
 BEGIN;
-SELECT plan(68);
+SELECT plan(75);
 
 CREATE FUNCTION pg_temp.st(p text) RETURNS TABLE (mode integer, uid bigint, gid bigint,
     atime_ns bigint, mtime_ns bigint, ctime_ns bigint, generation bigint)
@@ -114,6 +114,23 @@ SELECT is(pgfs_getxattr('/at/f2', 'trusted.c'), decode(repeat('ab', 65536), 'hex
 SELECT set_eq($$SELECT pgfs_listxattr('/at/f')$$, ARRAY['user.a', 'user.b', 'trusted.c'], 'listxattr');
 SELECT lives_ok($$SELECT pgfs_removexattr('/at/f', 'user.a')$$, 'removexattr');
 SELECT set_eq($$SELECT pgfs_listxattr('/at/f')$$, ARRAY['user.b', 'trusted.c'], 'it is gone');
+-- the inode counts its extended attributes, so that pgfs-fuse learns "none"
+-- with the attributes (ls -l asks every file for two of them)
+CREATE FUNCTION pg_temp.nx(p text) RETURNS integer
+LANGUAGE sql AS $$ SELECT (pgfs_ll_getattr((pgfs_lstat(p)).ino)).xattrs $$;
+SELECT is(pg_temp.nx('/at/f'), 2, 'xattrs counts two after three set (one twice) and one removed');
+SELECT throws_ok($$SELECT pgfs_removexattr('/at/f', 'user.a')$$, 'PF061', NULL,
+                 'removing a missing one: ENODATA');
+SELECT throws_ok($$SELECT pgfs_setxattr('/at/f', 'user.b', 'x'::bytea, 1)$$, 'PF017', NULL,
+                 'XATTR_CREATE of an existing one: EEXIST');
+SELECT is(pg_temp.nx('/at/f'), 2, 'failed calls leave the count alone');
+SELECT is(pg_temp.nx('/at/g'), 0, 'a file without any: 0');
+SELECT is((SELECT xattrs FROM pgfs_ll_readdir((pgfs_stat('/at')).ino, 0, 1000) WHERE name = 'f'),
+          2, 'pgfs_ll_readdir returns the count with each entry');
+UPDATE pgfs.inode SET xattrs = 5 WHERE ino = (pgfs_stat('/at/f')).ino;
+SELECT results_eq($$SELECT problem, detail FROM pgfs_fsck()$$,
+                  $$VALUES ('wrong_xattrs', 'xattrs is 5, it has 2')$$, 'fsck: a wrong count');
+UPDATE pgfs.inode SET xattrs = 2 WHERE ino = (pgfs_stat('/at/f')).ino;
 SELECT lives_ok($$SELECT pgfs_setxattr('/at', 'user.dir', 'd'::bytea)$$, 'setxattr on a directory');
 SELECT is(pgfs_getxattr('/at', 'user.dir'), 'd'::bytea, 'getxattr on a directory');
 SELECT lives_ok($$SELECT pgfs_unlink('/at/f'), pgfs_unlink('/at/f2')$$, 'unlink a file with xattrs');
