@@ -49,6 +49,7 @@ struct node
 	uint64_t	nlookup;
 	struct node *next;			/* hash chain */
 	struct name *names;			/* positive names of this node, via cnext */
+	int64_t		noxattrs_until; /* known to have no extended attributes (CLOCK_MONOTONIC ns) */
 };
 
 struct name
@@ -75,6 +76,7 @@ static size_t nname_b,
 static struct name *oldest,
 		   *newest;
 static unsigned epoch;			/* atomic reads; changes under lock */
+static unsigned xattr_stamp;	/* changes of extended attributes made here; likewise */
 
 /* the invalidation thread */
 static pthread_t thread;
@@ -431,12 +433,80 @@ pgfs_cache_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	pthread_mutex_unlock(&lock);
 }
 
+/*
+ * Extended attributes.  ls -l asks the mount for two of every file's
+ * (security.selinux and system.posix_acl_access), cp -a and rsync -X list
+ * them: a round trip to the server each, nearly always to learn that there
+ * are none.  The server says how many an inode has with its attributes
+ * (pgfs_attr.xattrs), so a node that has none is remembered as such for
+ * attr_timeout, as long as the kernel may cache its attributes; getxattr and
+ * listxattr answer from that.  Another mount's or SQL's setxattr is seen
+ * when the kernel would see its new ctime: after attr_timeout at most.  A
+ * change made through this mount clears the node before and after it asks
+ * the server, and moves the stamp, so that a reply read before the change
+ * committed cannot mark the node again: a request takes the stamp before
+ * it asks (pgfs_cache_xattr_stamp) and hands it to pgfs_cache_xattrs.
+ */
+unsigned
+pgfs_cache_xattr_stamp(void)
+{
+	return __atomic_load_n(&xattr_stamp, __ATOMIC_ACQUIRE);
+}
+
+/* The server said ino has count extended attributes, in a reply read under ep and xs. */
+void
+pgfs_cache_xattrs(fuse_ino_t ino, int count, unsigned ep, unsigned xs)
+{
+	double		t = pgfs_cache_attr_timeout(ep);
+	struct node *n;
+
+	pthread_mutex_lock(&lock);
+	if ((n = node_find(ino)) != NULL)
+		n->noxattrs_until = count == 0 && t > 0 && xs == xattr_stamp ?
+			pgfs_now_ns() + (int64_t) (t * 1e9) : 0;
+	pthread_mutex_unlock(&lock);
+}
+
+/* Whether ino is known to have no extended attributes. */
+int
+pgfs_cache_noxattrs(fuse_ino_t ino)
+{
+	struct node *n;
+	int			none;
+
+	pthread_mutex_lock(&lock);
+	n = node_find(ino);
+	none = n && n->noxattrs_until > pgfs_now_ns();
+	pthread_mutex_unlock(&lock);
+	return none;
+}
+
+/* This mount changes the extended attributes of ino: before and after it asks. */
+void
+pgfs_cache_xattrs_changing(fuse_ino_t ino)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&lock);
+	__atomic_store_n(&xattr_stamp, xattr_stamp + 1, __ATOMIC_RELEASE);
+	if ((n = node_find(ino)) != NULL)
+		n->noxattrs_until = 0;
+	pthread_mutex_unlock(&lock);
+}
+
 /* The store behind the mount may have changed: drop all the kernel caches. */
 void
 pgfs_cache_drop_all(void)
 {
+	size_t		i;
+	struct node *n;
+
 	pthread_mutex_lock(&lock);
 	__atomic_store_n(&epoch, epoch + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&xattr_stamp, xattr_stamp + 1, __ATOMIC_RELEASE);
+	for (i = 0; i < nnode_b; i++)
+		for (n = nodes[i]; n; n = n->next)
+			n->noxattrs_until = 0;
 	wanted++;
 	pthread_cond_signal(&wake);
 	pthread_mutex_unlock(&lock);

@@ -84,6 +84,13 @@ row_entry(const PGresult *r, int row, int col, struct fuse_entry_param *e)
 	e->entry_timeout = pgfs.cfg.entry_timeout;
 }
 
+/* How many extended attributes the attribute columns starting at col count. */
+static int
+row_xattrs(const PGresult *r, int row, int col)
+{
+	return res_i32(r, row, col + 11);
+}
+
 /* An attribute function's result, or NULL with *err set. */
 static PGresult *
 exec_attr(enum pgfs_stmt st, const struct pgfs_params *p, int *err)
@@ -108,12 +115,19 @@ getattr_sql(int64_t ino, int *err)
 	return exec_attr(SQL_GETATTR, &p, err);
 }
 
-/* Reply with an entry (e->ino 0: name is absent) as cache.c allows. */
+/*
+ * Reply with an entry (e->ino 0: name is absent) as cache.c allows; xattrs
+ * is its count of extended attributes, or -1 when not known.  ep and xs:
+ * what pgfs_cache_epoch() and pgfs_cache_xattr_stamp() said before the
+ * server was asked.
+ */
 static void
 send_entry(fuse_req_t req, fuse_ino_t parent, const char *name, struct fuse_entry_param *e,
-		   unsigned ep)
+		   int xattrs, unsigned ep, unsigned xs)
 {
 	pgfs_cache_entry(parent, name, e, ep);
+	if (e->ino && xattrs >= 0)
+		pgfs_cache_xattrs(e->ino, xattrs, ep, xs);
 	if (fuse_reply_entry(req, e) != 0 && e->ino)
 		pgfs_cache_unref(e->ino, 1);	/* interrupted: the kernel did not take it */
 }
@@ -121,9 +135,10 @@ send_entry(fuse_req_t req, fuse_ino_t parent, const char *name, struct fuse_entr
 /* Reply with the entry of name in parent that r holds. */
 static void
 reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name, PGresult *r, int err,
-			unsigned ep)
+			unsigned ep, unsigned xs)
 {
 	struct fuse_entry_param e;
+	int			xattrs;
 
 	if (!r)
 	{
@@ -131,8 +146,9 @@ reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name, PGresult *r, in
 		return;
 	}
 	row_entry(r, 0, 0, &e);
+	xattrs = row_xattrs(r, 0, 0);
 	PQclear(r);
-	send_entry(req, parent, name, &e, ep);
+	send_entry(req, parent, name, &e, xattrs, ep, xs);
 }
 
 /* For statements that return nothing of interest. */
@@ -177,7 +193,8 @@ static void
 pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct pgfs_params p = {0};
-	unsigned	ep = pgfs_cache_epoch();
+	unsigned	ep = pgfs_cache_epoch(),
+				xs = pgfs_cache_xattr_stamp();
 	PGresult   *r;
 	int			err;
 
@@ -190,7 +207,7 @@ pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 		if (pgfs_dcache_lookup(parent, name, &e) && (e.ino == 0 || !pgfs_ino_flush(ino_in(e.ino))))
 		{
-			send_entry(req, parent, name, &e, ep);
+			send_entry(req, parent, name, &e, -1, ep, 0);
 			return;
 		}
 	}
@@ -201,7 +218,7 @@ pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	{
 		struct fuse_entry_param e = {.entry_timeout = pgfs.cfg.entry_timeout};
 
-		send_entry(req, parent, name, &e, ep);	/* a negative entry, cached like others */
+		send_entry(req, parent, name, &e, -1, ep, 0); /* a negative entry, cached like others */
 		return;
 	}
 	if (r && pgfs_ino_flush(res_i64(r, 0, 0)))	/* open here: attributes after the flush */
@@ -211,7 +228,7 @@ pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		PQclear(r);
 		r = getattr_sql(ino, &err);
 	}
-	reply_entry(req, parent, name, r, err, ep);
+	reply_entry(req, parent, name, r, err, ep, xs);
 }
 
 static void
@@ -234,7 +251,8 @@ pgfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets
 static void
 pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	unsigned	ep = pgfs_cache_epoch();
+	unsigned	ep = pgfs_cache_epoch(),
+				xs = pgfs_cache_xattr_stamp();
 	PGresult   *r;
 	struct stat st;
 	int			err;
@@ -252,6 +270,7 @@ pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pgfs_row_stat(r, 0, 0, &st);
+	pgfs_cache_xattrs(ino, row_xattrs(r, 0, 0), ep, xs);
 	PQclear(r);
 	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
 }
@@ -261,7 +280,8 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			 struct fuse_file_info *fi)
 {
 	struct pgfs_params p = {0};
-	unsigned	ep = pgfs_cache_epoch();
+	unsigned	ep = pgfs_cache_epoch(),
+				xs = pgfs_cache_xattr_stamp();
 	PGresult   *r;
 	struct stat st;
 	int			err;
@@ -311,6 +331,7 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		return;
 	}
 	pgfs_row_stat(r, 0, 0, &st);
+	pgfs_cache_xattrs(ino, row_xattrs(r, 0, 0), ep, xs);
 	PQclear(r);
 	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
 }
@@ -346,7 +367,8 @@ pgfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
-	unsigned	ep = pgfs_cache_epoch();
+	unsigned	ep = pgfs_cache_epoch(),
+				xs = pgfs_cache_xattr_stamp();
 	PGresult   *r;
 	int			err;
 
@@ -360,7 +382,7 @@ pgfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev
 	par_i64(&p, ctx->gid);
 	r = exec_attr(SQL_MKNOD, &p, &err);
 	pgfs_dcache_added(parent, name);
-	reply_entry(req, parent, name, r, err, ep);
+	reply_entry(req, parent, name, r, err, ep, xs);
 }
 
 static void
@@ -368,7 +390,8 @@ pgfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
-	unsigned	ep = pgfs_cache_epoch();
+	unsigned	ep = pgfs_cache_epoch(),
+				xs = pgfs_cache_xattr_stamp();
 	PGresult   *r;
 	int			err;
 
@@ -381,7 +404,7 @@ pgfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	par_i64(&p, ctx->gid);
 	r = exec_attr(SQL_MKDIR, &p, &err);
 	pgfs_dcache_added(parent, name);
-	reply_entry(req, parent, name, r, err, ep);
+	reply_entry(req, parent, name, r, err, ep, xs);
 }
 
 static void
@@ -389,7 +412,8 @@ pgfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *na
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
-	unsigned	ep = pgfs_cache_epoch();
+	unsigned	ep = pgfs_cache_epoch(),
+				xs = pgfs_cache_xattr_stamp();
 	PGresult   *r;
 	int			err;
 
@@ -407,14 +431,15 @@ pgfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *na
 	par_i64(&p, ctx->gid);
 	r = exec_attr(SQL_SYMLINK, &p, &err);
 	pgfs_dcache_added(parent, name);
-	reply_entry(req, parent, name, r, err, ep);
+	reply_entry(req, parent, name, r, err, ep, xs);
 }
 
 static void
 pgfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct pgfs_params p = {0};
-	unsigned	ep = pgfs_cache_epoch();
+	unsigned	ep = pgfs_cache_epoch(),
+				xs = pgfs_cache_xattr_stamp();
 	PGresult   *r;
 	int			err;
 
@@ -426,7 +451,7 @@ pgfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newn
 	par_bytes(&p, newname, strlen(newname));
 	r = exec_attr(SQL_LINK, &p, &err);
 	pgfs_dcache_added(newparent, newname);
-	reply_entry(req, newparent, newname, r, err, ep);
+	reply_entry(req, newparent, newname, r, err, ep, xs);
 }
 
 static void
@@ -541,10 +566,12 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
-	unsigned	ep = pgfs_cache_epoch();
+	unsigned	ep = pgfs_cache_epoch(),
+				xs = pgfs_cache_xattr_stamp();
 	struct fuse_entry_param e;
 	PGresult   *r;
-	int			err;
+	int			err,
+				xattrs;
 
 	REFUSE_IF_RO(req);
 	CHECK_NAME(req, name);
@@ -562,6 +589,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	}
 	row_entry(r, 0, 0, &e);
+	xattrs = row_xattrs(r, 0, 0);
 	PQclear(r);
 	if ((err = open_handle(ino_in(e.ino), fi, 1)))
 	{
@@ -571,6 +599,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	/* a new file has no security.capability for the first write to ask about */
 	pgfs_ino_set_nocaps(ino_in(e.ino), 1);
 	pgfs_cache_entry(parent, name, &e, ep);
+	pgfs_cache_xattrs(e.ino, xattrs, ep, xs);
 	if (fuse_reply_create(req, &e, fi) != 0)
 	{
 		pgfs_cache_unref(e.ino, 1);
@@ -777,6 +806,7 @@ struct dirbuf
 	fuse_ino_t	dir;
 	int			plus;
 	unsigned	ep;				/* cache epoch at the start */
+	unsigned	xs;				/* ... and xattr stamp */
 	char	   *buf;
 	size_t		size;
 	size_t		used;
@@ -789,7 +819,8 @@ struct dirbuf
  * node id (not "." and "..") counts as a lookup and caches its name.
  */
 static int
-add_entry(struct dirbuf *d, const char *name, struct fuse_entry_param *e, off_t next)
+add_entry(struct dirbuf *d, const char *name, struct fuse_entry_param *e, int xattrs,
+		  off_t next)
 {
 	size_t		n;
 
@@ -806,6 +837,7 @@ add_entry(struct dirbuf *d, const char *name, struct fuse_entry_param *e, off_t 
 	if (e->ino)
 	{
 		pgfs_cache_entry(d->dir, name, e, d->ep);
+		pgfs_cache_xattrs(e->ino, xattrs, d->ep, d->xs);
 		d->given[d->ngiven++] = e->ino;
 	}
 	d->used += fuse_add_direntry_plus(d->req, d->buf + d->used, d->size - d->used, name, e, next);
@@ -818,7 +850,7 @@ add_dot(struct dirbuf *d, const char *name, fuse_ino_t ino, off_t next)
 {
 	struct fuse_entry_param e = {.attr.st_ino = ino,.attr.st_mode = S_IFDIR};
 
-	return add_entry(d, name, &e, next);
+	return add_entry(d, name, &e, -1, next);
 }
 
 /*
@@ -832,6 +864,7 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 	int64_t		dir = ino_in(ino);
 	int64_t		cookie = off < 2 ? 2 : off;
 	struct dirbuf d = {.req = req,.dir = ino,.plus = plus,.ep = pgfs_cache_epoch(),
+	.xs = pgfs_cache_xattr_stamp(),
 	.buf = malloc(size),.size = size};
 	int			err = 0,
 				full = 0;
@@ -884,18 +917,25 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 			int64_t		child = res_i64(r, row, 2);
 			struct fuse_entry_param e;
 			PGresult   *fresh = NULL;
+			int			xattrs;
 
 			if (len > PGFS_NAME_MAX)
 				len = PGFS_NAME_MAX;
 			memcpy(name, PQgetvalue(r, row, 1), len);
 			name[len] = '\0';
 			if (plus && pgfs_ino_flush(child) && (fresh = getattr_sql(child, &err)))
+			{
 				row_entry(fresh, 0, 0, &e);
+				xattrs = row_xattrs(fresh, 0, 0);
+			}
 			else
+			{
 				row_entry(r, row, 2, &e);
+				xattrs = row_xattrs(r, row, 2);
+			}
 			PQclear(fresh);
 			err = 0;
-			if (!(full = !add_entry(&d, name, &e, res_i64(r, row, 0))))
+			if (!(full = !add_entry(&d, name, &e, xattrs, res_i64(r, row, 0))))
 				cookie = res_i64(r, row, 0);
 		}
 		PQclear(r);
@@ -949,6 +989,20 @@ pgfs_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* A change of ino's extended attributes (cache.c forgets that it had none). */
+static void
+reply_xattr_change(fuse_req_t req, fuse_ino_t ino, enum pgfs_stmt st, const struct pgfs_params *p)
+{
+	int			err = 0;
+	PGresult   *r;
+
+	pgfs_cache_xattrs_changing(ino);
+	r = pgfs_exec(st, p, &err);
+	pgfs_cache_xattrs_changing(ino);
+	PQclear(r);
+	fuse_reply_err(req, r ? 0 : err);
+}
+
 static void
 pgfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			  size_t size, int flags)
@@ -971,7 +1025,7 @@ pgfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *valu
 	par_bytes(&p, value, size);
 	par_i32(&p, flags & (PGFS_XATTR_CREATE | PGFS_XATTR_REPLACE));
 	pgfs_ino_set_nocaps(ino_in(ino), 0);
-	reply_exec(req, SQL_SETXATTR, &p);
+	reply_xattr_change(req, ino, SQL_SETXATTR, &p);
 }
 
 /* Reply to a getxattr or listxattr: size 0 asks how big the value is. */
@@ -1000,7 +1054,7 @@ pgfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		return;
 	}
 	caps = strcmp(name, "security.capability") == 0;
-	if (caps && pgfs_ino_nocaps(ino_in(ino)))
+	if (pgfs_cache_noxattrs(ino) || (caps && pgfs_ino_nocaps(ino_in(ino))))
 	{
 		fuse_reply_err(req, ENODATA);	/* see handle.c */
 		return;
@@ -1031,6 +1085,11 @@ pgfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	int			err,
 				row;
 
+	if (pgfs_cache_noxattrs(ino))
+	{
+		reply_xattr(req, "", 0, size);
+		return;
+	}
 	par_i64(&p, ino_in(ino));
 	if (!(r = pgfs_exec(SQL_LISTXATTR, &p, &err)))
 	{
@@ -1069,7 +1128,7 @@ pgfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	}
 	par_i64(&p, ino_in(ino));
 	par_bytes(&p, name, strlen(name));
-	reply_exec(req, SQL_REMOVEXATTR, &p);
+	reply_xattr_change(req, ino, SQL_REMOVEXATTR, &p);
 }
 
 /* Only asked without default_permissions; then nothing is checked, as documented. */

@@ -105,7 +105,7 @@ ino_out(int64_t ino)
  * their types (and so their binary format) are fixed here and not inferred.
  */
 #define PGFS_WRITES 1
-#define PGFS_ATTR_COLS "ino, mode, nlink, uid, gid, rdev, size, blocks, atime_ns, mtime_ns, ctime_ns"
+#define PGFS_ATTR_COLS "ino, mode, nlink, uid, gid, rdev, size, blocks, atime_ns, mtime_ns, ctime_ns, xattrs"
 #define PGFS_STMT_LIST \
 	PGFS_STMT(LOOKUP, 0, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_lookup($1::int8, $2::bytea, true)") \
 	PGFS_STMT(GETATTR, 0, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_getattr($1::int8)") \
@@ -236,6 +236,10 @@ extern void pgfs_cache_unref(fuse_ino_t ino, uint64_t count);
 extern void pgfs_cache_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 							  const char *newname, int exchange);
 extern void pgfs_cache_drop_all(void);
+extern unsigned pgfs_cache_xattr_stamp(void);
+extern void pgfs_cache_xattrs(fuse_ino_t ino, int count, unsigned ep, unsigned xs);
+extern int	pgfs_cache_noxattrs(fuse_ino_t ino);
+extern void pgfs_cache_xattrs_changing(fuse_ino_t ino);
 extern int	pgfs_cache_start(struct fuse_session *se);
 extern int	pgfs_cache_stop(void);
 

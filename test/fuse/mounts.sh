@@ -85,6 +85,14 @@ rm "$dir/inner/g"
 sleep 1.5
 [ ! -e "$ro/$sub/inner/g" ]
 result $? "a removal shows in the other mount"
+# the other mount knew h had no extended attributes (ls -l asks for them)
+ls -l "$ro/$sub/inner" > /dev/null
+"$PYTHON" -c 'import os, sys; os.setxattr(sys.argv[1], "user.m", b"1")' "$dir/inner/h"
+sleep 1.5
+[ "$("$PYTHON" -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.m").decode())' \
+	"$ro/$sub/inner/h" 2>&1)" = 1 ]
+result $? "an extended attribute set shows in the other mount"
+"$PYTHON" -c 'import os, sys; os.removexattr(sys.argv[1], "user.m")' "$dir/inner/h"
 
 # a subdir mount
 sd=$(newdir)

@@ -440,6 +440,35 @@ def t_xattr():
     os.unlink(p('x'))
 
 
+def t_xattr_none_known():
+    # the daemon answers "no such attribute" from the count that came with
+    # the attributes (ls -l asks every file); its own changes show at once
+    os.mkdir(p('xn'))
+    for n in ('a', 'b'):
+        os.close(os.open(p('xn', n), os.O_CREAT | os.O_WRONLY, 0o644))
+    for n in os.listdir(p('xn')):
+        os.lstat(p('xn', n))
+    fails('getxattr after a listing: ENODATA', errno.ENODATA, os.getxattr, p('xn', 'a'),
+          'security.selinux')
+    check('listxattr after a listing: empty', os.listxattr(p('xn', 'a')) == [])
+    os.setxattr(p('xn', 'a'), 'user.k', b'v')
+    check('setxattr shows at once', os.getxattr(p('xn', 'a'), 'user.k') == b'v')
+    check('... and in listxattr', os.listxattr(p('xn', 'a')) == ['user.k'])
+    for n in os.listdir(p('xn')):
+        os.lstat(p('xn', n))
+    check('a listing does not hide it', os.getxattr(p('xn', 'a'), 'user.k') == b'v')
+    os.removexattr(p('xn', 'a'), 'user.k')
+    fails('removexattr shows at once', errno.ENODATA, os.getxattr, p('xn', 'a'), 'user.k')
+    check('... and in listxattr', os.listxattr(p('xn', 'a')) == [])
+    fd = os.open(p('xn', 'c'), os.O_CREAT | os.O_WRONLY, 0o644)
+    os.setxattr(p('xn', 'c'), 'user.new', b'1')
+    check('setxattr on a file just created', os.getxattr(p('xn', 'c'), 'user.new') == b'1')
+    os.close(fd)
+    for n in ('a', 'b', 'c'):
+        os.unlink(p('xn', n))
+    os.rmdir(p('xn'))
+
+
 def t_readdir():
     os.mkdir(p('many'))
     names = set('file-%04d-%s' % (i, 'x' * (i % 50)) for i in range(1500))
