@@ -71,6 +71,9 @@
 #define PGFS_PATH_MAX			4096	/* including the terminating NUL */
 #define PGFS_XATTR_NAME_MAX		255
 #define PGFS_XATTR_SIZE_MAX		65536
+/* the names of a file's extended attributes, each with its NUL: what one
+ * listxattr(2) can return (Linux's XATTR_LIST_MAX) */
+#define PGFS_XATTR_LIST_MAX		65536
 #define PGFS_LINK_MAX			65000
 
 /* readdir cookies 1 and 2 are "." and ".."; stored cookies start at 3 */

@@ -639,6 +639,9 @@ static PgfsPlan xattr_insert_plan = {
 static PgfsPlan xattr_delete_plan = {
 	"DELETE FROM pgfs.xattr WHERE ino = $1 AND name = $2", 2, {INT8OID, BYTEAOID}
 };
+static PgfsPlan xattr_names_plan = {
+	"SELECT coalesce(sum(length(name) + 1), 0)::int8 FROM pgfs.xattr WHERE ino = $1", 1, {INT8OID}
+};
 static PgfsPlan xattr_list_plan = {
 	"SELECT name FROM pgfs.xattr WHERE ino = $1 ORDER BY name", 1, {INT8OID}
 };
@@ -703,6 +706,22 @@ NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpat
 				(errcode(PGFS_SQLSTATE_ENODATA),
 				 errmsg("extended attribute \"%s\" of \"%s\" does not exist",
 						PgfsNameStr(name), label)));
+	/* every name must still fit one listxattr(2); ext4 says ENOSPC far sooner */
+	if (!exists && node.xattrs > 0)
+	{
+		int64		used;
+
+		PgfsExec(&xattr_names_plan, v, NULL);
+		used = PgfsGetInt64(0, 1);
+		if (used + name.len + 1 > PGFS_XATTR_LIST_MAX)
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_ENOSPC),
+					 errmsg("no room for extended attribute \"%s\" of \"%s\"",
+							PgfsNameStr(name), label),
+					 errdetail("The names of a file's extended attributes take at most %d bytes, "
+							   "each with a NUL; these take %lld.",
+							   PGFS_XATTR_LIST_MAX, (long long) used)));
+	}
 	PgfsExec(&xattr_insert_plan, v, NULL);
 	if (!exists)
 		node.xattrs++;

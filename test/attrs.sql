@@ -2,7 +2,7 @@
 -- utimens, times and generation kept by each change, mknod of every type,
 -- extended attributes, statfs, store_id, and the SQLSTATE/errno table.
 BEGIN;
-SELECT plan(75);
+SELECT plan(80);
 
 CREATE FUNCTION pg_temp.st(p text) RETURNS TABLE (mode integer, uid bigint, gid bigint,
     atime_ns bigint, mtime_ns bigint, ctime_ns bigint, generation bigint)
@@ -131,6 +131,16 @@ UPDATE pgfs.inode SET xattrs = 5 WHERE ino = (pgfs_stat('/at/f')).ino;
 SELECT results_eq($$SELECT problem, detail FROM pgfs_fsck()$$,
                   $$VALUES ('wrong_xattrs', 'xattrs is 5, it has 2')$$, 'fsck: a wrong count');
 UPDATE pgfs.inode SET xattrs = 2 WHERE ino = (pgfs_stat('/at/f')).ino;
+-- the names must fit one listxattr(2): 65536 bytes with their NULs
+SELECT lives_ok($$SELECT count(pgfs_setxattr('/at/g', 'user.' || lpad(n::text, 250, 'n'), 'v'::bytea))
+                  FROM generate_series(1, 256) n$$, '256 names of 255 bytes: 65536 bytes');
+SELECT throws_ok($$SELECT pgfs_setxattr('/at/g', 'user.x', 'v'::bytea)$$, 'PF028', NULL,
+                 'one more name: ENOSPC');
+SELECT lives_ok($$SELECT pgfs_setxattr('/at/g', 'user.' || lpad('7', 250, 'n'), 'new'::bytea)$$,
+                'replacing a value when the list is full');
+SELECT is((SELECT count(*) FROM pgfs_listxattr('/at/g')), 256::bigint, 'all 256 are listed');
+SELECT lives_ok($$SELECT pgfs_removexattr('/at/g', 'user.' || lpad('7', 250, 'n')),
+                         pgfs_setxattr('/at/g', 'user.x', 'v'::bytea)$$, 'room again after a removal');
 SELECT lives_ok($$SELECT pgfs_setxattr('/at', 'user.dir', 'd'::bytea)$$, 'setxattr on a directory');
 SELECT is(pgfs_getxattr('/at', 'user.dir'), 'd'::bytea, 'getxattr on a directory');
 SELECT lives_ok($$SELECT pgfs_unlink('/at/f'), pgfs_unlink('/at/f2')$$, 'unlink a file with xattrs');
