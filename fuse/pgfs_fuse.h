@@ -23,9 +23,6 @@
 
 #define PGFS_FUSE_VERSION	"1.0"
 
-/* the largest file the server keeps (PGFS_MAX_FILE_SIZE of src/pgfs.h) */
-#define PGFS_FILE_SIZE_MAX	((int64_t) 1 << 50)
-
 /* one write to the server carries at most this much buffered data */
 #define PGFS_WBUF_MAX		(1024 * 1024)
 /* ... and a buffer that would cross this alignment is cut there */

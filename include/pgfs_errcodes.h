@@ -69,6 +69,8 @@
 /* limits shared with clients */
 #define PGFS_NAME_MAX			255
 #define PGFS_PATH_MAX			4096	/* including the terminating NUL */
+/* largest file: 1 PiB, far above ext4's 16 TiB, and offset + length never overflows int64 */
+#define PGFS_FILE_SIZE_MAX		(1LL << 50)
 #define PGFS_XATTR_NAME_MAX		255
 #define PGFS_XATTR_SIZE_MAX		65536
 /* the names of a file's extended attributes, each with its NUL: what one

@@ -464,11 +464,11 @@ NsCheckRange(int64 offset, int64 length, const char *errpath)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("negative length %lld for \"%s\"", (long long) length, errpath)));
-	if (offset > PGFS_MAX_FILE_SIZE || length > PGFS_MAX_FILE_SIZE - offset)
+	if (offset > PGFS_FILE_SIZE_MAX || length > PGFS_FILE_SIZE_MAX - offset)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EFBIG),
 				 errmsg("file \"%s\" would exceed the maximum file size", errpath),
-				 errdetail("Files are limited to %lld bytes.", (long long) PGFS_MAX_FILE_SIZE)));
+				 errdetail("Files are limited to %lld bytes.", (long long) PGFS_FILE_SIZE_MAX)));
 }
 
 static void

@@ -42,8 +42,6 @@
 #define PGFS_CHUNK_SHIFT		16
 #define PGFS_CHUNK_SIZE			(1 << PGFS_CHUNK_SHIFT)
 
-/* largest file: 1 PiB, far above ext4's 16 TiB, and offset + length never overflows int64 */
-#define PGFS_MAX_FILE_SIZE		(INT64CONST(1) << 50)
 
 /* symbolic links followed in one path walk before ELOOP, as Linux's MAXSYMLINKS */
 #define PGFS_MAX_SYMLINKS		40
