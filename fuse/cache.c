@@ -439,7 +439,7 @@ pgfs_cache_rename(fuse_ino_t parent, const char *name, fuse_ino_t newparent,
  * them: a round trip to the server each, nearly always to learn that there
  * are none.  The server says how many an inode has with its attributes
  * (pgfs_attr.xattrs), so a node that has none is remembered as such for
- * attr_timeout, as long as the kernel may cache its attributes; getxattr and
+ * as long as the kernel may cache its attributes; getxattr and
  * listxattr answer from that.  Another mount's or SQL's setxattr is seen
  * when the kernel would see its new ctime: after attr_timeout at most.  A
  * change made through this mount clears the node before and after it asks
@@ -453,11 +453,13 @@ pgfs_cache_xattr_stamp(void)
 	return __atomic_load_n(&xattr_stamp, __ATOMIC_ACQUIRE);
 }
 
-/* The server said ino has count extended attributes, in a reply read under ep and xs. */
+/*
+ * The server said ino has count extended attributes, in a reply read under
+ * stamp xs and handed to the kernel with attributes it may keep for t seconds.
+ */
 void
-pgfs_cache_xattrs(fuse_ino_t ino, int count, unsigned ep, unsigned xs)
+pgfs_cache_xattrs(fuse_ino_t ino, int count, double t, unsigned xs)
 {
-	double		t = pgfs_cache_attr_timeout(ep);
 	struct node *n;
 
 	pthread_mutex_lock(&lock);

@@ -64,6 +64,7 @@ struct dc_ent
 	uint32_t	len;
 	const char *name;			/* in the listing's arena */
 	struct stat st;
+	int			xattrs;			/* its extended attributes */
 };
 
 /* a name added through this mount after the listing was read */
@@ -95,6 +96,7 @@ struct dc_slot
 	uint64_t	list_rseq;		/* ... and renames sequence */
 	unsigned	adds;			/* names added in dir through this mount */
 	unsigned	epoch;			/* cache.c epoch of the listing */
+	unsigned	xstamp;			/* ... and xattr stamp */
 	unsigned	misses;			/* lookups without a listing under seq */
 	int			fetching;
 	int64_t		expires;		/* the listing's end (CLOCK_MONOTONIC ns) */
@@ -331,6 +333,7 @@ fetch(fuse_ino_t dir, int *too_big)
 			e->len = len;
 			e->hash = hash_name(l->arena + arena_used, len);
 			pgfs_row_stat(r, row, 2, &e->st);
+			e->xattrs = res_i32(r, row, 2 + 11);
 			arena_used += len + 1;
 			cookie = res_i64(r, row, 0);
 		}
@@ -361,7 +364,8 @@ fail:
 
 /* Answer from s's listing if it is current; under lock. */
 static int
-answer(struct dc_slot *s, const char *name, int64_t now, struct fuse_entry_param *e)
+answer(struct dc_slot *s, const char *name, int64_t now, struct fuse_entry_param *e,
+	   int *xattrs, unsigned *xs)
 {
 	const struct dc_ent *ent;
 	double		left;
@@ -375,10 +379,13 @@ answer(struct dc_slot *s, const char *name, int64_t now, struct fuse_entry_param
 		return 0;
 	left = (double) (s->expires - now) / 1e9;
 	memset(e, 0, sizeof(*e));
+	*xattrs = -1;
+	*xs = s->xstamp;
 	if (ent)
 	{
 		e->attr = ent->st;
 		e->ino = ent->st.st_ino;
+		*xattrs = ent->xattrs;
 	}
 	e->attr_timeout = e->entry_timeout = left;
 	return 1;
@@ -386,16 +393,20 @@ answer(struct dc_slot *s, const char *name, int64_t now, struct fuse_entry_param
 
 /*
  * Look name up in parent's listing.  Returns 1 with *e filled (e->ino 0:
- * absent; timeouts: what the listing has left), or 0: ask the server.
+ * absent; timeouts: what the listing has left), *xattrs (its count of
+ * extended attributes, -1 if absent) and *xs (cache.c's xattr stamp when the
+ * listing was read), or 0: ask the server.
  */
 int
-pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
+pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e,
+				   int *xattrs, unsigned *xs)
 {
 	struct dc_slot *s = NULL;
 	int64_t		now;
 	uint64_t	seq,
 				mseq;
 	unsigned	ep,
+				xstamp,
 				adds;
 	struct dc_list *l;
 	int			i,
@@ -427,7 +438,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 		s->dir = parent;
 	}
 	s->used = now;
-	if (answer(s, name, now, e))
+	if (answer(s, name, now, e, xattrs, xs))
 	{
 		pthread_mutex_unlock(&lock);
 		return 1;
@@ -449,6 +460,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 	pthread_mutex_unlock(&lock);
 
 	ep = pgfs_cache_epoch();
+	xstamp = pgfs_cache_xattr_stamp();
 	l = fetch(parent, &too_big);
 
 	pthread_mutex_lock(&lock);
@@ -479,8 +491,9 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 			s->list_seq = mseq;
 			s->list_rseq = seq;
 			s->epoch = ep;
+			s->xstamp = xstamp;
 			s->expires = now + (int64_t) (window() * 1e9);	/* from before the read */
-			ok = answer(s, name, pgfs_now_ns(), e);
+			ok = answer(s, name, pgfs_now_ns(), e, xattrs, xs);
 		}
 	}
 	pthread_mutex_unlock(&lock);

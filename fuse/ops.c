@@ -127,7 +127,7 @@ send_entry(fuse_req_t req, fuse_ino_t parent, const char *name, struct fuse_entr
 {
 	pgfs_cache_entry(parent, name, e, ep);
 	if (e->ino && xattrs >= 0)
-		pgfs_cache_xattrs(e->ino, xattrs, ep, xs);
+		pgfs_cache_xattrs(e->ino, xattrs, e->attr_timeout, xs);
 	if (fuse_reply_entry(req, e) != 0 && e->ino)
 		pgfs_cache_unref(e->ino, 1);	/* interrupted: the kernel did not take it */
 }
@@ -204,10 +204,13 @@ pgfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
 	{
 		struct fuse_entry_param e;
+		int			xattrs;
+		unsigned	lxs;
 
-		if (pgfs_dcache_lookup(parent, name, &e) && (e.ino == 0 || !pgfs_ino_flush(ino_in(e.ino))))
+		if (pgfs_dcache_lookup(parent, name, &e, &xattrs, &lxs) &&
+			(e.ino == 0 || !pgfs_ino_flush(ino_in(e.ino))))
 		{
-			send_entry(req, parent, name, &e, -1, ep, 0);
+			send_entry(req, parent, name, &e, xattrs, ep, lxs);
 			return;
 		}
 	}
@@ -270,7 +273,7 @@ pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pgfs_row_stat(r, 0, 0, &st);
-	pgfs_cache_xattrs(ino, row_xattrs(r, 0, 0), ep, xs);
+	pgfs_cache_xattrs(ino, row_xattrs(r, 0, 0), pgfs_cache_attr_timeout(ep), xs);
 	PQclear(r);
 	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
 }
@@ -331,7 +334,7 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		return;
 	}
 	pgfs_row_stat(r, 0, 0, &st);
-	pgfs_cache_xattrs(ino, row_xattrs(r, 0, 0), ep, xs);
+	pgfs_cache_xattrs(ino, row_xattrs(r, 0, 0), pgfs_cache_attr_timeout(ep), xs);
 	PQclear(r);
 	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
 }
@@ -599,7 +602,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	/* a new file has no security.capability for the first write to ask about */
 	pgfs_ino_set_nocaps(ino_in(e.ino), 1);
 	pgfs_cache_entry(parent, name, &e, ep);
-	pgfs_cache_xattrs(e.ino, xattrs, ep, xs);
+	pgfs_cache_xattrs(e.ino, xattrs, e.attr_timeout, xs);
 	if (fuse_reply_create(req, &e, fi) != 0)
 	{
 		pgfs_cache_unref(e.ino, 1);
@@ -837,7 +840,7 @@ add_entry(struct dirbuf *d, const char *name, struct fuse_entry_param *e, int xa
 	if (e->ino)
 	{
 		pgfs_cache_entry(d->dir, name, e, d->ep);
-		pgfs_cache_xattrs(e->ino, xattrs, d->ep, d->xs);
+		pgfs_cache_xattrs(e->ino, xattrs, e->attr_timeout, d->xs);
 		d->given[d->ngiven++] = e->ino;
 	}
 	d->used += fuse_add_direntry_plus(d->req, d->buf + d->used, d->size - d->used, name, e, next);

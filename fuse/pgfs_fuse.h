@@ -234,7 +234,7 @@ extern void pgfs_cache_rename(fuse_ino_t parent, const char *name, fuse_ino_t ne
 							  const char *newname, int exchange);
 extern void pgfs_cache_drop_all(void);
 extern unsigned pgfs_cache_xattr_stamp(void);
-extern void pgfs_cache_xattrs(fuse_ino_t ino, int count, unsigned ep, unsigned xs);
+extern void pgfs_cache_xattrs(fuse_ino_t ino, int count, double t, unsigned xs);
 extern int	pgfs_cache_noxattrs(fuse_ino_t ino);
 extern void pgfs_cache_xattrs_changing(fuse_ino_t ino);
 extern int	pgfs_cache_start(struct fuse_session *se);
@@ -282,7 +282,8 @@ pgfs_now_ns(void)
 }
 
 /* in dcache.c */
-extern int	pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e);
+extern int	pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e,
+							   int *xattrs, unsigned *xs);
 extern void pgfs_dcache_mutated(int rename);
 extern void pgfs_dcache_added(fuse_ino_t parent, const char *name);
 

@@ -50,6 +50,23 @@ mv "$dir/f8" "$dir/m8"
 [ ! -e "$dir/f8" ] && [ "$(stat -c %s "$dir/m8")" = 8 ]
 result $? "a rename through the mount shows at once"
 
+# extended attributes: a name the listing answered is known to have none
+# (getfattr asks the daemon, which answers from the listing's count); one
+# set through the mount shows at once, one set through SQL after the timeouts
+xa() { "$PYTHON" -c 'import os, sys; print(" ".join(sorted(os.listxattr(sys.argv[1]))))' "$1" 2>&1; }
+cold
+statall > /dev/null
+[ -z "$(xa "$dir/f20")" ] && [ -z "$(xa "$dir/f21")" ]
+result $? "files found through a listing list no extended attributes"
+"$PYTHON" -c 'import os, sys; os.setxattr(sys.argv[1], "user.d", b"1")' "$dir/f20"
+[ "$(xa "$dir/f20")" = user.d ]
+result $? "an extended attribute set through the mount shows at once"
+sql "SELECT pgfs_setxattr('/$sub/f21', 'user.s', 'v'::bytea)" > /dev/null
+cold
+statall > /dev/null
+[ "$(xa "$dir/f21")" = user.s ] && [ "$(xa "$dir/f20")" = user.d ]
+result $? "... and one set through SQL once the timeouts have passed"
+
 # changes through SQL show within the timeouts
 cold
 statall > /dev/null
