@@ -29,6 +29,7 @@ chmod 755 "$work"
 mnt=$work/mnt
 mkdir -p "$mnt" "$work/ts1" "$work/ts2"
 cleanup() {
+	session_close
 	fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
 	drop_small pgfs_full_sql pgfs_small1 "$work/ts1"
 	drop_small pgfs_full_fuse pgfs_small2 "$work/ts2"
@@ -46,6 +47,28 @@ drop_small() {	# db tablespace dir: undo small_db
 	umount "$3" 2>/dev/null
 }
 
+# A session opened before the disk fills, for the checks after: a new
+# connection to a database on a full disk fails ("could not write init
+# file") whenever autovacuum has invalidated the relation cache init file.
+session_open() {	# db
+	coproc SESSION { psql -X -At -q -d "$1" 2>&1; }
+}
+session_query() {	# sql: its output, on one line
+	local line out=
+	printf '%s;\n\\echo __end__\n' "$1" >&"${SESSION[1]}"
+	while IFS= read -r line <&"${SESSION[0]}"; do
+		[ "$line" = __end__ ] && break
+		out+=$line
+	done
+	echo "$out"
+}
+session_close() {
+	local fd pid=${SESSION_PID:-}
+	[ -n "$pid" ] || return 0
+	fd=${SESSION[1]}
+	exec {fd}>&-
+	wait "$pid" 2>/dev/null
+}
 small_db() {	# db tablespace dir: a database living on a 40 MiB tmpfs
 	mount -t tmpfs -o size=40m tmpfs "$3" && chown postgres: "$3" &&
 	psql -X -q -v ON_ERROR_STOP=1 -c "CREATE TABLESPACE $2 LOCATION '$3'" &&
@@ -55,6 +78,7 @@ small_db() {	# db tablespace dir: a database living on a 40 MiB tmpfs
 
 # ---- SQL into a full tablespace ----
 if small_db pgfs_full_sql pgfs_small1 "$work/ts1"; then
+	session_open pgfs_full_sql
 	: >"$work/acked"
 	state=
 	for i in $(seq 1 100); do
@@ -74,16 +98,17 @@ if small_db pgfs_full_sql pgfs_small1 "$work/ts1"; then
 	ok "$([ "$state" = 53100 ]; echo $?)" "sql: the failure is 53100 disk_full (ENOSPC), got '${state:-none}'"
 	bad=0
 	while read -r path sum; do
-		got=$(psql -X -At -d pgfs_full_sql -c "SELECT md5(pgfs_read('$path'))")
+		got=$(session_query "SELECT md5(pgfs_read('$path'))")
 		[ "$got" = "$sum" ] || { bad=$((bad + 1)); echo "# $path: expected $sum, read $got"; }
 	done <"$work/acked"
 	ok "$([ "$acked" -gt 0 ] && [ "$bad" -eq 0 ]; echo $?)" "sql: all $acked acknowledged files read back intact"
-	fsck=$(psql -X -At -d pgfs_full_sql -c "SELECT count(*) FROM pgfs_fsck()")
+	fsck=$(session_query "SELECT count(*) FROM pgfs_fsck()")
 	ok "$([ "$fsck" = 0 ]; echo $?)" "sql: pgfs_fsck() is clean on the full disk ($fsck problems)"
 	# the failed call left nothing behind: its transaction rolled back whole
 	next=$((acked + 1))
-	gone=$(psql -X -At -d pgfs_full_sql -c "SELECT pgfs_exists('/f$next')")
+	gone=$(session_query "SELECT pgfs_exists('/f$next')")
 	ok "$([ "$gone" = f ]; echo $?)" "sql: the write that failed left no file /f$next behind"
+	session_close
 else
 	ok 1 "sql: could not set up a database on a small tmpfs tablespace"
 fi
@@ -93,6 +118,7 @@ drop_small pgfs_full_sql pgfs_small1 "$work/ts1"
 # ---- a mount on a full tablespace ----
 if small_db pgfs_full_fuse pgfs_small2 "$work/ts2" &&
    "$FUSE_BIN" "$(conninfo pgfs_full_fuse)" "$mnt" -o workers=2; then
+	session_open pgfs_full_fuse
 	: >"$work/acked"
 	err=
 	for i in $(seq 1 100); do
@@ -113,9 +139,10 @@ if small_db pgfs_full_fuse pgfs_small2 "$work/ts2" &&
 	done <"$work/acked"
 	ok "$([ "$acked" -gt 0 ] && [ "$bad" -eq 0 ]; echo $?)" "fuse: all $acked files closed before read back intact"
 	fusermount3 -u "$mnt"
-	psql -X -q -d pgfs_full_fuse -c "SELECT pgfs_reclaim_orphans()" >/dev/null 2>&1
-	fsck=$(psql -X -At -d pgfs_full_fuse -c "SELECT count(*) FROM pgfs_fsck()")
+	session_query "SELECT pgfs_reclaim_orphans()" >/dev/null
+	fsck=$(session_query "SELECT count(*) FROM pgfs_fsck()")
 	ok "$([ "$fsck" = 0 ]; echo $?)" "fuse: pgfs_fsck() is clean after the full disk ($fsck problems)"
+	session_close
 	drop_small pgfs_full_fuse pgfs_small2 "$work/ts2"
 else
 	ok 1 "fuse: could not mount a database on a small tmpfs tablespace"
