@@ -35,8 +35,9 @@ CREATE TABLE pgfs.inode (
     generation  bigint  NOT NULL DEFAULT 1,    -- bumped by every change; for caches
     parent      bigint,                        -- directories only: the containing directory
     target      bytea,                         -- symlinks only
-    xattrs      integer NOT NULL DEFAULT 0     -- its rows in pgfs.xattr (so that a client
-                                               -- learns "none" with the attributes)
+    xattrs      integer                        -- its rows in pgfs.xattr, so that a client
+                                               -- learns "none" with the attributes; NULL
+                                               -- for none, which takes no byte in the row
     -- nlink, size, blocks and xattrs are never negative: src/catalog.c checks each
     -- row it writes (CheckCounts says why not a CHECK constraint here)
 ) WITH (fillfactor = 90);   -- room for HOT updates of size, times and generation

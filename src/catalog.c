@@ -280,7 +280,7 @@ SlotToInode(TupleTableSlot *slot, PgfsInode *out)
 	out->btime_ns = DatumGetInt64(d[11]);
 	out->generation = DatumGetInt64(d[12]);
 	out->parent = n[13] ? 0 : DatumGetInt64(d[13]);
-	out->xattrs = DatumGetInt32(d[15]);		/* d[14] is target */
+	out->xattrs = n[15] ? 0 : DatumGetInt32(d[15]);	/* d[14] is target */
 }
 
 /*
@@ -580,6 +580,8 @@ CatalogUpdateInode(PgfsInode *node)
 	if (node->parent == 0)
 		nulls[11] = 'n';
 	v[12] = Int32GetDatum(node->xattrs);
+	if (node->xattrs == 0)
+		nulls[12] = 'n';		/* none: NULL, no byte in the row */
 	if (PgfsExec(&update_plan, v, nulls) != 1)
 		elog(ERROR, "inode %lld vanished while locked", (long long) node->ino);
 }

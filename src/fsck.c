@@ -117,9 +117,9 @@ static FsckCheck checks[] = {
 		  "SELECT x.ino, 'extended attribute ' || encode(x.name, 'escape') || ' of a missing inode'"
 		  " FROM pgfs.xattr x WHERE NOT EXISTS (SELECT 1 FROM pgfs.inode i WHERE i.ino = x.ino)"),
 	CHECK("wrong_xattrs",
-		  "SELECT i.ino, 'xattrs is ' || i.xattrs || ', it has ' || coalesce(x.n, 0)"
+		  "SELECT i.ino, 'xattrs is ' || coalesce(i.xattrs, 0) || ', it has ' || coalesce(x.n, 0)"
 		  " FROM pgfs.inode i LEFT JOIN (SELECT ino, count(*) AS n FROM pgfs.xattr GROUP BY ino) x"
-		  " ON x.ino = i.ino WHERE i.xattrs <> coalesce(x.n, 0)"),
+		  " ON x.ino = i.ino WHERE coalesce(i.xattrs, 0) <> coalesce(x.n, 0)"),
 	CHECK("handle_without_inode",
 		  "SELECT h.ino, 'open handle of client ' || h.client || ' on a missing inode'"
 		  " FROM pgfs.handle h WHERE NOT EXISTS (SELECT 1 FROM pgfs.inode i WHERE i.ino = h.ino)"),

@@ -441,7 +441,7 @@ pgfs_ll_readlink(PG_FUNCTION_ARGS)
 
 static PgfsPlan readdir_plan = {
 	"SELECT d.cookie, d.name, i.ino, i.mode, i.nlink, i.uid, i.gid, i.rdev, i.size,"
-	" i.blocks, i.atime_ns, i.mtime_ns, i.ctime_ns, i.generation, i.xattrs"
+	" i.blocks, i.atime_ns, i.mtime_ns, i.ctime_ns, i.generation, coalesce(i.xattrs, 0)"
 	" FROM pgfs.dirent d JOIN pgfs.inode i ON i.ino = d.ino"
 	" WHERE d.parent = $1 AND d.cookie > $2 ORDER BY d.cookie LIMIT $3",
 	3, {INT8OID, INT8OID, INT4OID}

@@ -2,7 +2,7 @@
 -- utimens, times and generation kept by each change, mknod of every type,
 -- extended attributes, statfs, store_id, and the SQLSTATE/errno table.
 BEGIN;
-SELECT plan(80);
+SELECT plan(81);
 
 CREATE FUNCTION pg_temp.st(p text) RETURNS TABLE (mode integer, uid bigint, gid bigint,
     atime_ns bigint, mtime_ns bigint, ctime_ns bigint, generation bigint)
@@ -125,6 +125,8 @@ SELECT throws_ok($$SELECT pgfs_setxattr('/at/f', 'user.b', 'x'::bytea, 1)$$, 'PF
                  'XATTR_CREATE of an existing one: EEXIST');
 SELECT is(pg_temp.nx('/at/f'), 2, 'failed calls leave the count alone');
 SELECT is(pg_temp.nx('/at/g'), 0, 'a file without any: 0');
+SELECT is((SELECT xattrs FROM pgfs.inode WHERE ino = (pgfs_stat('/at/g')).ino), NULL,
+          '... stored as NULL, which takes no byte in the row');
 SELECT is((SELECT xattrs FROM pgfs_ll_readdir((pgfs_stat('/at')).ino, 0, 1000) WHERE name = 'f'),
           2, 'pgfs_ll_readdir returns the count with each entry');
 UPDATE pgfs.inode SET xattrs = 5 WHERE ino = (pgfs_stat('/at/f')).ino;
