@@ -454,8 +454,9 @@ pgfs_cache_xattr_stamp(void)
 }
 
 /*
- * The server said ino has count extended attributes, in a reply read under
- * stamp xs and handed to the kernel with attributes it may keep for t seconds.
+ * The server said ino has count extended attributes (-1: it did not say), in
+ * a reply read under stamp xs and handed to the kernel with attributes it
+ * may keep for t seconds.
  */
 void
 pgfs_cache_xattrs(fuse_ino_t ino, int count, double t, unsigned xs)

@@ -333,7 +333,7 @@ fetch(fuse_ino_t dir, int *too_big)
 			e->len = len;
 			e->hash = hash_name(l->arena + arena_used, len);
 			pgfs_row_stat(r, row, 2, &e->st);
-			e->xattrs = res_i32(r, row, 2 + 11);
+			e->xattrs = pgfs_row_xattrs(r, row, 2);
 			arena_used += len + 1;
 			cookie = res_i64(r, row, 0);
 		}

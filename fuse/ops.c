@@ -84,11 +84,15 @@ row_entry(const PGresult *r, int row, int col, struct fuse_entry_param *e)
 	e->entry_timeout = pgfs.cfg.entry_timeout;
 }
 
-/* How many extended attributes the attribute columns starting at col count. */
-static int
-row_xattrs(const PGresult *r, int row, int col)
+/*
+ * How many extended attributes the attribute columns starting at col count;
+ * -1 when the server does not say (a confined role's view of a directory
+ * it may only pass through).
+ */
+int
+pgfs_row_xattrs(const PGresult *r, int row, int col)
 {
-	return res_i32(r, row, col + 11);
+	return PQgetisnull(r, row, col + 11) ? -1 : res_i32(r, row, col + 11);
 }
 
 /* An attribute function's result, or NULL with *err set. */
@@ -146,7 +150,7 @@ reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name, PGresult *r, in
 		return;
 	}
 	row_entry(r, 0, 0, &e);
-	xattrs = row_xattrs(r, 0, 0);
+	xattrs = pgfs_row_xattrs(r, 0, 0);
 	PQclear(r);
 	send_entry(req, parent, name, &e, xattrs, ep, xs);
 }
@@ -273,7 +277,7 @@ pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pgfs_row_stat(r, 0, 0, &st);
-	pgfs_cache_xattrs(ino, row_xattrs(r, 0, 0), pgfs_cache_attr_timeout(ep), xs);
+	pgfs_cache_xattrs(ino, pgfs_row_xattrs(r, 0, 0), pgfs_cache_attr_timeout(ep), xs);
 	PQclear(r);
 	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
 }
@@ -334,7 +338,7 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		return;
 	}
 	pgfs_row_stat(r, 0, 0, &st);
-	pgfs_cache_xattrs(ino, row_xattrs(r, 0, 0), pgfs_cache_attr_timeout(ep), xs);
+	pgfs_cache_xattrs(ino, pgfs_row_xattrs(r, 0, 0), pgfs_cache_attr_timeout(ep), xs);
 	PQclear(r);
 	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
 }
@@ -592,7 +596,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	}
 	row_entry(r, 0, 0, &e);
-	xattrs = row_xattrs(r, 0, 0);
+	xattrs = pgfs_row_xattrs(r, 0, 0);
 	PQclear(r);
 	if ((err = open_handle(ino_in(e.ino), fi, 1)))
 	{
@@ -929,12 +933,12 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 			if (plus && pgfs_ino_flush(child) && (fresh = getattr_sql(child, &err)))
 			{
 				row_entry(fresh, 0, 0, &e);
-				xattrs = row_xattrs(fresh, 0, 0);
+				xattrs = pgfs_row_xattrs(fresh, 0, 0);
 			}
 			else
 			{
 				row_entry(r, row, 2, &e);
-				xattrs = row_xattrs(r, row, 2);
+				xattrs = pgfs_row_xattrs(r, row, 2);
 			}
 			PQclear(fresh);
 			err = 0;

@@ -292,6 +292,7 @@ extern void pgfs_read_ahead_once(void);
 
 /* in ops.c */
 extern void pgfs_row_stat(const PGresult *r, int row, int col, struct stat *st);
+extern int	pgfs_row_xattrs(const PGresult *r, int row, int col);
 extern const struct fuse_lowlevel_ops pgfs_ll_ops;
 
 #endif							/* PGFS_FUSE_H */

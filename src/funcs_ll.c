@@ -39,6 +39,7 @@ PgfsAttrValues(const PgfsInode *node, Datum *values, bool *nulls)
 	values[11] = Int64GetDatum(node->generation);
 	values[12] = Int32GetDatum(node->xattrs);
 	memset(nulls, 0, sizeof(bool) * PGFS_ATTR_NCOLS);
+	nulls[12] = node->xattrs < 0;	/* not the caller's to know: HideXattrs */
 }
 
 /*
@@ -117,6 +118,20 @@ CheckNotDir(const PgfsInode *node, const char *what)
 				 errmsg("cannot %s inode %lld: not a regular file", what, (long long) node->ino)));
 }
 
+/*
+ * A confined role may look up and stat the directories leading to its own,
+ * but not read their extended attributes: their count is NULL for it, and
+ * pgfs-fuse asks the server (and gets EACCES) instead of answering "none".
+ * Lookup and getattr are the calls that return such a directory.  Within
+ * the call's SPI section.
+ */
+static void
+HideXattrs(PgfsInode *node)
+{
+	if (!PolicyMayRead(node))
+		node->xattrs = -1;
+}
+
 PG_FUNCTION_INFO_V1(pgfs_ll_lookup);
 Datum
 pgfs_ll_lookup(PG_FUNCTION_ARGS)
@@ -164,6 +179,7 @@ pgfs_ll_lookup(PG_FUNCTION_ARGS)
 		}
 		PolicyCheckLookup(parent, &node, PgfsNameStr(name));
 	}
+	HideXattrs(&node);
 	PgfsSpiEnd();
 	return PgfsAttrDatum(fcinfo, &node);
 }
@@ -177,6 +193,7 @@ pgfs_ll_getattr(PG_FUNCTION_ARGS)
 	PgfsSpiBeginDirect();
 	CatalogGetInodeOrError(PG_GETARG_INT64(0), &node);
 	PolicyCheckVisible(&node, psprintf("inode %lld", (long long) node.ino));
+	HideXattrs(&node);
 	PgfsSpiEnd();
 	return PgfsAttrDatum(fcinfo, &node);
 }

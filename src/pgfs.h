@@ -261,6 +261,7 @@ extern void PolicyCheckInode(const PgfsInode *node, bool write, const char *labe
 extern void PolicyCheckVisible(const PgfsInode *node, const char *label);
 extern void PolicyCheckLookup(int64 parent, const PgfsInode *node, const char *label);
 extern bool PolicyVisible(const PgfsInode *node);
+extern bool PolicyMayRead(const PgfsInode *node);
 
 /* in fsck.c */
 extern void FsckRun(Tuplestorestate *ts, TupleDesc td);

@@ -183,6 +183,21 @@ PolicyCheckVisible(const PgfsInode *node, const char *label)
 		Deny(label, false);
 }
 
+/*
+ * May the caller read node's extended attributes?  What a confined role
+ * sees outside its directory, the directories on the way in, it may stat
+ * but not read (PolicyCheckInode): then even how many it has stays hidden.
+ */
+bool
+PolicyMayRead(const PgfsInode *node)
+{
+	Load();
+	if (!confined)
+		return true;
+	/* a file outside is never visible, so one the caller got is inside */
+	return !PGFS_IS_DIR(node->mode) || DirInside(node->ino);
+}
+
 /* lookup of a name in parent that found node (or nothing, node NULL) */
 void
 PolicyCheckLookup(int64 parent, const PgfsInode *node, const char *label)

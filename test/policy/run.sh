@@ -11,6 +11,7 @@
 
 set -u
 FUSE_BIN=${FUSE_BIN:-pgfs-fuse}
+PYTHON=${PYTHON:-python3}
 n=0 pass=0 fail=0
 ok() {
 	n=$((n + 1))
@@ -52,6 +53,15 @@ if "$FUSE_BIN" "$as_role" "$mnt"; then
 	ok "$(grep -q 'Permission denied' <<<"$out"; echo $?)" "another role's file is refused with EACCES ($out)"
 	out=$(mv "$mnt/home/alice/new" "$mnt/home/bob/new" 2>&1)
 	ok "$(grep -q 'Permission denied' <<<"$out"; echo $?)" "moving a file out is refused ($out)"
+	# the directories on the way in can be statted, not read: not even their
+	# lack of extended attributes (which the daemon would otherwise answer)
+	stat "$mnt/home" > /dev/null 2>&1 && ls -l "$mnt/home/alice" > /dev/null 2>&1
+	out=$("$PYTHON" -c 'import os, sys; print(os.listxattr(sys.argv[1]))' "$mnt/home" 2>&1)
+	ok "$(grep -q 'Permission denied' <<<"$out"; echo $?)" "listxattr of a directory on the way in is refused with EACCES ($out)"
+	out=$("$PYTHON" -c 'import os, sys; os.getxattr(sys.argv[1], "user.x")' "$mnt/home" 2>&1)
+	ok "$(grep -q 'Permission denied' <<<"$out"; echo $?)" "... and getxattr ($out)"
+	"$PYTHON" -c 'import os, sys; print(os.listxattr(sys.argv[1]))' "$mnt/home/alice/hello" 2>&1 | grep -qx '\[\]'
+	ok $? "its own file lists no extended attributes"
 	ln -s /home/bob/secret "$mnt/home/alice/escape" 2>/dev/null
 	[ "$(readlink "$mnt/home/alice/escape")" = /home/bob/secret ]
 	ok $? "a symbolic link can point anywhere (it is only a string)"
