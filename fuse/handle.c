@@ -466,6 +466,15 @@ mark_stale(struct open_inode *oi)
 				 (long long) oi->ino, n, n == 1 ? " is" : "s are");
 }
 
+/* The parameters pgfs_ll_reopen and pgfs_ll_open_read begin with: ino, client, count. */
+static void
+reg_params(struct pgfs_params *p, const struct open_inode *oi, int count)
+{
+	par_i64(p, oi->ino);
+	par_i64(p, pgfs.client);
+	par_i32(p, count);
+}
+
 /*
  * Set the server's count of our handles on oi to count, on connection pg
  * (one being set up) or, without one, through the pool.  Returns 0 or an
@@ -478,9 +487,7 @@ reg_send(struct open_inode *oi, int count, PGconn *pg)
 	PGresult   *r;
 	int			err = 0;
 
-	par_i64(&p, oi->ino);
-	par_i64(&p, pgfs.client);
-	par_i32(&p, count);
+	reg_params(&p, oi, count);
 	r = pg ? pgfs_exec_on(pg, SQL_REOPEN, &p, &err) : pgfs_exec(SQL_REOPEN, &p, &err);
 	PQclear(r);
 	return r ? 0 : err;
@@ -510,9 +517,7 @@ reg_send_read(struct open_inode *oi, int count, int want, struct pgfs_fh *fh)
 	PGresult   *r;
 	int			err = 0;
 
-	par_i64(&p, oi->ino);
-	par_i64(&p, pgfs.client);
-	par_i32(&p, count);
+	reg_params(&p, oi, count);
 	par_i32(&p, want);
 	if (!(r = pgfs_exec(SQL_OPEN_READ, &p, &err)))
 		return err;

@@ -136,6 +136,19 @@ send_entry(fuse_req_t req, fuse_ino_t parent, const char *name, struct fuse_entr
 		pgfs_cache_unref(e->ino, 1);	/* interrupted: the kernel did not take it */
 }
 
+/* Reply with the attributes of ino that r holds (and clear r); ep, xs as for send_entry. */
+static void
+reply_attr(fuse_req_t req, fuse_ino_t ino, PGresult *r, unsigned ep, unsigned xs)
+{
+	struct stat st;
+	double		timeout = pgfs_cache_attr_timeout(ep);
+
+	pgfs_row_stat(r, 0, 0, &st);
+	pgfs_cache_xattrs(ino, pgfs_row_xattrs(r, 0, 0), timeout, xs);
+	PQclear(r);
+	fuse_reply_attr(req, &st, timeout);
+}
+
 /* Reply with the entry of name in parent that r holds. */
 static void
 reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name, PGresult *r, int err,
@@ -155,15 +168,22 @@ reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name, PGresult *r, in
 	send_entry(req, parent, name, &e, xattrs, ep, xs);
 }
 
-/* For statements that return nothing of interest. */
-static void
-reply_exec(fuse_req_t req, enum pgfs_stmt st, const struct pgfs_params *p)
+/* Run a statement that returns nothing of interest; 0 or an errno. */
+static int
+exec_err(enum pgfs_stmt st, const struct pgfs_params *p)
 {
 	int			err = 0;
 	PGresult   *r = pgfs_exec(st, p, &err);
 
 	PQclear(r);
-	fuse_reply_err(req, r ? 0 : err);
+	return r ? 0 : err;
+}
+
+/* For statements that return nothing of interest. */
+static void
+reply_exec(fuse_req_t req, enum pgfs_stmt st, const struct pgfs_params *p)
+{
+	fuse_reply_err(req, exec_err(st, p));
 }
 
 /* A handle the kernel did not take (the request was interrupted). */
@@ -261,7 +281,6 @@ pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	unsigned	ep = pgfs_cache_epoch(),
 				xs = pgfs_cache_xattr_stamp();
 	PGresult   *r;
-	struct stat st;
 	int			err;
 
 	pgfs_read_ahead_once();
@@ -276,10 +295,7 @@ pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
-	pgfs_row_stat(r, 0, 0, &st);
-	pgfs_cache_xattrs(ino, pgfs_row_xattrs(r, 0, 0), pgfs_cache_attr_timeout(ep), xs);
-	PQclear(r);
-	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
+	reply_attr(req, ino, r, ep, xs);
 }
 
 static void
@@ -290,7 +306,6 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	unsigned	ep = pgfs_cache_epoch(),
 				xs = pgfs_cache_xattr_stamp();
 	PGresult   *r;
-	struct stat st;
 	int			err;
 
 	REFUSE_IF_RO(req);
@@ -337,10 +352,7 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, err);
 		return;
 	}
-	pgfs_row_stat(r, 0, 0, &st);
-	pgfs_cache_xattrs(ino, pgfs_row_xattrs(r, 0, 0), pgfs_cache_attr_timeout(ep), xs);
-	PQclear(r);
-	fuse_reply_attr(req, &st, pgfs_cache_attr_timeout(ep));
+	reply_attr(req, ino, r, ep, xs);
 }
 
 static void
@@ -1000,14 +1012,12 @@ pgfs_statfs(fuse_req_t req, fuse_ino_t ino)
 static void
 reply_xattr_change(fuse_req_t req, fuse_ino_t ino, enum pgfs_stmt st, const struct pgfs_params *p)
 {
-	int			err = 0;
-	PGresult   *r;
+	int			err;
 
 	pgfs_cache_xattrs_changing(ino);
-	r = pgfs_exec(st, p, &err);
+	err = exec_err(st, p);
 	pgfs_cache_xattrs_changing(ino);
-	PQclear(r);
-	fuse_reply_err(req, r ? 0 : err);
+	fuse_reply_err(req, err);
 }
 
 static void
