@@ -482,12 +482,13 @@ COMMENT ON FUNCTION pgfs_ll_fsync() IS
 'as synchronous_commit asks): the fsync of a client that committed writes with durable => false';
 
 CREATE FUNCTION pgfs_ll_create(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
-    client bigint DEFAULT NULL)
+    client bigint DEFAULT NULL, durable boolean DEFAULT true)
 RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_create' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
-COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint) IS
-'create a regular file (EEXIST if the name exists); mode may carry S_IFREG; with client, also open it';
+COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint, boolean) IS
+'create a regular file (EEXIST if the name exists); mode may carry S_IFREG; with client, also open it; '
+'durable => false commits without waiting for the WAL flush, as pgfs_ll_write does';
 
 CREATE FUNCTION pgfs_ll_mkdir(parent bigint, name bytea, mode integer, uid bigint, gid bigint)
 RETURNS pgfs_attr
@@ -598,13 +599,14 @@ AS 'MODULE_PATHNAME', 'pgfs_ll_open' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_ll_open(bigint, bigint) IS 'count an open handle of client on ino';
 
-CREATE FUNCTION pgfs_ll_reopen(ino bigint, client bigint, count integer)
+CREATE FUNCTION pgfs_ll_reopen(ino bigint, client bigint, count integer, born bigint DEFAULT NULL)
 RETURNS void
-AS 'MODULE_PATHNAME', 'pgfs_ll_reopen' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'pgfs_ll_reopen' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_reopen(bigint, bigint, integer) IS
+COMMENT ON FUNCTION pgfs_ll_reopen(bigint, bigint, integer, bigint) IS
 'set the number of open handles of client on ino (after reconnecting to a restarted server, whose '
-'unlogged handle table may have been emptied); ENOENT when the inode is gone';
+'unlogged handle table may have been emptied); ENOENT when the inode is gone, or, with born, when '
+'it was not created at that time (ns since the epoch): a crash lost the create and reused its number';
 
 CREATE FUNCTION pgfs_ll_release(ino bigint, client bigint)
 RETURNS void

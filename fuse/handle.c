@@ -43,9 +43,26 @@
  * were not flushed yet; it also breaks every connection, so an inode with a
  * deferred commit made before a lost connection (conn.c counts them)
  * reports EIO at its next flush, fsync or release instead of success.  A
- * big sequential write saves the WAL flush of each 1 MiB.  (Creating files
- * stays durable at once: a program that created a file and then lost the
- * server for a moment finds it there, with its buffered writes.)
+ * big sequential write saves the WAL flush of each 1 MiB.
+ *
+ * Creating a file is deferred the same way (pgfs_ll_create with durable =>
+ * false): its close or fsync commits the data durably anyway, and that WAL
+ * flush covers the create, so a file written and closed costs one WAL flush,
+ * not two.  A create is acknowledged by its close or fsync, or by the fsync
+ * of its directory, as on a local filesystem, where a new name is not on
+ * disk before either; until then a crash may take the file away.  If the
+ * server lost it, it may also hand its inode number out again (the number
+ * comes from a sequence, whose advance was in the lost WAL), and a handle
+ * registered on that number again would write into somebody else's file.
+ * So while a connection was lost since a deferred create that no durable
+ * commit is known to cover, the create's registrations carry the file's
+ * birth time (pgfs_ll_reopen's born), and the server refuses them for
+ * another file as for a missing one: the handles become stale (their I/O
+ * fails with ESTALE, their next flush, fsync or release with EIO).  When
+ * the file is there, born when it was (the server did not crash, or wrote
+ * the create before it did: its WAL writer flushes within a second), the
+ * create is known durable, and so is everything else deferred for the file
+ * if the create was the last of it.
  *
  * A full buffer is sent behind the writer's back: a sender thread commits
  * it while the next write(2)s fill the next buffer, so the program, the
@@ -118,6 +135,10 @@ struct open_inode
 	uint64_t	unsynced;		/* its last deferred commit not known durable, or 0;
 								 * under sync_lock */
 	unsigned	unsynced_losses;	/* lost connections before the first of them */
+	uint64_t	created;		/* its deferred create (sequence number), or 0;
+								 * under sync_lock */
+	unsigned	created_losses; /* lost connections before it */
+	int64_t		born;			/* the file's birth time (ns) the create returned */
 	int			release_pending;	/* in pending: its count of 0 is to be sent */
 	int			unlinking;		/* a name of it was removed here: release at once */
 	struct open_inode *pnext;	/* in pending; under table_lock */
@@ -247,16 +268,76 @@ wait_inflight(struct open_inode *oi)
 
 /* ---- durability ---- */
 
-/* A deferred commit for oi succeeded; losses: pgfs_conn_losses() before it was sent. */
+/*
+ * A deferred commit for oi succeeded; losses: pgfs_conn_losses() before it
+ * was sent.  Under sync_lock.
+ */
 static void
-note_deferred(struct open_inode *oi, unsigned losses)
+note_deferred_locked(struct open_inode *oi, unsigned losses)
 {
-	pthread_mutex_lock(&sync_lock);
 	if (oi->unsynced == 0 || oi->unsynced <= async_synced)
 		oi->unsynced_losses = losses;
 	if (async_made == async_synced)
 		async_losses = losses;
 	oi->unsynced = ++async_made;
+}
+
+static void
+note_deferred(struct open_inode *oi, unsigned losses)
+{
+	pthread_mutex_lock(&sync_lock);
+	note_deferred_locked(oi, losses);
+	pthread_mutex_unlock(&sync_lock);
+}
+
+/*
+ * fh's file was just created by a deferred commit (pgfs_ll_create with
+ * durable => false); losses: pgfs_conn_losses() before it was sent.
+ */
+void
+pgfs_fh_created_deferred(struct pgfs_fh *fh, unsigned losses, int64_t born)
+{
+	struct open_inode *oi = fh->oi;
+
+	pthread_mutex_lock(&sync_lock);
+	note_deferred_locked(oi, losses);
+	oi->created = oi->unsynced;
+	oi->created_losses = losses;
+	oi->born = born;
+	pthread_mutex_unlock(&sync_lock);
+}
+
+/*
+ * If oi's create may have been lost (deferred, not known durable, and a
+ * connection was lost since it was sent): the file's birth time, else 0.
+ * *seq gets the create's sequence number.
+ */
+static int64_t
+create_maybe_lost(struct open_inode *oi, uint64_t *seq)
+{
+	int64_t		born = 0;
+
+	pthread_mutex_lock(&sync_lock);
+	*seq = oi->created;
+	if (oi->created > async_synced && oi->created_losses != pgfs_conn_losses())
+		born = oi->born;
+	pthread_mutex_unlock(&sync_lock);
+	return born;
+}
+
+/*
+ * The server has the file oi's create made, born when it was: the create
+ * is durable (the server either never lost it or restarted with it), and
+ * so is every deferred commit for the file if the create was the last.
+ */
+static void
+create_survived(struct open_inode *oi, uint64_t seq)
+{
+	pthread_mutex_lock(&sync_lock);
+	if (oi->created == seq)
+		oi->created = 0;
+	if (oi->unsynced == seq)
+		oi->unsynced = 0;
 	pthread_mutex_unlock(&sync_lock);
 }
 
@@ -425,7 +506,11 @@ fh_sync(struct pgfs_fh *fh)
 {
 	int			err = fh_send_part(fh, 1, 1);
 
-	if (!err && !fh_stale(fh))
+	/*
+	 * Also on a stale handle: a file whose deferred create was lost with the
+	 * server is stale, and its close must not return 0 (oi_sync: EIO).
+	 */
+	if (!err)
 		err = oi_sync(fh->oi);
 	return err;
 }
@@ -478,18 +563,27 @@ reg_params(struct pgfs_params *p, const struct open_inode *oi, int count)
 /*
  * Set the server's count of our handles on oi to count, on connection pg
  * (one being set up) or, without one, through the pool.  Returns 0 or an
- * errno; ENOENT when the inode is gone.
+ * errno; ENOENT when the inode is gone, or is not the file a create that
+ * may have been lost made.
  */
 static int
 reg_send(struct open_inode *oi, int count, PGconn *pg)
 {
 	struct pgfs_params p = {0};
+	uint64_t	seq;
+	int64_t		born = create_maybe_lost(oi, &seq);
 	PGresult   *r;
 	int			err = 0;
 
 	reg_params(&p, oi, count);
+	if (born)
+		par_i64(&p, born);
+	else
+		par_null(&p);
 	r = pg ? pgfs_exec_on(pg, SQL_REOPEN, &p, &err) : pgfs_exec(SQL_REOPEN, &p, &err);
 	PQclear(r);
+	if (r && born)
+		create_survived(oi, seq);
 	return r ? 0 : err;
 }
 
@@ -698,6 +792,7 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 {
 	struct pgfs_fh *fh = calloc(1, sizeof(*fh));
 	struct open_inode *oi;
+	uint64_t	seq;
 	int			err = 0;
 
 	if (!fh)
@@ -717,7 +812,7 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 		pthread_mutex_lock(&table_lock);
 		count = oi->opens + 1;
 		pthread_mutex_unlock(&table_lock);
-		if (created && count != 1)
+		if ((created && count != 1) || (!created && create_maybe_lost(oi, &seq)))
 			err = reg_send(oi, count, NULL);
 		else if (!created)
 		{

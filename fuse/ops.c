@@ -562,8 +562,9 @@ open_handle(int64_t ino, struct fuse_file_info *fi, int created)
 	/*
 	 * A read-only handle has nothing to send or report at close: the kernel
 	 * need not ask (a request saved per file read).  Its release still comes.
+	 * Unless it created the file: its close makes the create durable.
 	 */
-	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY && !created;
 	return 0;
 }
 
@@ -587,6 +588,8 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct pgfs_params p = {0};
 	unsigned	ep = pgfs_cache_epoch(),
 				xs = pgfs_cache_xattr_stamp();
+	unsigned	losses = pgfs_conn_losses();
+	int			durable = (fi->flags & O_DSYNC) != 0;	/* O_SYNC includes it */
 	struct fuse_entry_param e;
 	PGresult   *r;
 	int			err,
@@ -600,6 +603,8 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	par_i64(&p, pgfs.client);	/* create and open in one transaction */
+	/* durable at close or fsync, or at once with O_SYNC (handle.c) */
+	par_bool(&p, durable);
 	r = exec_attr(SQL_CREATE, &p, &err);
 	pgfs_dcache_added(parent, name);
 	if (!r)
@@ -615,6 +620,8 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, err);
 		return;
 	}
+	if (!durable)				/* born: a new file's ctime is its birth time */
+		pgfs_fh_created_deferred(FH(fi), losses, ts_to_ns(&e.attr.st_ctim));
 	/* a new file has no security.capability for the first write to ask about */
 	pgfs_ino_set_nocaps(ino_in(e.ino), 1);
 	pgfs_cache_entry(parent, name, &e, ep);

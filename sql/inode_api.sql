@@ -131,6 +131,29 @@ SELECT pg_current_wal_flush_lsn() >= :'before'::pg_lsn - 40 AS flushed;
 SELECT pgfs_read('/deferred');
 SELECT pgfs_unlink('/deferred');
 
+-- a create may be deferred too (pgfs-fuse's, made durable by the file's close);
+-- NULL is the default, a durable commit
+BEGIN;
+SELECT ino AS dc, ctime_ns AS dcborn
+  FROM pgfs_ll_create(1, 'deferred-create'::bytea, 420, 0, 0, 42, false) \gset
+SHOW synchronous_commit;
+COMMIT;
+BEGIN;
+SELECT nlink FROM pgfs_ll_create(1, 'durable-create'::bytea, 420, 0, 0, NULL, NULL);
+SHOW synchronous_commit;
+ROLLBACK;
+SELECT ctime_ns = :dcborn AS ctime_is_birth FROM pgfs_ll_getattr(:dc);
+-- a client that lost its connection registers again with the birth time its
+-- create returned: accepted for that file, refused like a missing inode for
+-- a file born at another time (the number reused after a crash lost the create)
+SELECT pgfs_ll_reopen(:dc, 42, 2, :dcborn);
+SELECT pg_temp.try(format('SELECT pgfs_ll_reopen(%s, 42, 1, %s)', :dc, :dcborn + 1));
+SELECT count FROM pgfs.handle WHERE ino = :dc AND client = 42;
+SELECT pg_temp.try(format('SELECT pgfs_ll_reopen(%s, 42, NULL)', :dc));
+SELECT pgfs_ll_reopen(:dc, 42, 0, :dcborn);
+SELECT count(*) FROM pgfs.handle WHERE ino = :dc;
+SELECT pgfs_unlink('/deferred-create');
+
 SELECT pgfs_remove('/ll', true) > 0, pgfs_remove('/rd', true) > 0, pgfs_remove('/kept');
 SELECT * FROM pgfs_fsck();
 SELECT count(*) FROM pgfs.inode;

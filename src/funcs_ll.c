@@ -319,6 +319,9 @@ pgfs_ll_create(PG_FUNCTION_ARGS)
 	int32		mode;
 
 	RequireArgs(fcinfo, 5);
+	/* as pgfs_ll_write's durable => false; NULL is the default, true */
+	if (PG_NARGS() > 6 && !PG_ARGISNULL(6) && !PG_GETARG_BOOL(6))
+		PgfsDeferCommit();
 	mode = PG_GETARG_INT32(2);
 	if ((mode & S_IFMT) != 0 && (mode & S_IFMT) != S_IFREG)
 		ereport(ERROR,
@@ -590,12 +593,31 @@ pgfs_ll_open(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * born: the inode's birth time as its create returned it.  A client that
+ * created a file with durable => false and then lost its connection cannot
+ * tell whether the server crashed before the create reached the disk; if it
+ * did, the inode number may since have gone to another file (the sequence's
+ * advance was lost too).  So it says when its file was born, and a count on
+ * another file is refused as if the inode were gone, as it is for the client.
+ */
 PG_FUNCTION_INFO_V1(pgfs_ll_reopen);
 Datum
 pgfs_ll_reopen(PG_FUNCTION_ARGS)
 {
+	PgfsInode	node;
+	int64		ino;
+
+	RequireArgs(fcinfo, 3);
+	ino = PG_GETARG_INT64(0);
 	PgfsSpiBegin(false);
-	NsReopen(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT32(2), NULL);
+	NsReopen(ino, PG_GETARG_INT64(1), PG_GETARG_INT32(2), &node);
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3) && node.btime_ns != PG_GETARG_INT64(3))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENOENT),
+				 errmsg("inode %lld is not the file the client created", (long long) ino),
+				 errdetail("It was born at %lld, that one at %lld (ns since the epoch).",
+						   (long long) node.btime_ns, (long long) PG_GETARG_INT64(3))));
 	PgfsSpiEnd();
 	PG_RETURN_VOID();
 }
