@@ -437,6 +437,15 @@ CREATE TYPE pgfs_attr AS (
 COMMENT ON TYPE pgfs_attr IS 'attributes of an inode, as the inode API returns them; '
 'xattrs counts its extended attributes';
 
+CREATE TYPE pgfs_created AS (
+    ino bigint, mode integer, nlink integer, uid bigint, gid bigint,
+    rdev bigint, size bigint, blocks bigint,
+    atime_ns bigint, mtime_ns bigint, ctime_ns bigint, generation bigint,
+    xattrs integer, parent_generation bigint);
+COMMENT ON TYPE pgfs_created IS 'a new file''s attributes, as pgfs_attr, and its directory''s '
+'generation after the create (one more than before it: a client that knew the one before learns '
+'that nobody else changed the directory in between)';
+
 CREATE FUNCTION pgfs_ll_lookup(parent bigint, name bytea, missing_ok boolean DEFAULT false)
 RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_lookup' LANGUAGE C STRICT STABLE PARALLEL SAFE
@@ -483,7 +492,7 @@ COMMENT ON FUNCTION pgfs_ll_fsync() IS
 
 CREATE FUNCTION pgfs_ll_create(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
     client bigint DEFAULT NULL, durable boolean DEFAULT true)
-RETURNS pgfs_attr
+RETURNS pgfs_created
 AS 'MODULE_PATHNAME', 'pgfs_ll_create' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint, boolean) IS

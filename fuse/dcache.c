@@ -29,13 +29,32 @@
  * statement was in flight is dropped: the statement's directory counts
  * them.)  So a listing outlives the files a program makes and writes next
  * to the names it stats (a build), without a name being reported absent
- * for longer than the kernel itself would.  (Reading a listing because
- * the server found a run of names absent, to answer the lookup before each
- * create of a program filling a directory, did not pay: a directory being
- * filled can take longer to list than the lookups it saves.)  A
+ * for longer than the kernel itself would.  A
  * lookup that finds an inode open here asks the server instead (its size
  * may still be buffered here), and a new cache epoch (cache.c: a lost
  * connection, another store) ends every listing.
+ *
+ * A program filling a directory (tar, cp -r, git checkout, a mail spool)
+ * makes the kernel look each new name up before creating it, a round trip
+ * to the server that only ever says "absent": a third of the time a small
+ * file takes.  Reading a listing for those, anew once a window, did not
+ * pay: a directory being filled can take longer to list than the lookups it
+ * saves.  So a listing is also read when PGFS_DC_AFTER files are created in
+ * a directory through this mount within one window, and it is kept current
+ * instead of being read again: the directory's generation, which the server
+ * bumps with every change of its entries (and of its attributes), is read
+ * before and after the listing, and each create returns it as it is after
+ * the create (pgfs_ll_create's parent_generation).  While that is one more
+ * than the listing knew, nobody else changed the directory in between: the
+ * listing with the names added through this mount is the directory as of
+ * that create, and its window starts again from when the create was sent.
+ * Any other number (another client's change, or a change through this mount
+ * that does not report it, such as mkdir) stops the renewals, and the
+ * listing lasts its window as any other.  Absent names are then answered
+ * for no longer after the server last vouched for them than a negative
+ * entry in the kernel's cache would be.  (The kernel holds the directory's
+ * lock from the lookup to the create, so a mount's creates in one
+ * directory come one at a time.)
  *
  * Bounded: a directory with more than PGFS_DC_MAX_ENTRIES entries is not listed (and
  * not tried again for a while), PGFS_DC_SLOTS directories at most are
@@ -99,6 +118,10 @@ struct dc_slot
 	unsigned	xstamp;			/* ... and xattr stamp */
 	unsigned	misses;			/* lookups without a listing under seq */
 	int			fetching;
+	int64_t		gen;			/* the directory's generation the listing is exact
+								 * at, with the names added since; 0: unknown */
+	unsigned	fills;			/* files created here through this mount ... */
+	int64_t		fill_start;		/* ... since this time */
 	int64_t		expires;		/* the listing's end (CLOCK_MONOTONIC ns) */
 	int64_t		retry_at;		/* too big: not before this */
 	struct dc_list *list;
@@ -234,7 +257,15 @@ pgfs_dcache_added(fuse_ino_t parent, const char *name)
 			s = &slots[i];
 	if (s)
 	{
+		int64_t		now = pgfs_now_ns();
+
 		s->adds++;				/* a listing being read may lack it */
+		if (now - s->fill_start > (int64_t) (window() * 1e9))
+		{
+			s->fill_start = now;
+			s->fills = 0;
+		}
+		s->fills++;
 		if ((l = s->list) && !added_find(l, name))
 		{
 			if (l->nadded >= PGFS_DC_ADDED_MAX || total >= PGFS_DC_TOTAL ||
@@ -257,11 +288,61 @@ pgfs_dcache_added(fuse_ino_t parent, const char *name)
 }
 
 /*
+ * A create in directory parent (kernel id) returned the directory's
+ * generation after it; sent: when it was sent (pgfs_now_ns).  After
+ * pgfs_dcache_added.
+ */
+void
+pgfs_dcache_created(fuse_ino_t parent, int64_t generation, int64_t sent)
+{
+	int			i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < PGFS_DC_SLOTS; i++)
+	{
+		struct dc_slot *s = &slots[i];
+
+		if (s->dir != parent)
+			continue;
+		if (s->list && s->gen != 0 && generation == s->gen + 1 &&
+			s->epoch == pgfs_cache_epoch() && s->list_rseq == rename_seq())
+		{
+			int64_t		until = sent + (int64_t) (window() * 1e9);
+
+			s->gen = generation;
+			if (until > s->expires)
+				s->expires = until;
+		}
+		else
+			s->gen = 0;
+		break;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* Directory dir's generation (kernel id), or 0 on an error. */
+static int64_t
+dir_generation(fuse_ino_t dir)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int64_t		g = 0;
+	int			err;
+
+	par_i64(&p, ino_in(dir));
+	if ((r = pgfs_exec(SQL_GENERATION, &p, &err)) && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+		g = res_i64(r, 0, 0);
+	PQclear(r);
+	return g;
+}
+
+/*
  * Read directory dir (kernel id) whole; NULL when it is too big, on an
- * error, or out of memory (*too_big says which).
+ * error, or out of memory (*too_big says which).  *gen: the directory's
+ * generation the listing is exact at, or 0 if it changed while it was read.
  */
 static struct dc_list *
-fetch(fuse_ino_t dir, int *too_big)
+fetch(fuse_ino_t dir, int *too_big, int64_t *gen)
 {
 	struct dc_list *l = calloc(1, sizeof(*l));
 	size_t		cap = 0,
@@ -274,6 +355,7 @@ fetch(fuse_ino_t dir, int *too_big)
 	*too_big = 0;
 	if (!l)
 		return NULL;
+	*gen = dir_generation(dir);
 	for (;;)
 	{
 		struct pgfs_params p = {0};
@@ -355,6 +437,8 @@ fetch(fuse_ino_t dir, int *too_big)
 			;
 		l->bucket[b] = (int32_t) i;
 	}
+	if (*gen != 0 && dir_generation(dir) != *gen)
+		*gen = 0;
 	return l;
 
 fail:
@@ -408,6 +492,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 	unsigned	ep,
 				xstamp,
 				adds;
+	int64_t		gen;
 	struct dc_list *l;
 	int			i,
 				too_big,
@@ -450,7 +535,10 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 		s->misses = 0;
 	}
 	seq = rename_seq();
-	if (++s->misses < PGFS_DC_AFTER || s->fetching || now < s->retry_at)
+	/* a run of lookups, or a directory being filled through this mount */
+	if ((++s->misses < PGFS_DC_AFTER &&
+		 (s->fills < PGFS_DC_AFTER || now - s->fill_start > (int64_t) (window() * 1e9))) ||
+		s->fetching || now < s->retry_at)
 	{
 		pthread_mutex_unlock(&lock);
 		return 0;
@@ -461,7 +549,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 
 	ep = pgfs_cache_epoch();
 	xstamp = pgfs_cache_xattr_stamp();
-	l = fetch(parent, &too_big);
+	l = fetch(parent, &too_big, &gen);
 
 	pthread_mutex_lock(&lock);
 	s->fetching = 0;
@@ -490,6 +578,8 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 			l = NULL;
 			s->list_seq = mseq;
 			s->list_rseq = seq;
+			s->gen = gen;
+			s->fills = 0;
 			s->epoch = ep;
 			s->xstamp = xstamp;
 			s->expires = now + (int64_t) (window() * 1e9);	/* from before the read */

@@ -590,6 +590,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 				xs = pgfs_cache_xattr_stamp();
 	unsigned	losses = pgfs_conn_losses();
 	int			durable = (fi->flags & O_DSYNC) != 0;	/* O_SYNC includes it */
+	int64_t		sent;
 	struct fuse_entry_param e;
 	PGresult   *r;
 	int			err,
@@ -605,13 +606,26 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	par_i64(&p, pgfs.client);	/* create and open in one transaction */
 	/* durable at close or fsync, or at once with O_SYNC (handle.c) */
 	par_bool(&p, durable);
+	sent = pgfs_now_ns();
 	r = exec_attr(SQL_CREATE, &p, &err);
 	pgfs_dcache_added(parent, name);
 	if (!r)
 	{
+		/*
+		 * The kernel sends a create only for a name it believes absent: from
+		 * a negative entry in its cache, or a lookup a listing answered
+		 * (dcache.c), either as old as entry_timeout.  If another client
+		 * made the name since, open(2) without O_EXCL must open that file,
+		 * not fail: ESTALE makes the kernel walk the path again with
+		 * LOOKUP_REVAL, which looks the name up afresh (a listing sends it
+		 * to the server now, pgfs_dcache_added above).
+		 */
+		if (err == EEXIST && !(fi->flags & O_EXCL))
+			err = ESTALE;
 		fuse_reply_err(req, err);
 		return;
 	}
+	pgfs_dcache_created(parent, res_i64(r, 0, 12), sent);
 	row_entry(r, 0, 0, &e);
 	xattrs = pgfs_row_xattrs(r, 0, 0);
 	PQclear(r);

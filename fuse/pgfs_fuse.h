@@ -106,6 +106,7 @@ ino_out(int64_t ino)
 #define PGFS_STMT_LIST \
 	PGFS_STMT(LOOKUP, 0, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_lookup($1::int8, $2::bytea, true)") \
 	PGFS_STMT(GETATTR, 0, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_getattr($1::int8)") \
+	PGFS_STMT(GENERATION, 0, "SELECT generation FROM pgfs_ll_getattr($1::int8)") \
 	PGFS_STMT(READ, 0, "SELECT pgfs_ll_read($1::int8, $2::int8, $3::int4)") \
 	PGFS_STMT(READLINK, 0, "SELECT pgfs_ll_readlink($1::int8)") \
 	PGFS_STMT(READDIR, 0, "SELECT cookie, name, " PGFS_ATTR_COLS \
@@ -118,7 +119,7 @@ ino_out(int64_t ino)
 			  " $3::int8, $4::int8, $5::int8, $6::int8, $7::int8, $8::bool, $9::bool)") \
 	PGFS_STMT(WRITE, 1, "SELECT pgfs_ll_write($1::int8, $2::int8, $3::bytea, $4::bool)") \
 	PGFS_STMT(FSYNC, 1, "SELECT pgfs_ll_fsync()") \
-	PGFS_STMT(CREATE, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_create($1::int8, $2::bytea," \
+	PGFS_STMT(CREATE, 1, "SELECT " PGFS_ATTR_COLS ", parent_generation FROM pgfs_ll_create($1::int8, $2::bytea," \
 			  " $3::int4, $4::int8, $5::int8, $6::int8, $7::bool)") \
 	PGFS_STMT(MKDIR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mkdir($1::int8, $2::bytea," \
 			  " $3::int4, $4::int8, $5::int8)") \
@@ -287,6 +288,7 @@ extern int	pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_e
 							   int *xattrs, unsigned *xs);
 extern void pgfs_dcache_mutated(int rename);
 extern void pgfs_dcache_added(fuse_ino_t parent, const char *name);
+extern void pgfs_dcache_created(fuse_ino_t parent, int64_t generation, int64_t sent);
 
 /* in main.c */
 extern void pgfs_read_ahead_once(void);

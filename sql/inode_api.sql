@@ -154,6 +154,13 @@ SELECT pgfs_ll_reopen(:dc, 42, 0, :dcborn);
 SELECT count(*) FROM pgfs.handle WHERE ino = :dc;
 SELECT pgfs_unlink('/deferred-create');
 
+-- a create returns the directory's generation after it: one more than before
+SELECT generation AS g0 FROM pgfs_ll_getattr(1) \gset
+SELECT parent_generation - :g0 AS bumped FROM pgfs_ll_create(1, 'gen'::bytea, 420, 0, 0);
+SELECT generation - :g0 AS now FROM pgfs_ll_getattr(1);
+SELECT pgfs_unlink('/gen');
+SELECT generation - :g0 AS after_unlink FROM pgfs_ll_getattr(1);
+
 SELECT pgfs_remove('/ll', true) > 0, pgfs_remove('/rd', true) > 0, pgfs_remove('/kept');
 SELECT * FROM pgfs_fsck();
 SELECT count(*) FROM pgfs.inode;

@@ -288,19 +288,33 @@ pgfs_ll_write(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(node.size);
 }
 
+/*
+ * Create, and return the new inode's attributes; pgfs_ll_create's row
+ * (pgfs_created) also has the directory's generation after the create, by
+ * which a client that knew the one before can tell that nobody else changed
+ * the directory in between (pgfs-fuse's directory listings, fuse/dcache.c).
+ */
 static Datum
 CreateCommon(FunctionCallInfo fcinfo, int32 mode, int64 rdev, int64 uid, int64 gid,
-			 bytea *target, int64 client)
+			 bytea *target, int64 client, bool dir_generation)
 {
 	PgfsInode	node;
+	int64		dirgen;
+	Datum		values[PGFS_ATTR_NCOLS + 1];
+	bool		nulls[PGFS_ATTR_NCOLS + 1];
 
 	PgfsSpiBegin(false);
 	NsCreate(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), mode, rdev,
-			 uid, gid, target, NULL, true, &node, NULL);
+			 uid, gid, target, NULL, true, &node, NULL, &dirgen);
 	if (client != 0)
 		NsOpen(node.ino, client);
 	PgfsSpiEnd();
-	return PgfsAttrDatum(fcinfo, &node);
+	if (!dir_generation)
+		return PgfsAttrDatum(fcinfo, &node);
+	PgfsAttrValues(&node, values, nulls);
+	values[PGFS_ATTR_NCOLS] = Int64GetDatum(dirgen);
+	nulls[PGFS_ATTR_NCOLS] = false;
+	return HeapTupleGetDatum(heap_form_tuple(PgfsResultDesc(fcinfo), values, nulls));
 }
 
 static void
@@ -330,7 +344,7 @@ pgfs_ll_create(PG_FUNCTION_ARGS)
 	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
 	return CreateCommon(fcinfo, S_IFREG | (mode & 07777), 0,
 						PG_GETARG_INT64(3), PG_GETARG_INT64(4), NULL,
-						PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5));
+						PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5), true);
 }
 
 PG_FUNCTION_INFO_V1(pgfs_ll_mkdir);
@@ -339,7 +353,7 @@ pgfs_ll_mkdir(PG_FUNCTION_ARGS)
 {
 	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
 	return CreateCommon(fcinfo, S_IFDIR | (PG_GETARG_INT32(2) & 07777), 0,
-						PG_GETARG_INT64(3), PG_GETARG_INT64(4), NULL, 0);
+						PG_GETARG_INT64(3), PG_GETARG_INT64(4), NULL, 0, false);
 }
 
 PG_FUNCTION_INFO_V1(pgfs_ll_mknod);
@@ -369,7 +383,7 @@ pgfs_ll_mknod(PG_FUNCTION_ARGS)
 		rdev = 0;
 	CheckOwner(PG_GETARG_INT64(4), PG_GETARG_INT64(5));
 	return CreateCommon(fcinfo, (mode & S_IFMT) | (mode & 07777), rdev,
-						PG_GETARG_INT64(4), PG_GETARG_INT64(5), NULL, 0);
+						PG_GETARG_INT64(4), PG_GETARG_INT64(5), NULL, 0, false);
 }
 
 PG_FUNCTION_INFO_V1(pgfs_ll_symlink);
@@ -393,7 +407,7 @@ pgfs_ll_symlink(PG_FUNCTION_ARGS)
 				 errmsg("symbolic link target contains a NUL byte")));
 	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
 	return CreateCommon(fcinfo, S_IFLNK | 0777, 0,
-						PG_GETARG_INT64(3), PG_GETARG_INT64(4), target, 0);
+						PG_GETARG_INT64(3), PG_GETARG_INT64(4), target, 0, false);
 }
 
 PG_FUNCTION_INFO_V1(pgfs_ll_link);

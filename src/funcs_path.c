@@ -345,7 +345,7 @@ pgfs_mkdir(PG_FUNCTION_ARGS)
 				continue;
 			}
 			NsCreate(p.parent, p.name, S_IFDIR | mode, 0, pgfs_default_uid,
-					 pgfs_default_gid, NULL, prefix, false, &node, &created);
+					 pgfs_default_gid, NULL, prefix, false, &node, &created, NULL);
 			if (!created && !PGFS_IS_DIR(node.mode))
 				ereport(ERROR,
 						(errcode(PGFS_SQLSTATE_ENOTDIR),
@@ -360,7 +360,7 @@ pgfs_mkdir(PG_FUNCTION_ARGS)
 					(errcode(PGFS_SQLSTATE_EEXIST),
 					 errmsg("file \"%s\" already exists", path)));
 		NsCreate(p.parent, p.name, S_IFDIR | mode, 0, pgfs_default_uid,
-				 pgfs_default_gid, NULL, path, true, &node, NULL);
+				 pgfs_default_gid, NULL, path, true, &node, NULL, NULL);
 	}
 	PgfsSpiEnd();
 	PG_RETURN_INT64(node.ino);
@@ -465,7 +465,7 @@ pgfs_symlink(PG_FUNCTION_ARGS)
 				(errcode(PGFS_SQLSTATE_EEXIST),
 				 errmsg("file \"%s\" already exists", linkpath)));
 	NsCreate(p.parent, p.name, S_IFLNK | 0777, 0, pgfs_default_uid, pgfs_default_gid,
-			 (bytea *) target, linkpath, true, &node, NULL);
+			 (bytea *) target, linkpath, true, &node, NULL, NULL);
 	PgfsSpiEnd();
 	PG_RETURN_VOID();
 }
@@ -617,7 +617,7 @@ pgfs_mknod(PG_FUNCTION_ARGS)
 				(errcode(PGFS_SQLSTATE_EEXIST),
 				 errmsg("file \"%s\" already exists", path)));
 	NsCreate(p.parent, p.name, fmt | mode, rdev, pgfs_default_uid, pgfs_default_gid,
-			 NULL, path, true, &node, NULL);
+			 NULL, path, true, &node, NULL, NULL);
 	PgfsSpiEnd();
 	PG_RETURN_INT64(node.ino);
 }

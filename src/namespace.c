@@ -82,12 +82,14 @@ LockDir(int64 ino, PgfsInode *dir, const char *errpath)
  * Create name in directory parent.  A regular file may be given its first
  * contents (data, len at offset): they are stored before the inode row is
  * inserted, so that the row goes in once, with its final size.
+ * dir_generation, if not NULL, gets the directory's generation after the
+ * create (the caller's transaction holds its row lock until it ends).
  */
 static void
 Create(int64 parent, PgfsName name, int32 mode, int64 rdev,
 	   int64 uid, int64 gid, bytea *target, const char *errpath,
 	   bool excl, int64 offset, const char *data, int64 len,
-	   PgfsInode *out, bool *created)
+	   PgfsInode *out, bool *created, int64 *dir_generation)
 {
 	PgfsInode	dir;
 	PgfsInode	node;
@@ -105,6 +107,8 @@ Create(int64 parent, PgfsName name, int32 mode, int64 rdev,
 					 errmsg("file \"%s\" already exists", label)));
 		if (created)
 			*created = false;
+		if (dir_generation)
+			*dir_generation = dir.generation;
 		return;
 	}
 	if (PGFS_IS_DIR(mode) && dir.nlink >= PGFS_LINK_MAX)
@@ -142,6 +146,8 @@ Create(int64 parent, PgfsName name, int32 mode, int64 rdev,
 		dir.nlink++;
 	CatalogCreate(&node, target, &dir, name, now);
 	*out = node;
+	if (dir_generation)
+		*dir_generation = dir.generation;
 	if (created)
 		*created = true;
 }
@@ -149,10 +155,10 @@ Create(int64 parent, PgfsName name, int32 mode, int64 rdev,
 void
 NsCreate(int64 parent, PgfsName name, int32 mode, int64 rdev,
 		 int64 uid, int64 gid, bytea *target, const char *errpath,
-		 bool excl, PgfsInode *out, bool *created)
+		 bool excl, PgfsInode *out, bool *created, int64 *dir_generation)
 {
 	Create(parent, name, mode, rdev, uid, gid, target, errpath, excl, 0, NULL, 0,
-		   out, created);
+		   out, created, dir_generation);
 }
 
 /*
@@ -167,7 +173,7 @@ NsCreateFile(int64 parent, PgfsName name, int32 mode, int64 uid, int64 gid,
 			 PgfsInode *out, bool *created)
 {
 	Create(parent, name, S_IFREG | mode, 0, uid, gid, NULL, errpath, false,
-		   offset, data, len, out, created);
+		   offset, data, len, out, created, NULL);
 }
 
 void

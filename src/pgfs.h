@@ -224,7 +224,7 @@ extern bool PgfsDecodeFrame(const char *src, int srclen, char *dst, int flen, in
 /* in namespace.c */
 extern void NsCreate(int64 parent, PgfsName name, int32 mode, int64 rdev,
 					 int64 uid, int64 gid, bytea *target, const char *errpath,
-					 bool excl, PgfsInode *out, bool *created);
+					 bool excl, PgfsInode *out, bool *created, int64 *dir_generation);
 extern void NsRemove(int64 parent, PgfsName name, bool rmdir, const char *errpath);
 extern void NsLink(int64 ino, int64 newparent, PgfsName newname,
 				   const char *errpath, PgfsInode *out);

@@ -56,7 +56,7 @@ INSERT INTO api VALUES
     ('pgfs_ll_read',      '{bigint,bigint,integer}',        'bytea',        'stable',    true,  true),
     ('pgfs_ll_write',     '{bigint,bigint,bytea,boolean}',  'bigint',       'volatile',  true,  true),
     ('pgfs_ll_fsync',     '{}',                             'void',         'volatile',  true,  true),
-    ('pgfs_ll_create',    '{bigint,bytea,integer,bigint,bigint,bigint,boolean}', 'pgfs_attr', 'volatile', false, true),
+    ('pgfs_ll_create',    '{bigint,bytea,integer,bigint,bigint,bigint,boolean}', 'pgfs_created', 'volatile', false, true),
     ('pgfs_ll_mkdir',     '{bigint,bytea,integer,bigint,bigint}', 'pgfs_attr', 'volatile',  true,  true),
     ('pgfs_ll_mknod',     '{bigint,bytea,integer,bigint,bigint,bigint}', 'pgfs_attr', 'volatile', true, true),
     ('pgfs_ll_symlink',   '{bigint,bytea,bytea,bigint,bigint}', 'pgfs_attr',   'volatile',  true,  true),

@@ -109,5 +109,61 @@ sync; echo 2 > /proc/sys/vm/drop_caches
 	[ "$(stat -c %s "$dir/c/m4")" = 4 ] && [ "$(stat -c %s "$dir/c/n5")" = 5 ]
 result $? "... then an unlink and a rename show at once"
 
+# a directory being filled through the mount: after a few creates the
+# daemon answers the lookup before each create from a listing, which each
+# create keeps current while nobody else changes the directory; a name made
+# through SQL meanwhile shows within the timeout although the filling goes on
+mkdir "$dir/fill"
+"$PYTHON" - "$dir/fill" 3 <<'PY' &
+import os, sys, time
+d, end, i = sys.argv[1], time.time() + float(sys.argv[2]), 0
+while time.time() < end:
+    fd = os.open("%s/g%d" % (d, i), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, b"%d" % i)
+    os.close(fd)
+    i += 1
+PY
+filler=$!
+sleep 0.5
+sql "SELECT pgfs_write('/$sub/fill/foreign', 'sql'::bytea)" > /dev/null
+sleep 1.5
+got=$(cat "$dir/fill/foreign" 2>&1)
+kill -0 $filler 2> /dev/null
+going=$?
+wait $filler
+[ "$got" = sql ] && [ $going -eq 0 ]
+result $? "a name made through SQL in a directory being filled through the mount shows within the timeout while the filling goes on"
+n=$(sql "SELECT count(*) FROM pgfs_readdir('/$sub/fill') WHERE name LIKE 'g%'")
+[ "$n" -gt 20 ] && [ "$(ls "$dir/fill" | grep -c '^g')" = "$n" ] &&
+	[ "$(cat "$dir/fill/g7")" = 7 ] && [ "$(cat "$dir/fill/g$((n - 1))")" = "$((n - 1))" ]
+result $? "... and every file it made is there ($n)"
+
+# open(2) with O_CREAT of a name the mount still believes absent (a negative
+# entry in the kernel's cache, or a listing) that SQL has made since: without
+# O_EXCL it opens that file, with O_EXCL it fails with EEXIST
+creat() {
+	"$PYTHON" -c 'import os, sys
+flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_EXCL if sys.argv[2] == "excl" else 0)
+try:
+    fd = os.open(sys.argv[1], flags, 0o644)
+except OSError as e:
+    print(e.strerror)
+    sys.exit(0)
+os.write(fd, b"+")
+os.close(fd)
+print("ok")' "$1" "$2"
+}
+late=$(mktemp)
+for how in plain excl; do
+	! stat "$dir/fill/late-$how" > /dev/null 2>&1 &&
+		sql "SELECT pgfs_write('/$sub/fill/late-$how', 'sql'::bytea)" > /dev/null &&
+		echo "$how $(creat "$dir/fill/late-$how" $how) $(sql "SELECT convert_from(pgfs_read('/$sub/fill/late-$how'), 'UTF8')")"
+done > "$late" 2>&1
+[ "$(cat "$late")" = "plain ok sql+
+excl File exists sql" ]
+result $? "open(O_CREAT) of a name made through SQL since the mount found it absent opens it; with O_EXCL, EEXIST"
+cat "$late" | sed 's/^/# /'
+rm -f "$late"
+
 rm -rf "$dir"
 [ $failed -eq 0 ]
