@@ -8,6 +8,7 @@ OBJS = \
 	src/spi.o \
 	src/path.o \
 	src/catalog.o \
+	src/rowwrite.o \
 	src/chunkstore.o \
 	src/compress.o \
 	src/namespace.o \

@@ -183,11 +183,9 @@ pgfs_fsck(PG_FUNCTION_ARGS)
 	}
 
 	/* decode every chunk, a batch at a time */
-	if (chunks_plan.plan == NULL)
-		PgfsPrepare(&chunks_plan);
 	page = palloc(PGFS_CHUNK_SIZE);
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pgfs fsck", ALLOCSET_DEFAULT_SIZES);
-	portal = SPI_cursor_open(NULL, chunks_plan.plan, NULL, NULL, true);
+	portal = SPI_cursor_open(NULL, PgfsCursorPlan(&chunks_plan), NULL, NULL, true);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 256);

@@ -191,10 +191,8 @@ pgfs_readdir(PG_FUNCTION_ARGS)
 	PolicyCheckInode(&p.inode, false, path);
 
 	/* stream through a cursor: a directory may hold millions of entries */
-	if (readdir_plan.plan == NULL)
-		PgfsPrepare(&readdir_plan);
 	v[0] = Int64GetDatum(p.inode.ino);
-	portal = SPI_cursor_open(NULL, readdir_plan.plan, v, NULL, true);
+	portal = SPI_cursor_open(NULL, PgfsCursorPlan(&readdir_plan), v, NULL, true);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 1000);

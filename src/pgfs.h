@@ -154,6 +154,7 @@ extern MemoryContext PgfsCallerContext(void);
 extern bool PgfsSpiReadOnly(void);
 extern const char *PgfsCurrentPath;
 extern void PgfsPrepare(PgfsPlan *p);
+extern SPIPlanPtr PgfsCursorPlan(PgfsPlan *p);
 extern int	PgfsExec(PgfsPlan *p, Datum *values, const char *nulls);
 extern int64 PgfsGetInt64(int row, int col);
 extern int32 PgfsGetInt32(int row, int col);
@@ -179,7 +180,7 @@ typedef enum PgfsRel
 {
 	PGFS_REL_INODE, PGFS_REL_INODE_PKEY, PGFS_REL_DIRENT, PGFS_REL_DIRENT_PKEY,
 	PGFS_REL_FILEMAP, PGFS_REL_FILEMAP_PKEY, PGFS_REL_CHUNK, PGFS_REL_CHUNK_PKEY,
-	PGFS_REL_INO_SEQ, PGFS_NRELS
+	PGFS_REL_INO_SEQ, PGFS_REL_CHUNK_SEQ, PGFS_REL_COOKIE_SEQ, PGFS_NRELS
 } PgfsRel;
 extern Oid	CatalogRelOid(PgfsRel which);
 extern Relation CatalogOpen(PgfsRel which);
@@ -205,6 +206,11 @@ extern void CatalogFreeInode(int64 ino);
 extern void CatalogMaybeFree(PgfsInode *ino);
 extern bytea *CatalogGetTarget(int64 ino);
 extern void CatalogTouch(PgfsInode *ino, bool mtime, int64 now);
+
+/* in rowwrite.c */
+extern bool RowPlain(PgfsRel which, CmdType cmd);
+extern void RowInsert(PgfsRel which, const Datum *values, const bool *isnull);
+extern bool RowUpdateInode(int64 ino, const Datum *values, const bool *isnull, const bool *set);
 
 /* in chunkstore.c */
 extern bytea *ChunkRead(const PgfsInode *inode, int64 offset, int64 length);
