@@ -516,6 +516,20 @@ CheckCounts(const PgfsInode *node)
 						   (long long) node->size, (long long) node->blocks, node->xattrs)));
 }
 
+/* A new inode's first eight columns, ino to blocks, as both ways of CatalogCreate write them. */
+static void
+NewInodeHead(const PgfsInode *node, Datum *v)
+{
+	v[0] = Int64GetDatum(node->ino);
+	v[1] = Int32GetDatum(node->mode);
+	v[2] = Int32GetDatum(node->nlink);
+	v[3] = Int64GetDatum(node->uid);
+	v[4] = Int64GetDatum(node->gid);
+	v[5] = Int64GetDatum(node->rdev);
+	v[6] = Int64GetDatum(node->size);
+	v[7] = Int64GetDatum(node->blocks);
+}
+
 /*
  * CatalogCreate's rows written directly (rowwrite.c): the two new rows, then
  * the directory's (CatalogUpdateInode writes back the row as locked, with
@@ -531,14 +545,7 @@ CreateDirect(const PgfsInode *node, bytea *target, PgfsInode *dir, PgfsName name
 	bool		n[16];
 
 	memset(n, 0, sizeof(n));
-	v[0] = Int64GetDatum(node->ino);
-	v[1] = Int32GetDatum(node->mode);
-	v[2] = Int32GetDatum(node->nlink);
-	v[3] = Int64GetDatum(node->uid);
-	v[4] = Int64GetDatum(node->gid);
-	v[5] = Int64GetDatum(node->rdev);
-	v[6] = Int64GetDatum(node->size);
-	v[7] = Int64GetDatum(node->blocks);
+	NewInodeHead(node, v);
 	/* a new inode's four times are its creation time, as create_plan's $9 */
 	v[8] = v[9] = v[10] = v[11] = Int64GetDatum(node->ctime_ns);
 	v[12] = Int64GetDatum(1);
@@ -584,14 +591,7 @@ CatalogCreate(const PgfsInode *node, bytea *target, PgfsInode *dir, PgfsName nam
 	}
 	memset(nulls, ' ', sizeof(nulls));
 	dir->generation++;
-	v[0] = Int64GetDatum(node->ino);
-	v[1] = Int32GetDatum(node->mode);
-	v[2] = Int32GetDatum(node->nlink);
-	v[3] = Int64GetDatum(node->uid);
-	v[4] = Int64GetDatum(node->gid);
-	v[5] = Int64GetDatum(node->rdev);
-	v[6] = Int64GetDatum(node->size);
-	v[7] = Int64GetDatum(node->blocks);
+	NewInodeHead(node, v);
 	v[8] = Int64GetDatum(node->ctime_ns);
 	v[9] = Int64GetDatum(node->parent);
 	if (node->parent == 0)
