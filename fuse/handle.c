@@ -182,7 +182,6 @@ static size_t prereading;		/* bytes held as read by opens, all handles */
 static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t async_made,
 			async_synced;
-static unsigned async_losses;	/* lost connections before the first unsynced one */
 
 /*
  * Inodes whose last handle was released: the server's count of them is set
@@ -277,8 +276,6 @@ note_deferred_locked(struct open_inode *oi, unsigned losses)
 {
 	if (oi->unsynced == 0 || oi->unsynced <= async_synced)
 		oi->unsynced_losses = losses;
-	if (async_made == async_synced)
-		async_losses = losses;
 	oi->unsynced = ++async_made;
 }
 
@@ -415,25 +412,42 @@ oi_sync(struct open_inode *oi)
 }
 
 /*
- * Every deferred commit made so far durable (fsyncdir, unmount); 0 or an
- * errno as for oi_sync.
+ * Every deferred commit made so far durable (fsyncdir, unmount); 0, EIO if
+ * a file open here has one that a lost connection may have taken, or the
+ * error of pgfs_ll_fsync().  A file already closed is not asked about: its
+ * close made its deferred commits durable or reported that it could not
+ * (oi_sync), so a directory's fsync after a server crash does not fail for
+ * a file whose program already learned of it.
  */
 int
 pgfs_sync_all(void)
 {
 	unsigned	losses;
 	int			need,
-				err;
+				lost = 0,
+				err,
+				i;
 
 	pthread_mutex_lock(&sync_lock);
 	need = async_made > async_synced;
-	losses = async_losses;
 	pthread_mutex_unlock(&sync_lock);
 	if (!need)
 		return 0;
 	if ((err = sql_fsync()) != 0)
 		return err;
-	return pgfs_conn_losses() != losses ? EIO : 0;
+	losses = pgfs_conn_losses();
+	pthread_mutex_lock(&table_lock);
+	pthread_mutex_lock(&sync_lock);
+	for (i = 0; i < NBUCKETS && !lost; i++)
+	{
+		struct open_inode *oi;
+
+		for (oi = table[i]; oi && !lost; oi = oi->next)
+			lost = oi->unsynced != 0 && oi->unsynced_losses != losses;
+	}
+	pthread_mutex_unlock(&sync_lock);
+	pthread_mutex_unlock(&table_lock);
+	return lost ? EIO : 0;
 }
 
 /* Write to oi's file: a durable commit, or a deferred one. */
@@ -453,7 +467,7 @@ sql_write(struct open_inode *oi, off_t off, const char *data, size_t len, int du
 	r = pgfs_exec(SQL_WRITE, &p, &err);
 	PQclear(r);
 	if (!r)
-		return err;
+		return err == ENOENT ? ESTALE : err;	/* the inode itself is gone */
 	if (durable)
 		durable_done(upto);
 	else

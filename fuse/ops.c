@@ -829,9 +829,10 @@ rmdiring(fuse_ino_t parent, const char *name)
 }
 
 /*
- * Names are changed by durable commits; what a directory's fsync adds is
- * the data that writes through handles of its files committed without one
- * (handle.c), which a program may count on once it synced the directory.
+ * Names are changed by durable commits, but for files created (handle.c);
+ * what a directory's fsync adds is those creates and the data that writes
+ * through handles of its files committed without a WAL flush, which a
+ * program may count on once it synced the directory.
  */
 static void
 pgfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
