@@ -580,6 +580,70 @@ pgfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		drop_handle(FH(fi));
 }
 
+/*
+ * Creates answered ESTALE for a name another client made (pgfs_create): the
+ * kernel walks the path once more and may send the create again, if the
+ * name went and came back meanwhile (clients racing on one name).  That
+ * second one must not get ESTALE, which would reach the program.
+ */
+#define BOUNCES 64
+static struct
+{
+	fuse_ino_t	parent;
+	uint32_t	hash;
+	pid_t		pid;
+	int64_t		at;
+}			bounces[BOUNCES];
+static int	bounce_next;
+static pthread_mutex_t bounce_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether this create repeats one answered ESTALE within the last second; else note it. */
+static int
+bounced(fuse_ino_t parent, const char *name, pid_t pid)
+{
+	uint32_t	h = 2166136261u;
+	int64_t		now = pgfs_now_ns();
+	int			i,
+				again = 0;
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (uint8_t) *c) * 16777619u;
+	pthread_mutex_lock(&bounce_lock);
+	for (i = 0; i < BOUNCES && !again; i++)
+		if (bounces[i].parent == parent && bounces[i].hash == h && bounces[i].pid == pid &&
+			now - bounces[i].at < 1000000000)
+		{
+			again = 1;
+			bounces[i].parent = 0;
+		}
+	if (!again)
+	{
+		bounces[bounce_next].parent = parent;
+		bounces[bounce_next].hash = h;
+		bounces[bounce_next].pid = pid;
+		bounces[bounce_next].at = now;
+		bounce_next = (bounce_next + 1) % BOUNCES;
+	}
+	pthread_mutex_unlock(&bounce_lock);
+	return again;
+}
+
+/* Whether name is in directory parent on the server; *err: 0, or why it could not tell. */
+static int
+name_exists(fuse_ino_t parent, const char *name, int *err)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+
+	par_i64(&p, ino_in(parent));
+	par_bytes(&p, name, strlen(name));
+	r = exec_attr(SQL_LOOKUP, &p, err);
+	PQclear(r);
+	if (!r && *err == ENOENT)
+		*err = 0;
+	return r != NULL;
+}
+
 static void
 pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			struct fuse_file_info *fi)
@@ -591,6 +655,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	unsigned	losses = pgfs_conn_losses();
 	int			durable = (fi->flags & O_DSYNC) != 0;	/* O_SYNC includes it */
 	int64_t		sent;
+	int			attempt;
 	struct fuse_entry_param e;
 	PGresult   *r;
 	int			err,
@@ -606,22 +671,38 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	par_i64(&p, pgfs.client);	/* create and open in one transaction */
 	/* durable at close or fsync, or at once with O_SYNC (handle.c) */
 	par_bool(&p, durable);
-	sent = pgfs_now_ns();
-	r = exec_attr(SQL_CREATE, &p, &err);
-	pgfs_dcache_added(parent, name);
-	if (!r)
+	for (attempt = 0;; attempt++)
 	{
+		sent = pgfs_now_ns();
+		r = exec_attr(SQL_CREATE, &p, &err);
+		pgfs_dcache_added(parent, name);
+		if (r || err != EEXIST || (fi->flags & O_EXCL))
+			break;
+
 		/*
 		 * The kernel sends a create only for a name it believes absent: from
 		 * a negative entry in its cache, or a lookup a listing answered
-		 * (dcache.c), either as old as entry_timeout.  If another client
-		 * made the name since, open(2) without O_EXCL must open that file,
-		 * not fail: ESTALE makes the kernel walk the path again with
-		 * LOOKUP_REVAL, which looks the name up afresh (a listing sends it
-		 * to the server now, pgfs_dcache_added above).
+		 * (dcache.c), either as old as entry_timeout, or a lookup a moment
+		 * ago.  If another client made the name since, open(2) without
+		 * O_EXCL must open that file, not fail.  ESTALE makes the kernel
+		 * walk the path again, once, with LOOKUP_REVAL, which looks the name
+		 * up afresh (a listing sends it to the server now,
+		 * pgfs_dcache_added above) and opens what it finds.  That is only
+		 * worth it if the name is still there: if it is gone again (clients
+		 * racing on one name), the create is tried again here.
 		 */
-		if (err == EEXIST && !(fi->flags & O_EXCL))
-			err = ESTALE;
+		if (attempt < 3 && !name_exists(parent, name, &err))
+		{
+			if (err)
+				break;
+			continue;
+		}
+		/* the kernel walks once more only: its second create gets EEXIST */
+		err = bounced(parent, name, fuse_req_ctx(req)->pid) ? EEXIST : ESTALE;
+		break;
+	}
+	if (!r)
+	{
 		fuse_reply_err(req, err);
 		return;
 	}
