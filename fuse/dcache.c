@@ -133,17 +133,6 @@ static uint64_t mutations;		/* atomic */
 static uint64_t renames;		/* atomic */
 static size_t total;			/* entries in all listings; under lock */
 
-static uint32_t
-hash_name(const char *name, size_t len)
-{
-	uint32_t	h = 2166136261u;
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (uint8_t) name[i]) * 16777619u;
-	return h;
-}
-
 static void
 list_free(struct dc_list *l)
 {
@@ -181,7 +170,7 @@ static const struct dc_ent *
 list_find(const struct dc_list *l, const char *name)
 {
 	size_t		len = strlen(name);
-	uint32_t	h = hash_name(name, len);
+	uint32_t	h = pgfs_name_hash(name, len);
 	size_t		b;
 
 	for (b = h & (l->nb - 1); l->bucket[b] >= 0; b = (b + 1) & (l->nb - 1))
@@ -198,7 +187,7 @@ static int
 added_find(const struct dc_list *l, const char *name)
 {
 	size_t		len = strlen(name);
-	uint32_t	h = hash_name(name, len);
+	uint32_t	h = pgfs_name_hash(name, len);
 	const struct dc_added *a;
 
 	if (!l->added)
@@ -215,6 +204,12 @@ window(void)
 {
 	return pgfs.cfg.entry_timeout < pgfs.cfg.attr_timeout ?
 		pgfs.cfg.entry_timeout : pgfs.cfg.attr_timeout;
+}
+
+static int64_t
+window_ns(void)
+{
+	return (int64_t) (window() * 1e9);
 }
 
 /* A writing statement is about to be sent, or returned; rename: it removes or moves names. */
@@ -260,7 +255,7 @@ pgfs_dcache_added(fuse_ino_t parent, const char *name)
 		int64_t		now = pgfs_now_ns();
 
 		s->adds++;				/* a listing being read may lack it */
-		if (now - s->fill_start > (int64_t) (window() * 1e9))
+		if (now - s->fill_start > window_ns())
 		{
 			s->fill_start = now;
 			s->fills = 0;
@@ -274,7 +269,7 @@ pgfs_dcache_added(fuse_ino_t parent, const char *name)
 				slot_drop(s);
 			else
 			{
-				a->hash = hash_name(name, len);
+				a->hash = pgfs_name_hash(name, len);
 				a->len = len;
 				memcpy(a->name, name, len);
 				a->next = l->added[a->hash % PGFS_DC_ADDED_B];
@@ -307,7 +302,7 @@ pgfs_dcache_created(fuse_ino_t parent, int64_t generation, int64_t sent)
 		if (s->list && s->gen != 0 && generation == s->gen + 1 &&
 			s->epoch == pgfs_cache_epoch() && s->list_rseq == rename_seq())
 		{
-			int64_t		until = sent + (int64_t) (window() * 1e9);
+			int64_t		until = sent + window_ns();
 
 			s->gen = generation;
 			if (until > s->expires)
@@ -413,7 +408,7 @@ fetch(fuse_ino_t dir, int *too_big, int64_t *gen)
 			e = &l->ents[l->n++];
 			e->name = (const char *) (uintptr_t) arena_used;	/* an offset until the end */
 			e->len = len;
-			e->hash = hash_name(l->arena + arena_used, len);
+			e->hash = pgfs_name_hash(l->arena + arena_used, len);
 			pgfs_row_stat(r, row, 2, &e->st);
 			e->xattrs = pgfs_row_xattrs(r, row, 2);
 			arena_used += len + 1;
@@ -537,7 +532,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 	seq = rename_seq();
 	/* a run of lookups, or a directory being filled through this mount */
 	if ((++s->misses < PGFS_DC_AFTER &&
-		 (s->fills < PGFS_DC_AFTER || now - s->fill_start > (int64_t) (window() * 1e9))) ||
+		 (s->fills < PGFS_DC_AFTER || now - s->fill_start > window_ns())) ||
 		s->fetching || now < s->retry_at)
 	{
 		pthread_mutex_unlock(&lock);
@@ -557,7 +552,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 	if (s->dir == parent)
 	{
 		if (too_big)
-			s->retry_at = now + (int64_t) (window() * 1e9) * 10;
+			s->retry_at = now + window_ns() * 10;
 		if (l && rename_seq() == seq && s->adds == adds && pgfs_cache_epoch() == ep)
 		{
 			slot_drop(s);
@@ -582,7 +577,7 @@ pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param 
 			s->fills = 0;
 			s->epoch = ep;
 			s->xstamp = xstamp;
-			s->expires = now + (int64_t) (window() * 1e9);	/* from before the read */
+			s->expires = now + window_ns();	/* from before the read */
 			ok = answer(s, name, pgfs_now_ns(), e, xattrs, xs);
 		}
 	}

@@ -307,7 +307,7 @@ pgfs_fh_created_deferred(struct pgfs_fh *fh, unsigned losses, int64_t born)
 /*
  * If oi's create may have been lost (deferred, not known durable, and a
  * connection was lost since it was sent): the file's birth time, else 0.
- * *seq gets the create's sequence number.
+ * *seq, if seq is not NULL, gets the create's sequence number.
  */
 static int64_t
 create_maybe_lost(struct open_inode *oi, uint64_t *seq)
@@ -315,7 +315,8 @@ create_maybe_lost(struct open_inode *oi, uint64_t *seq)
 	int64_t		born = 0;
 
 	pthread_mutex_lock(&sync_lock);
-	*seq = oi->created;
+	if (seq)
+		*seq = oi->created;
 	if (oi->created > async_synced && oi->created_losses != pgfs_conn_losses())
 		born = oi->born;
 	pthread_mutex_unlock(&sync_lock);
@@ -806,7 +807,6 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 {
 	struct pgfs_fh *fh = calloc(1, sizeof(*fh));
 	struct open_inode *oi;
-	uint64_t	seq;
 	int			err = 0;
 
 	if (!fh)
@@ -826,7 +826,7 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 		pthread_mutex_lock(&table_lock);
 		count = oi->opens + 1;
 		pthread_mutex_unlock(&table_lock);
-		if ((created && count != 1) || (!created && create_maybe_lost(oi, &seq)))
+		if ((created && count != 1) || (!created && create_maybe_lost(oi, NULL)))
 			err = reg_send(oi, count, NULL);
 		else if (!created)
 		{

@@ -601,13 +601,11 @@ static pthread_mutex_t bounce_lock = PTHREAD_MUTEX_INITIALIZER;
 static int
 bounced(fuse_ino_t parent, const char *name, pid_t pid)
 {
-	uint32_t	h = 2166136261u;
+	uint32_t	h = pgfs_name_hash(name, strlen(name));
 	int64_t		now = pgfs_now_ns();
 	int			i,
 				again = 0;
 
-	for (const char *c = name; *c; c++)
-		h = (h ^ (uint8_t) *c) * 16777619u;
 	pthread_mutex_lock(&bounce_lock);
 	for (i = 0; i < BOUNCES && !again; i++)
 		if (bounces[i].parent == parent && bounces[i].hash == h && bounces[i].pid == pid &&

@@ -273,6 +273,17 @@ extern int	pgfs_fh_start(void);
 extern void pgfs_fh_stop(void);
 extern void pgfs_ino_unlinking(int64_t ino);
 
+/* FNV-1a of a name: dcache.c's listings, ops.c's repeated creates */
+static inline uint32_t
+pgfs_name_hash(const char *name, size_t len)
+{
+	uint32_t	h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t) name[i]) * 16777619u;
+	return h;
+}
+
 /* CLOCK_MONOTONIC in nanoseconds */
 static inline int64_t
 pgfs_now_ns(void)
