@@ -73,7 +73,13 @@ small_db() {	# db tablespace dir: a database living on a 40 MiB tmpfs
 	mount -t tmpfs -o size=40m tmpfs "$3" && chown postgres: "$3" &&
 	psql -X -q -v ON_ERROR_STOP=1 -c "CREATE TABLESPACE $2 LOCATION '$3'" &&
 	createdb -D "$2" "$1" &&
-	psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "CREATE EXTENSION pgfs"
+	psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "CREATE EXTENSION pgfs" &&
+	# CREATE DATABASE's default strategy in PostgreSQL 15 extends each copied
+	# relation by writing its last block only: on tmpfs the rest are holes
+	# until the buffers are written.  Write them now, while there is room, or
+	# a later eviction of such a catalog page fails on the full disk and takes
+	# whatever statement needed the buffer with it.
+	psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "CHECKPOINT"
 }
 
 # ---- SQL into a full tablespace ----
