@@ -93,6 +93,16 @@ CREATE UNLOGGED TABLE pgfs.handle (
     PRIMARY KEY (ino, client)
 );
 
+-- clients (pgfs-fuse mounts) that began a session since the server last
+-- started from a crash.  Unlogged, so crash recovery (or a restore, or a
+-- promoted standby) empties it, while a clean restart keeps it: a client that
+-- still finds its row after a lost connection knows that the server lost no
+-- commit it made without waiting for the WAL flush (pgfs_ll_client_begin).
+CREATE UNLOGGED TABLE pgfs.client (
+    client  bigint      PRIMARY KEY,
+    since   timestamptz NOT NULL DEFAULT now()
+);
+
 -- reclaiming orphans finds unlinked inodes without scanning every inode
 CREATE INDEX inode_orphan_idx ON pgfs.inode (ino) WHERE nlink = 0;
 
@@ -596,11 +606,13 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_ll_removexattr(bigint, bytea) IS 'remove an extended attribute';
 
 CREATE FUNCTION pgfs_ll_client_begin(client bigint)
-RETURNS void
+RETURNS boolean
 AS 'MODULE_PATHNAME', 'pgfs_ll_client_begin' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_ll_client_begin(bigint) IS
-'mark client as live for this session (its open handles are kept while the session lasts)';
+'mark client as live for this session (its open handles are kept while the session lasts); true if '
+'client began a session before and the server has not started from a crash, a restore or a promotion '
+'since, so it lost none of client''s commits made without waiting for the WAL flush';
 
 CREATE FUNCTION pgfs_ll_open(ino bigint, client bigint)
 RETURNS void

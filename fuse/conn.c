@@ -105,11 +105,20 @@ static int	have_identity;
 static int	suspect;
 
 /*
- * Connections lost so far.  A commit made without a WAL flush (handle.c)
- * may be gone once a connection was lost after it: the server may have
- * crashed before writing it.
+ * Times a new connection found that the server no longer knew this mount
+ * (pgfs_ll_client_begin returned false after the first time): it started
+ * from a crash, a restore or a promotion since, or another mount reclaimed
+ * our row while we had no session.  A commit made without a WAL flush
+ * (handle.c) before such a reset may be gone.  A connection lost to a clean
+ * restart, pg_terminate_backend or the network is no reset: the server
+ * still has every commit, and flushes it.  begin_lock makes each session's
+ * begin and the count one step, so that no connection of ours is used on a
+ * server that lost our commits before the count says so (a session that
+ * finds the row another one of ours made after the reset waits for it).
  */
-static unsigned losses;
+static unsigned resets;
+static int	begun;
+static pthread_mutex_t begin_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* connecting failed and has not succeeded since: don't repeat the message */
 static int	failing;
@@ -132,6 +141,14 @@ res_ok(const PGresult *r)
 {
 	return PQresultStatus(r) == PGRES_TUPLES_OK ||
 		PQresultStatus(r) == PGRES_COMMAND_OK;
+}
+
+/* a boolean column of a binary result (one byte, 0 or 1) */
+static int
+res_bool(const PGresult *r, int row, int col)
+{
+	return !PQgetisnull(r, row, col) && PQgetlength(r, row, col) == 1 &&
+		PQgetvalue(r, row, col)[0] != 0;
 }
 
 static int
@@ -353,7 +370,18 @@ connect_one(void)
 		par_i64(&p, pgfs.client);
 		/* a mount must fail, not hang, if the lock cannot be had */
 		PQclear(PQexec(pg, "SET lock_timeout = '10s'"));
+		pthread_mutex_lock(&begin_lock);
 		r = exec_stmt(pg, SQL_CLIENT_BEGIN, &p);
+		if (res_ok(r) && begun && !res_bool(r, 0, 0))
+		{
+			__atomic_add_fetch(&resets, 1, __ATOMIC_SEQ_CST);
+			pgfs_log(FUSE_LOG_WARNING, "the server no longer knows this mount: it restarted "
+					 "after a crash or was restored (or another mount reclaimed our open files); "
+					 "writes not yet fsynced may be lost, and files with such writes report EIO");
+		}
+		if (res_ok(r))
+			begun = 1;
+		pthread_mutex_unlock(&begin_lock);
 		PQclear(PQexec(pg, "RESET lock_timeout"));
 		if (!res_ok(r))
 		{
@@ -399,9 +427,9 @@ conn_usable(PGconn *pg)
 }
 
 unsigned
-pgfs_conn_losses(void)
+pgfs_conn_resets(void)
 {
-	return __atomic_load_n(&losses, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&resets, __ATOMIC_SEQ_CST);
 }
 
 /* s's connection is gone; s is checked out. */
@@ -412,7 +440,6 @@ lose(struct slot *s, const char *how)
 			 PQerrorMessage(s->pg)[0] ? ": " : "", PQerrorMessage(s->pg));
 	PQfinish(s->pg);
 	s->pg = NULL;
-	__atomic_add_fetch(&losses, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&identity_lock);
 	suspect = 1;
 	pthread_mutex_unlock(&identity_lock);

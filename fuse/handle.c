@@ -40,10 +40,13 @@
  * (async_made, async_synced) tell whether a durable commit has already
  * covered an inode's deferred ones, so that a write, fsync, close costs no
  * more round trips than before.  A server crash loses deferred commits that
- * were not flushed yet; it also breaks every connection, so an inode with a
- * deferred commit made before a lost connection (conn.c counts them)
- * reports EIO at its next flush, fsync or release instead of success.  A
- * big sequential write saves the WAL flush of each 1 MiB.
+ * were not flushed yet; it also breaks every connection, and the server
+ * that comes back no longer knows this mount (conn.c counts such resets:
+ * a clean restart, a terminated session or a network failure is none, as
+ * that server still has every commit).  So an inode with a deferred commit
+ * made before a reset reports EIO at its next flush, fsync or release
+ * instead of success.  A big sequential write saves the WAL flush of each
+ * 1 MiB.
  *
  * Creating a file is deferred the same way (pgfs_ll_create with durable =>
  * false): its close or fsync commits the data durably anyway, and that WAL
@@ -54,7 +57,7 @@
  * server lost it, it may also hand its inode number out again (the number
  * comes from a sequence, whose advance was in the lost WAL), and a handle
  * registered on that number again would write into somebody else's file.
- * So while a connection was lost since a deferred create that no durable
+ * So while the server was reset since a deferred create that no durable
  * commit is known to cover, the create's registrations carry the file's
  * birth time (pgfs_ll_reopen's born), and the server refuses them for
  * another file as for a missing one: the handles become stale (their I/O
@@ -134,10 +137,10 @@ struct open_inode
 	struct pgfs_fh *fhs;		/* open handles; under lock */
 	uint64_t	unsynced;		/* its last deferred commit not known durable, or 0;
 								 * under sync_lock */
-	unsigned	unsynced_losses;	/* lost connections before the first of them */
+	unsigned	unsynced_resets;	/* server resets (conn.c) before the first of them */
 	uint64_t	created;		/* its deferred create (sequence number), or 0;
 								 * under sync_lock */
-	unsigned	created_losses; /* lost connections before it */
+	unsigned	created_resets; /* server resets before it */
 	int64_t		born;			/* the file's birth time (ns) the create returned */
 	int			release_pending;	/* in pending: its count of 0 is to be sent */
 	int			unlinking;		/* a name of it was removed here: release at once */
@@ -268,45 +271,45 @@ wait_inflight(struct open_inode *oi)
 /* ---- durability ---- */
 
 /*
- * A deferred commit for oi succeeded; losses: pgfs_conn_losses() before it
+ * A deferred commit for oi succeeded; resets: pgfs_conn_resets() before it
  * was sent.  Under sync_lock.
  */
 static void
-note_deferred_locked(struct open_inode *oi, unsigned losses)
+note_deferred_locked(struct open_inode *oi, unsigned resets)
 {
 	if (oi->unsynced == 0 || oi->unsynced <= async_synced)
-		oi->unsynced_losses = losses;
+		oi->unsynced_resets = resets;
 	oi->unsynced = ++async_made;
 }
 
 static void
-note_deferred(struct open_inode *oi, unsigned losses)
+note_deferred(struct open_inode *oi, unsigned resets)
 {
 	pthread_mutex_lock(&sync_lock);
-	note_deferred_locked(oi, losses);
+	note_deferred_locked(oi, resets);
 	pthread_mutex_unlock(&sync_lock);
 }
 
 /*
  * fh's file was just created by a deferred commit (pgfs_ll_create with
- * durable => false); losses: pgfs_conn_losses() before it was sent.
+ * durable => false); resets: pgfs_conn_resets() before it was sent.
  */
 void
-pgfs_fh_created_deferred(struct pgfs_fh *fh, unsigned losses, int64_t born)
+pgfs_fh_created_deferred(struct pgfs_fh *fh, unsigned resets, int64_t born)
 {
 	struct open_inode *oi = fh->oi;
 
 	pthread_mutex_lock(&sync_lock);
-	note_deferred_locked(oi, losses);
+	note_deferred_locked(oi, resets);
 	oi->created = oi->unsynced;
-	oi->created_losses = losses;
+	oi->created_resets = resets;
 	oi->born = born;
 	pthread_mutex_unlock(&sync_lock);
 }
 
 /*
- * If oi's create may have been lost (deferred, not known durable, and a
- * connection was lost since it was sent): the file's birth time, else 0.
+ * If oi's create may have been lost (deferred, not known durable, and the
+ * server was reset since it was sent): the file's birth time, else 0.
  * *seq, if seq is not NULL, gets the create's sequence number.
  */
 static int64_t
@@ -317,7 +320,7 @@ create_maybe_lost(struct open_inode *oi, uint64_t *seq)
 	pthread_mutex_lock(&sync_lock);
 	if (seq)
 		*seq = oi->created;
-	if (oi->created > async_synced && oi->created_losses != pgfs_conn_losses())
+	if (oi->created > async_synced && oi->created_resets != pgfs_conn_resets())
 		born = oi->born;
 	pthread_mutex_unlock(&sync_lock);
 	return born;
@@ -379,30 +382,30 @@ sql_fsync(void)
 
 /*
  * Make oi's deferred commits durable, if a durable commit has not already;
- * 0, or EIO when a connection was lost since the first of them (the server
- * may have lost them), or the error of pgfs_ll_fsync().  Under oi->lock.
+ * 0, or EIO when the server was reset since the first of them (it may have
+ * lost them), or the error of pgfs_ll_fsync().  Under oi->lock.
  */
 static int
 oi_sync(struct open_inode *oi)
 {
 	uint64_t	mine;
-	unsigned	losses;
+	unsigned	resets;
 	int			need,
 				err = 0;
 
 	pthread_mutex_lock(&sync_lock);
 	mine = oi->unsynced;
 	need = mine > async_synced;
-	losses = oi->unsynced_losses;
+	resets = oi->unsynced_resets;
 	pthread_mutex_unlock(&sync_lock);
 	if (mine == 0)
 		return 0;
 	if (need && (err = sql_fsync()) != 0)
 		return err;
-	if (pgfs_conn_losses() != losses)
+	if (pgfs_conn_resets() != resets)
 	{
 		err = EIO;
-		pgfs_log(FUSE_LOG_ERR, "inode %lld: writes committed before a lost connection "
+		pgfs_log(FUSE_LOG_ERR, "inode %lld: writes committed before the server was reset "
 				 "may be lost: reporting EIO", (long long) oi->ino);
 	}
 	pthread_mutex_lock(&sync_lock);
@@ -414,7 +417,7 @@ oi_sync(struct open_inode *oi)
 
 /*
  * Every deferred commit made so far durable (fsyncdir, unmount); 0, EIO if
- * a file open here has one that a lost connection may have taken, or the
+ * a file open here has one that a server reset may have taken, or the
  * error of pgfs_ll_fsync().  A file already closed is not asked about: its
  * close made its deferred commits durable or reported that it could not
  * (oi_sync), so a directory's fsync after a server crash does not fail for
@@ -423,7 +426,7 @@ oi_sync(struct open_inode *oi)
 int
 pgfs_sync_all(void)
 {
-	unsigned	losses;
+	unsigned	resets;
 	int			need,
 				lost = 0,
 				err,
@@ -436,7 +439,7 @@ pgfs_sync_all(void)
 		return 0;
 	if ((err = sql_fsync()) != 0)
 		return err;
-	losses = pgfs_conn_losses();
+	resets = pgfs_conn_resets();
 	pthread_mutex_lock(&table_lock);
 	pthread_mutex_lock(&sync_lock);
 	for (i = 0; i < NBUCKETS && !lost; i++)
@@ -444,7 +447,7 @@ pgfs_sync_all(void)
 		struct open_inode *oi;
 
 		for (oi = table[i]; oi && !lost; oi = oi->next)
-			lost = oi->unsynced != 0 && oi->unsynced_losses != losses;
+			lost = oi->unsynced != 0 && oi->unsynced_resets != resets;
 	}
 	pthread_mutex_unlock(&sync_lock);
 	pthread_mutex_unlock(&table_lock);
@@ -456,7 +459,7 @@ static int
 sql_write(struct open_inode *oi, off_t off, const char *data, size_t len, int durable)
 {
 	struct pgfs_params p = {0};
-	unsigned	losses = pgfs_conn_losses();
+	unsigned	resets = pgfs_conn_resets();
 	uint64_t	upto = durable ? durable_begin() : 0;
 	PGresult   *r;
 	int			err = 0;
@@ -472,7 +475,7 @@ sql_write(struct open_inode *oi, off_t off, const char *data, size_t len, int du
 	if (durable)
 		durable_done(upto);
 	else
-		note_deferred(oi, losses);
+		note_deferred(oi, resets);
 	return 0;
 }
 

@@ -650,7 +650,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct pgfs_params p = {0};
 	unsigned	ep = pgfs_cache_epoch(),
 				xs = pgfs_cache_xattr_stamp();
-	unsigned	losses = pgfs_conn_losses();
+	unsigned	resets = pgfs_conn_resets();
 	int			durable = (fi->flags & O_DSYNC) != 0;	/* O_SYNC includes it */
 	int64_t		sent;
 	int			attempt;
@@ -714,7 +714,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	}
 	if (!durable)				/* born: a new file's ctime is its birth time */
-		pgfs_fh_created_deferred(FH(fi), losses, ts_to_ns(&e.attr.st_ctim));
+		pgfs_fh_created_deferred(FH(fi), resets, ts_to_ns(&e.attr.st_ctim));
 	/* a new file has no security.capability for the first write to ask about */
 	pgfs_ino_set_nocaps(ino_in(e.ino), 1);
 	pgfs_cache_entry(parent, name, &e, ep);

@@ -245,7 +245,7 @@ extern int	pgfs_cache_stop(void);
 extern int	pgfs_conn_init(void);
 extern int	pgfs_conn_start(void);
 extern void pgfs_conn_fini(void);
-extern unsigned pgfs_conn_losses(void);
+extern unsigned pgfs_conn_resets(void);
 extern PGresult *pgfs_exec(enum pgfs_stmt st, const struct pgfs_params *p, int *err);
 extern PGresult *pgfs_exec_on(PGconn *pg, enum pgfs_stmt st, const struct pgfs_params *p,
 							  int *err);
@@ -256,7 +256,7 @@ extern int	pgfs_sqlstate_errno(const char *sqlstate, const char *message);
 /* in handle.c */
 struct pgfs_fh;
 extern int	pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out);
-extern void pgfs_fh_created_deferred(struct pgfs_fh *fh, unsigned losses, int64_t born);
+extern void pgfs_fh_created_deferred(struct pgfs_fh *fh, unsigned resets, int64_t born);
 extern int	pgfs_fh_release(struct pgfs_fh *fh);
 extern int	pgfs_fh_stale(struct pgfs_fh *fh);
 extern int	pgfs_fh_reregister(PGconn *pg);

@@ -115,6 +115,18 @@ SELECT pgfs_ll_release(:h, 3000000000);
 SELECT pg_temp.try(format('SELECT pgfs_ll_reopen(%s, 3000000000, 1)', :h));
 SELECT pg_advisory_unlock_all();
 
+-- pgfs_ll_client_begin says whether the server knew the client already: not
+-- at its first session, and not after a crash empties the unlogged table
+SELECT client FROM pgfs.client ORDER BY client;
+SELECT pgfs_ll_client_begin(77) AS known_first;
+SELECT pgfs_ll_client_begin(77) AS known_again;
+-- reclaiming forgets the clients that hold no session (42 and 3000000000)
+SELECT pgfs_reclaim_orphans();
+SELECT client FROM pgfs.client ORDER BY client;
+DELETE FROM pgfs.client;	-- what crash recovery does
+SELECT pgfs_ll_client_begin(77) AS known_after_crash;
+SELECT pg_advisory_unlock_all();
+
 -- durable => false: this transaction commits without waiting for its WAL flush;
 -- pgfs_ll_fsync() flushes everything committed so far
 BEGIN;

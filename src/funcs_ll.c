@@ -573,9 +573,23 @@ pgfs_ll_removexattr(PG_FUNCTION_ARGS)
  * A client (one mount) is live while any of its sessions holds the advisory
  * lock (PGFS_LOCK_CLASS, PgfsClientKey(client)).  Shared, because a mount has
  * several connections and each takes it.
+ *
+ * Each session also makes sure the client has a row in pgfs.client, an
+ * unlogged table: crash recovery empties it (so do a restore and the
+ * promotion of a standby, which start with unlogged tables empty), a clean
+ * shutdown keeps it, and it is written with the WAL flush of no commit.  So
+ * a client whose row is still there after it lost a connection knows that
+ * the server has not lost any commit of its that did not wait for the WAL
+ * flush: the server either still has it in memory, to be flushed, or
+ * flushed it at its shutdown.  Without the row it must assume the worst.
+ * pgfs_reclaim_orphans() deletes the rows of clients that are not live.
  */
 static PgfsPlan client_plan = {
 	"SELECT pg_catalog.pg_advisory_lock_shared($1, $2)", 2, {INT4OID, INT4OID}
+};
+static PgfsPlan client_known_plan = {
+	"INSERT INTO pgfs.client (client) VALUES ($1) ON CONFLICT (client) DO NOTHING",
+	1, {INT8OID}
 };
 
 int32
@@ -590,11 +604,15 @@ pgfs_ll_client_begin(PG_FUNCTION_ARGS)
 {
 	Datum		v[2] = {Int32GetDatum(PGFS_LOCK_CLASS),
 	Int32GetDatum(PgfsClientKey(PG_GETARG_INT64(0)))};
+	Datum		c[1] = {PG_GETARG_DATUM(0)};
+	bool		known;
 
 	PgfsSpiBegin(false);
 	PgfsExec(&client_plan, v, NULL);
+	/* the lock first: a live client's row is never reclaimed */
+	known = PgfsExec(&client_known_plan, c, NULL) == 0;
 	PgfsSpiEnd();
-	PG_RETURN_VOID();
+	PG_RETURN_BOOL(known);
 }
 
 PG_FUNCTION_INFO_V1(pgfs_ll_open);

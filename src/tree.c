@@ -180,6 +180,16 @@ static PgfsPlan dead_handles_plan = {
 	"    AND l.objid = ((h.client # (h.client >> 32)) & 4294967295)::pg_catalog.oid)",
 	1, {INT4OID}, NULL, true
 };
+static PgfsPlan dead_clients_plan = {
+	"DELETE FROM pgfs.client c WHERE NOT EXISTS ("
+	" SELECT 1 FROM pg_catalog.pg_locks l"
+	"  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+	"    AND l.database = (SELECT oid FROM pg_catalog.pg_database"
+	"                       WHERE datname = pg_catalog.current_database())"
+	"    AND l.classid = $1::pg_catalog.oid"
+	"    AND l.objid = ((c.client # (c.client >> 32)) & 4294967295)::pg_catalog.oid)",
+	1, {INT4OID}, NULL, true
+};
 static PgfsPlan orphans_plan = {
 	"SELECT i.ino FROM pgfs.inode i WHERE i.nlink = 0"
 	" AND NOT EXISTS (SELECT 1 FROM pgfs.handle h WHERE h.ino = i.ino)",
@@ -203,6 +213,7 @@ pgfs_reclaim_orphans(PG_FUNCTION_ARGS)
 				 errhint("Run pgfs_reclaim_orphans() on the primary.")));
 	PgfsSpiBegin(false);
 	PgfsExec(&dead_handles_plan, v, NULL);
+	PgfsExec(&dead_clients_plan, v, NULL);
 	rows = PgfsExec(&orphans_plan, NULL, NULL);
 	inos = palloc(sizeof(int64) * Max(rows, 1));
 	for (int r = 0; r < rows; r++)

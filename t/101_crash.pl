@@ -1463,6 +1463,48 @@ SKIP:
 			'S,SS,SSS,SSSS,SSSSS',
 			'files that took the number of a lost create keep their own bytes');
 	};
+
+	# 4. What only a crash may do: a clean restart, or sessions terminated
+	# by an administrator, lose no commit (the server still has each one,
+	# and a clean shutdown flushes the WAL), so a file whose create and first
+	# MiB were committed without waiting for the WAL flush closes without an
+	# error, and keeps its data.
+	subtest 'deferred commits across a clean restart' => sub {
+		my $mib = 1024 * 1024;
+		for my $how ('restart', 'terminate')
+		{
+			my $path = "/orphan/e-$how";
+			my $h = holder_start();
+			is(holder($h, "open $mnt$path"), 'ok', "$how: create a file (deferred)");
+			is(holder($h, 'write 0 ' . (2 * $mib) . ' E'), 'ok ' . (2 * $mib),
+				"$how: write 2 MiB (the first sent behind the writer, deferred)");
+			# the first MiB is committed: the send behind is not in flight
+			my $sent = 0;
+			for (1 .. 100)
+			{
+				last if ($sent = $node->safe_psql($DB,
+					"SELECT coalesce((SELECT size FROM pgfs_lstat('$path')), 0) >= $mib")) eq 't';
+				usleep(100_000);
+			}
+			is($sent, 't', "$how: the first MiB reached the server");
+			if ($how eq 'restart')
+			{
+				$node->restart;    # pg_ctl's default: a fast, clean shutdown
+			}
+			else
+			{
+				$node->safe_psql($DB,
+					"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+					  . " WHERE application_name = 'pgfs-fuse'");
+			}
+			is(holder($h, 'fsync'), 'ok', "$how: fsync succeeds");
+			is(holder($h, 'close'), 'ok', "$how: close succeeds");
+			holder_stop($h);
+			is( $node->safe_psql($DB,
+					"SELECT pgfs_read('$path') = convert_to(repeat('E', " . (2 * $mib) . "), 'UTF8')"),
+				't', "$how: the file has its 2 MiB");
+		}
+	};
 	pgfs_fsck_is_clean($node, $DB, 'fsck clean at the end');
 }
 

@@ -71,7 +71,7 @@ INSERT INTO api VALUES
     ('pgfs_ll_getxattr',  '{bigint,bytea,boolean}',         'bytea',        'stable',    true,  true),
     ('pgfs_ll_listxattr', '{bigint}',                       'setof bytea',  'stable',    true,  true),
     ('pgfs_ll_removexattr', '{bigint,bytea}',               'void',         'volatile',  true,  true),
-    ('pgfs_ll_client_begin', '{bigint}',                    'void',         'volatile',  true,  true),
+    ('pgfs_ll_client_begin', '{bigint}',                    'boolean',      'volatile',  true,  true),
     ('pgfs_ll_open',      '{bigint,bigint}',                'void',         'volatile',  true,  true),
     ('pgfs_ll_reopen',    '{bigint,bigint,integer,bigint}', 'void',         'volatile',  false, true),
     ('pgfs_ll_release',   '{bigint,bigint}',                'void',         'volatile',  true,  true),
@@ -147,7 +147,7 @@ SELECT is_empty(
     'the hot path calls set nothing per call: their C code pins search_path');
 
 -- the storage is there, out of PUBLIC's reach
-SELECT tables_are('pgfs', ARRAY['inode', 'dirent', 'filemap', 'chunk', 'xattr', 'handle', 'meta', 'policy'],
+SELECT tables_are('pgfs', ARRAY['inode', 'dirent', 'filemap', 'chunk', 'xattr', 'handle', 'client', 'meta', 'policy'],
     'schema pgfs holds the storage tables');
 SELECT is(
     (SELECT array_agg(c.relname::text ORDER BY c.relname)
