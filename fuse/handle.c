@@ -118,6 +118,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -779,6 +781,75 @@ buffer_end(off_t off)
 	return aligned > off ? aligned : end;
 }
 
+/*
+ * Write buffers.  A full one (PGFS_WBUF_MAX) is a mapping of its own: it is
+ * filled by a FUSE worker and freed by a sender thread, and glibc's arenas
+ * would keep such buffers per thread (main.c sets the mmap threshold above
+ * them, for libpq's results).  A few freed ones are kept for the next
+ * writer, whose pages are then already there: mapping 1 MiB afresh costs
+ * 256 page faults that zero every page before the data is copied in.
+ * Smaller ones come from malloc.
+ */
+#define WBUF_POOL	4
+
+static char *wbuf_pool[WBUF_POOL];
+static int	wbuf_pooled;
+static pthread_mutex_t wbuf_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static char *
+wbuf_get(size_t size)
+{
+	char	   *b = NULL;
+
+	if (size != PGFS_WBUF_MAX)
+		return malloc(size);
+	pthread_mutex_lock(&wbuf_lock);
+	if (wbuf_pooled > 0)
+		b = wbuf_pool[--wbuf_pooled];
+	pthread_mutex_unlock(&wbuf_lock);
+	if (!b && (b = mmap(NULL, size, PROT_READ | PROT_WRITE,
+						MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+		b = NULL;
+	return b;
+}
+
+static void
+wbuf_put(char *b, size_t size)
+{
+	if (!b)
+		return;
+	if (size != PGFS_WBUF_MAX)
+	{
+		free(b);
+		return;
+	}
+	pthread_mutex_lock(&wbuf_lock);
+	if (wbuf_pooled < WBUF_POOL)
+	{
+		wbuf_pool[wbuf_pooled++] = b;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&wbuf_lock);
+	if (b)
+		munmap(b, size);
+}
+
+/* b (size bytes, len of them used) grown to new_size; NULL if out of memory */
+static char *
+wbuf_grow(char *b, size_t size, size_t len, size_t new_size)
+{
+	char	   *n;
+
+	if (size != PGFS_WBUF_MAX && new_size != PGFS_WBUF_MAX)
+		return realloc(b, new_size);
+	if (!(n = wbuf_get(new_size)))
+		return NULL;
+	if (len)
+		memcpy(n, b, len);
+	wbuf_put(b, size);
+	return n;
+}
+
 /* Grow fh's buffer to hold need bytes; ENOBUFS when over the memory budget. */
 static int
 reserve(struct pgfs_fh *fh, size_t need)
@@ -791,7 +862,7 @@ reserve(struct pgfs_fh *fh, size_t need)
 	while (size < need)
 		size *= 2;
 	if (__atomic_add_fetch(&buffered, size - fh->size, __ATOMIC_RELAXED) > PGFS_WBUF_TOTAL ||
-		!(buf = realloc(fh->buf, size)))
+		!(buf = wbuf_grow(fh->buf, fh->size, fh->len, size)))
 	{
 		__atomic_sub_fetch(&buffered, size - fh->size, __ATOMIC_RELAXED);
 		return ENOBUFS;
@@ -937,7 +1008,7 @@ pgfs_fh_release(struct pgfs_fh *fh)
 	}
 	oi_put(oi);
 	__atomic_sub_fetch(&buffered, fh->size, __ATOMIC_RELAXED);
-	free(fh->buf);
+	wbuf_put(fh->buf, fh->size);
 	free(fh);
 	return err;
 }
@@ -973,7 +1044,7 @@ queue_job(struct pgfs_fh *fh, off_t off, char *buf, size_t len, size_t size)
 	}
 	err = fh_stale(fh) ? ESTALE : sql_write(oi, off, buf, len, 0);
 	__atomic_sub_fetch(&buffered, size, __ATOMIC_RELAXED);
-	free(buf);
+	wbuf_put(buf, size);
 	return err;
 }
 
@@ -1022,7 +1093,7 @@ send_behind_copy(struct pgfs_fh *fh, off_t off, const char *data, size_t n)
 	if (nsenders)
 	{
 		if (__atomic_add_fetch(&buffered, n, __ATOMIC_RELAXED) <= PGFS_WBUF_TOTAL &&
-			(buf = malloc(n)))
+			(buf = wbuf_get(n)))
 		{
 			memcpy(buf, data, n);
 			return queue_job(fh, off, buf, n, n);
@@ -1064,7 +1135,7 @@ sender_main(void *arg)
 		pthread_cond_broadcast(&oi->idle);
 		pthread_mutex_unlock(&oi->lock);
 		__atomic_sub_fetch(&buffered, j->size, __ATOMIC_RELAXED);
-		free(j->buf);
+		wbuf_put(j->buf, j->size);
 		free(j);
 		pthread_mutex_lock(&wq_lock);
 	}
