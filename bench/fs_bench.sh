@@ -26,8 +26,12 @@
 #      16 MiB pieces and a plain bytea table (bench/sql, as sql_bench.sh)
 #
 # Reads are cold: before each read phase the database server is restarted
-# (its shared buffers emptied), then "sync; echo 3 >
-# /proc/sys/vm/drop_caches", then the script waits out attr_timeout and
+# (its shared buffers emptied) and its shared buffers are filled with an
+# unrelated table (pg_prewarm), as on a server that has been running: they
+# hold none of the data read, but their memory is in use (a fresh server's
+# first touch of each buffer's memory costs a page fault, and on a virtual
+# machine more: 15-30 % of a cold big read here).  Then "sync; echo 3 >
+# /proc/sys/vm/drop_caches", and the script waits out attr_timeout and
 # entry_timeout so that the kernel asks the daemon again.  Stat is cold in
 # the kernel only ("echo 2": dentries and inodes, no restart): it measures
 # lookups, not the disk.  Rounds interleave the
@@ -48,6 +52,7 @@
 #   BENCH_MOUNT_OPTS   extra pgfs-fuse options, e.g. "-o workers=8"
 #   BENCH_RA_ALT       the second read-ahead to read the big file with (KiB; default 128)
 #   BENCH_RESTART      0: do not restart the server before reads (OS cache dropped only)
+#   BENCH_FILL         0: leave the restarted server's shared buffers empty
 #   BENCH_DB           database to create (default pgfs_fsbench); BENCH_OUT results file
 #   FUSE_BIN           the daemon (default pgfs-fuse on PATH); FUSE_LABEL says what it is
 #                      in the results (e.g. "built from abc1234")
@@ -98,6 +103,7 @@ python=/usr/bin/python3
 [ -x "$python" ] || python=$(command -v python3) || die "python3 not found"
 fsops="$here/fs/fsops.py"
 restart=${BENCH_RESTART:-1}
+fill=${BENCH_FILL:-1}
 
 start=$(date +%s)
 load0=$(cut -d' ' -f1 /proc/loadavg)
@@ -106,6 +112,18 @@ bench_mount_setup "$here/sql/setup.sql"
 if [ "$restart" = 1 ] && [ -z "$cluster" ]; then
 	log "cannot find the cluster of port $PGPORT: reads will not restart the server"
 	restart=0
+fi
+# the filler: an unlogged table 1.25 times the size of shared_buffers
+if [ "$restart" = 1 ] && [ "$fill" = 1 ]; then
+	log "making a table to fill shared buffers with after each restart"
+	if ! q -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
+		-c "CREATE UNLOGGED TABLE bench_filler AS
+		      SELECT g, repeat('x', 900) AS pad
+		        FROM generate_series(1, (SELECT (setting::bigint * 8192 * 5 / 4 / 1000)::integer
+		                                   FROM pg_settings WHERE name = 'shared_buffers')) g" >/dev/null; then
+		log "cannot make it (pg_prewarm is in postgresql-contrib): restarted servers stay empty"
+		fill=0
+	fi
 fi
 
 nbase=${BENCH_NATIVE_DIR:-${datadir:+$(dirname "$datadir")}}
@@ -189,6 +207,7 @@ cold() {	# [meta]: only the kernel's dentries and inodes; the server and page ca
 	fi
 	if [ "$restart" = 1 ]; then
 		restart_server
+		[ "$fill" = 1 ] && val "SELECT pg_prewarm('bench_filler')" >/dev/null
 		# the daemon's connections went with it: wake one up before timing
 		stat -f "$mnt" >/dev/null
 	fi
@@ -457,7 +476,7 @@ fi
 	echo "  small file before its \`close\` (juicefs bench only closes; a pgfs close commits anyway)."
 	echo "  pgfs-fuse commits each 1 MiB of a sequential write as one transaction, sent behind the"
 	echo "  writer and without waiting for the WAL flush, which the fsync then waits for."
-	echo "- **Cold reads.** Before every read phase: server restart$([ "$restart" = 1 ] || echo ' (skipped)') (empty shared buffers),"
+	echo "- **Cold reads.** Before every read phase: server restart$([ "$restart" = 1 ] || echo ' (skipped)') (empty shared buffers$([ "$restart" = 1 ] && [ "$fill" = 1 ] && echo ', then filled with an unrelated table by pg_prewarm, as on a running server')),"
 	echo "  \`sync; echo 3 > /proc/sys/vm/drop_caches\`, then a wait past attr_timeout/entry_timeout. Stat:"
 	echo "  \`echo 2\` (dentries and inodes only) and the wait, no restart: each stat is one lookup request"
 	echo "  to the daemon (which answers a run of them in one directory from a listing it reads whole,"
