@@ -169,25 +169,25 @@ pgfs_copy(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(count);
 }
 
-/* the lock key as PgfsClientKey computes it, read back as the unsigned objid */
+/*
+ * The client in column col is live: one of its sessions holds the advisory
+ * lock (PGFS_LOCK_CLASS is $1) on the key PgfsClientKey computes, which
+ * pg_locks shows as the unsigned objid.
+ */
+#define CLIENT_LIVE(col) \
+	" EXISTS (SELECT 1 FROM pg_catalog.pg_locks l" \
+	"  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2" \
+	"    AND l.database = (SELECT oid FROM pg_catalog.pg_database" \
+	"                       WHERE datname = pg_catalog.current_database())" \
+	"    AND l.classid = $1::pg_catalog.oid" \
+	"    AND l.objid = ((" col " # (" col " >> 32)) & 4294967295)::pg_catalog.oid)"
+
 static PgfsPlan dead_handles_plan = {
-	"DELETE FROM pgfs.handle h WHERE NOT EXISTS ("
-	" SELECT 1 FROM pg_catalog.pg_locks l"
-	"  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
-	"    AND l.database = (SELECT oid FROM pg_catalog.pg_database"
-	"                       WHERE datname = pg_catalog.current_database())"
-	"    AND l.classid = $1::pg_catalog.oid"
-	"    AND l.objid = ((h.client # (h.client >> 32)) & 4294967295)::pg_catalog.oid)",
+	"DELETE FROM pgfs.handle h WHERE NOT" CLIENT_LIVE("h.client"),
 	1, {INT4OID}, NULL, true
 };
 static PgfsPlan dead_clients_plan = {
-	"DELETE FROM pgfs.client c WHERE NOT EXISTS ("
-	" SELECT 1 FROM pg_catalog.pg_locks l"
-	"  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
-	"    AND l.database = (SELECT oid FROM pg_catalog.pg_database"
-	"                       WHERE datname = pg_catalog.current_database())"
-	"    AND l.classid = $1::pg_catalog.oid"
-	"    AND l.objid = ((c.client # (c.client >> 32)) & 4294967295)::pg_catalog.oid)",
+	"DELETE FROM pgfs.client c WHERE NOT" CLIENT_LIVE("c.client"),
 	1, {INT4OID}, NULL, true
 };
 static PgfsPlan orphans_plan = {

@@ -138,6 +138,24 @@ n=$(sql "SELECT count(*) FROM pgfs_readdir('/$sub/fill') WHERE name LIKE 'g%'")
 	[ "$(cat "$dir/fill/g7")" = 7 ] && [ "$(cat "$dir/fill/g$((n - 1))")" = "$((n - 1))" ]
 result $? "... and every file it made is there ($n)"
 
+# a directory made through the mount is known empty from its mkdir on: a
+# tree unpacked into it has every file, names never made are absent, and a
+# name made through SQL in it shows within the timeout
+mkdir -p "$dir/tree/a/b"
+for d in tree tree/a tree/a/b; do
+	for i in 1 2 3; do echo "$d $i" > "$dir/$d/t$i"; done
+done
+[ "$(cat "$dir/tree/t2" "$dir/tree/a/t3" "$dir/tree/a/b/t1" 2>&1)" = "tree 2
+tree/a 3
+tree/a/b 1" ] && ! stat "$dir/tree/a/none" > /dev/null 2>&1 &&
+	[ "$(sql "SELECT count(*) FROM pgfs_readdir('/$sub/tree/a')")" = 4 ]
+result $? "files made in directories just made through the mount are there, other names absent"
+sql "SELECT pgfs_write('/$sub/tree/a/b/from-sql', 'sql'::bytea)" > /dev/null
+stat "$dir/tree/a/b/from-sql" > /dev/null 2>&1	# may still be answered absent
+sleep 1.2
+[ "$(cat "$dir/tree/a/b/from-sql" 2>&1)" = sql ]
+result $? "... and a name made there through SQL shows within the timeout"
+
 # open(2) with O_CREAT of a name the mount still believes absent (a negative
 # entry in the kernel's cache, or a listing) that SQL has made since: without
 # O_EXCL it opens that file, with O_EXCL it fails with EEXIST
