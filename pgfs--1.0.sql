@@ -471,12 +471,14 @@ SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
 COMMENT ON FUNCTION pgfs_ll_getattr(bigint) IS 'attributes of an inode (also of an unlinked but open one)';
 
 CREATE FUNCTION pgfs_ll_setattr(ino bigint, mode integer, uid bigint, gid bigint, size bigint,
-    atime_ns bigint, mtime_ns bigint, atime_now boolean DEFAULT false, mtime_now boolean DEFAULT false)
+    atime_ns bigint, mtime_ns bigint, atime_now boolean DEFAULT false, mtime_now boolean DEFAULT false,
+    durable boolean DEFAULT true)
 RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_setattr' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
-COMMENT ON FUNCTION pgfs_ll_setattr(bigint, integer, bigint, bigint, bigint, bigint, bigint, boolean, boolean) IS
-'change attributes; NULL leaves one unchanged; mode is the permission bits; *_now sets a time to the server''s clock';
+COMMENT ON FUNCTION pgfs_ll_setattr(bigint, integer, bigint, bigint, bigint, bigint, bigint, boolean, boolean, boolean) IS
+'change attributes; NULL leaves one unchanged; mode is the permission bits; *_now sets a time to the server''s clock; '
+'durable => false commits without waiting for the WAL flush, as pgfs_ll_write''s';
 
 CREATE FUNCTION pgfs_ll_read(ino bigint, "offset" bigint, length integer)
 RETURNS bytea

@@ -304,7 +304,10 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 {
 	struct pgfs_params p = {0};
 	unsigned	ep = pgfs_cache_epoch(),
-				xs = pgfs_cache_xattr_stamp();
+				xs = pgfs_cache_xattr_stamp(),
+				resets = 0;
+	int			size_change = (to_set & FUSE_SET_ATTR_SIZE) != 0;
+	struct open_inode *oi;
 	PGresult   *r;
 	int			err;
 
@@ -314,9 +317,8 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	pgfs_ino_flush(ino_in(ino));	/* writes before a truncate come first */
-	if (to_set & FUSE_SET_ATTR_SIZE)
-		pgfs_ino_changed(ino_in(ino));	/* what opens read is old: before and after */
+	/* writes before it go first; open here, it may be deferred (handle.c) */
+	oi = pgfs_ino_setattr_begin(ino_in(ino), size_change, &resets);
 	par_i64(&p, ino_in(ino));
 	if (to_set & FUSE_SET_ATTR_MODE)
 		par_i32(&p, attr->st_mode & 07777);
@@ -344,9 +346,12 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		par_null(&p);
 	par_bool(&p, (to_set & FUSE_SET_ATTR_ATIME_NOW) != 0);
 	par_bool(&p, (to_set & FUSE_SET_ATTR_MTIME_NOW) != 0);
+	par_bool(&p, oi == NULL);	/* durable */
 	r = exec_attr(SQL_SETATTR, &p, &err);
-	if (to_set & FUSE_SET_ATTR_SIZE)
-		pgfs_ino_changed(ino_in(ino));
+	if (oi)
+		pgfs_ino_setattr_done(oi, size_change, r != NULL, resets);
+	else if (size_change)
+		pgfs_ino_changed(ino_in(ino));	/* what opens read is old */
 	if (!r)
 	{
 		fuse_reply_err(req, err);

@@ -16,6 +16,7 @@
 #include <fuse_lowlevel.h>
 #include <libpq-fe.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -116,7 +117,7 @@ ino_out(int64_t ino)
 	PGFS_STMT(GETXATTR, 0, "SELECT pgfs_ll_getxattr($1::int8, $2::bytea, true)") \
 	PGFS_STMT(LISTXATTR, 0, "SELECT n FROM pgfs_ll_listxattr($1::int8) n") \
 	PGFS_STMT(SETATTR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_setattr($1::int8, $2::int4," \
-			  " $3::int8, $4::int8, $5::int8, $6::int8, $7::int8, $8::bool, $9::bool)") \
+			  " $3::int8, $4::int8, $5::int8, $6::int8, $7::int8, $8::bool, $9::bool, $10::bool)") \
 	PGFS_STMT(WRITE, 1, "SELECT pgfs_ll_write($1::int8, $2::int8, $3::bytea, $4::bool)") \
 	PGFS_STMT(FSYNC, 1, "SELECT pgfs_ll_fsync()") \
 	PGFS_STMT(CREATE, 1, "SELECT " PGFS_ATTR_COLS ", parent_generation FROM pgfs_ll_create($1::int8, $2::bytea," \
@@ -148,8 +149,12 @@ enum pgfs_stmt
 	SQL_COUNT
 };
 
-/* Parameters, all in binary format; numbers live in num[] big-endian. */
-#define PGFS_MAX_PARAMS 9
+/*
+ * Parameters, all in binary format; numbers live in num[] big-endian.  The
+ * most any statement takes: SETATTR's 10.  One more is a bug, which stops
+ * the daemon at once rather than writing past the arrays.
+ */
+#define PGFS_MAX_PARAMS 10
 struct pgfs_params
 {
 	int			n;
@@ -159,44 +164,64 @@ struct pgfs_params
 	uint64_t	num[PGFS_MAX_PARAMS];
 };
 
+/* the next parameter's index */
+static inline int
+par_next(const struct pgfs_params *p)
+{
+	if (p->n >= PGFS_MAX_PARAMS)
+		abort();
+	return p->n;
+}
+
 static inline void
 par_bytes(struct pgfs_params *p, const void *data, size_t len)
 {
-	p->val[p->n] = data;
-	p->len[p->n] = (int) len;
-	p->fmt[p->n++] = 1;
+	int			i = par_next(p);
+
+	p->val[i] = data;
+	p->len[i] = (int) len;
+	p->fmt[i] = 1;
+	p->n++;
 }
 
 static inline void
 par_i64(struct pgfs_params *p, int64_t v)
 {
-	p->num[p->n] = htobe64((uint64_t) v);
-	par_bytes(p, &p->num[p->n], 8);
+	int			i = par_next(p);
+
+	p->num[i] = htobe64((uint64_t) v);
+	par_bytes(p, &p->num[i], 8);
 }
 
 static inline void
 par_i32(struct pgfs_params *p, int32_t v)
 {
+	int			i = par_next(p);
 	uint32_t	be = htobe32((uint32_t) v);
 
-	memcpy(&p->num[p->n], &be, 4);
-	par_bytes(p, &p->num[p->n], 4);
+	memcpy(&p->num[i], &be, 4);
+	par_bytes(p, &p->num[i], 4);
 }
 
 static inline void
 par_bool(struct pgfs_params *p, int v)
 {
-	p->num[p->n] = 0;
-	((char *) &p->num[p->n])[0] = v ? 1 : 0;
-	par_bytes(p, &p->num[p->n], 1);
+	int			i = par_next(p);
+
+	p->num[i] = 0;
+	((char *) &p->num[i])[0] = v ? 1 : 0;
+	par_bytes(p, &p->num[i], 1);
 }
 
 static inline void
 par_null(struct pgfs_params *p)
 {
-	p->val[p->n] = NULL;
-	p->len[p->n] = 0;
-	p->fmt[p->n++] = 1;
+	int			i = par_next(p);
+
+	p->val[i] = NULL;
+	p->len[i] = 0;
+	p->fmt[i] = 1;
+	p->n++;
 }
 
 /* Results come in binary format too; a NULL reads as 0. */
@@ -265,6 +290,9 @@ extern int	pgfs_fh_preread(struct pgfs_fh *fh, fuse_req_t req, size_t size, off_
 extern void pgfs_ino_changed(int64_t ino);
 extern int	pgfs_fh_flush(struct pgfs_fh *fh, int fsync);
 extern int	pgfs_ino_flush(int64_t ino);
+struct open_inode;
+extern struct open_inode *pgfs_ino_setattr_begin(int64_t ino, int size_change, unsigned *resets);
+extern void pgfs_ino_setattr_done(struct open_inode *oi, int size_change, int ok, unsigned resets);
 extern int	pgfs_ino_nocaps(int64_t ino);
 extern void pgfs_ino_set_nocaps(int64_t ino, int none);
 extern void pgfs_flush_all(void);

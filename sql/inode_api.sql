@@ -155,6 +155,17 @@ SELECT nlink FROM pgfs_ll_create(1, 'durable-create'::bytea, 420, 0, 0, NULL, NU
 SHOW synchronous_commit;
 ROLLBACK;
 SELECT ctime_ns = :dcborn AS ctime_is_birth FROM pgfs_ll_getattr(:dc);
+-- and so may a change of attributes (of a file open in pgfs-fuse, made
+-- durable by its close); NULL is the default, a durable commit
+BEGIN;
+SELECT mode, mtime_ns FROM pgfs_ll_setattr(:dc, 384, NULL, NULL, NULL, NULL, 7000, false, false, false);
+SHOW synchronous_commit;
+COMMIT;
+BEGIN;
+SELECT mode FROM pgfs_ll_setattr(:dc, 420, NULL, NULL, NULL, NULL, NULL, false, false, NULL);
+SHOW synchronous_commit;
+ROLLBACK;
+SELECT mode, mtime_ns FROM pgfs_ll_getattr(:dc);
 -- a client that lost its connection registers again with the birth time its
 -- create returned: accepted for that file, refused like a missing inode for
 -- a file born at another time (the number reused after a crash lost the create)

@@ -214,6 +214,9 @@ pgfs_ll_setattr(PG_FUNCTION_ARGS)
 	PgfsInode	node;
 
 	RequireArgs(fcinfo, 1);
+	/* as pgfs_ll_write's durable => false; NULL is the default, true */
+	if (PG_NARGS() > 9 && !PG_ARGISNULL(9) && !PG_GETARG_BOOL(9))
+		PgfsDeferCommit();
 	if (!PG_ARGISNULL(1))
 		mode = PG_GETARG_INT32(1) & ~S_IFMT;
 	if (!PG_ARGISNULL(2))

@@ -1026,7 +1026,8 @@ sub keep_logs
 }
 
 # A process holding one file open on the mount, driven line by line:
-# "open PATH", "write OFFSET LENGTH CHAR", "fsync", "close", "fork" (a child
+# "open PATH", "write OFFSET LENGTH CHAR", "chmod OCTAL" (fchmod), "fsync",
+# "close", "fork" (a child
 # that inherits the descriptor exits at once).  Answers "ok [n]" or "err ...".
 sub holder_start
 {
@@ -1043,7 +1044,7 @@ sub holder_start
 			my $r;
 			if ($c eq 'open')
 			{
-				$r = sysopen($fh, $a[0], O_WRONLY | O_CREAT | O_TRUNC, 0644) ? 'ok' : "err $!";
+				$r = sysopen($fh, $a[0], O_WRONLY | O_CREAT, 0644) ? 'ok' : "err $!";
 			}
 			elsif ($c eq 'write')
 			{
@@ -1052,6 +1053,7 @@ sub holder_start
 				$r = defined $w ? "ok $w" : "err $!";
 			}
 			elsif ($c eq 'fsync') { $r = $fh->sync ? 'ok' : "err $!" }
+			elsif ($c eq 'chmod') { $r = chmod(oct($a[0]), $fh) ? 'ok' : "err $!" }
 			elsif ($c eq 'close') { $r = close($fh) ? 'ok' : "err $!" }
 			elsif ($c eq 'fork')
 			{
@@ -1462,13 +1464,37 @@ SKIP:
 				  . ' FROM generate_series(1, 5) i'),
 			'S,SS,SSS,SSSS,SSSSS',
 			'files that took the number of a lost create keep their own bytes');
+
+		# 3e: a chmod of a file open through the mount commits without
+		# waiting for the WAL flush, as its writes do, and the crash (the
+		# WAL writer stopped again) may take both: fsync and close must not
+		# both succeed unless the file has its data and its new mode
+		$node->safe_psql($DB, "SELECT pgfs_write('/orphan/e', ''::bytea)");
+		@writers = split /\n/, $node->safe_psql($DB,
+			"SELECT pid FROM pg_stat_activity"
+			  . " WHERE backend_type IN ('walwriter', 'background writer', 'checkpointer')");
+		$h = holder_start();
+		is(holder($h, "open $mnt/orphan/e"), 'ok', 'open a file');
+		is(holder($h, 'write 0 1000 E'), 'ok 1000', 'write 1000 bytes (buffered)');
+		kill 'STOP', @writers;
+		is(holder($h, 'chmod 600'), 'ok', 'fchmod (the data goes first, then the mode, deferred)');
+		crash_server($node, 'kill9-all');
+		$node->start;
+		$fs = holder($h, 'fsync');
+		$cl = holder($h, 'close');
+		holder_stop($h);
+		my $mode = $node->safe_psql($DB, "SELECT mode & 511 FROM pgfs_stat('/orphan/e')");
+		$got = $content->('/orphan/e');
+		note "3e: fsync: $fs; close: $cl; mode " . sprintf('%o', $mode) . ', ' . length($got) . ' bytes';
+		ok(!($fs eq 'ok' && $cl eq 'ok') || ($got eq 'E' x 1000 && $mode == 0600),
+			'fsync and close do not both succeed while a write or the chmod is missing');
 	};
 
 	# 4. What only a crash may do: a clean restart, or sessions terminated
 	# by an administrator, lose no commit (the server still has each one,
-	# and a clean shutdown flushes the WAL), so a file whose create and first
-	# MiB were committed without waiting for the WAL flush closes without an
-	# error, and keeps its data.
+	# and a clean shutdown flushes the WAL), so a file whose create, first
+	# MiB and chmod were committed without waiting for the WAL flush closes
+	# without an error, and keeps its data and mode.
 	subtest 'deferred commits across a clean restart' => sub {
 		my $mib = 1024 * 1024;
 		for my $how ('restart', 'terminate')
@@ -1487,6 +1513,7 @@ SKIP:
 				usleep(100_000);
 			}
 			is($sent, 't', "$how: the first MiB reached the server");
+			is(holder($h, 'chmod 640'), 'ok', "$how: fchmod (deferred)");
 			if ($how eq 'restart')
 			{
 				$node->restart;    # pg_ctl's default: a fast, clean shutdown
@@ -1501,8 +1528,9 @@ SKIP:
 			is(holder($h, 'close'), 'ok', "$how: close succeeds");
 			holder_stop($h);
 			is( $node->safe_psql($DB,
-					"SELECT pgfs_read('$path') = convert_to(repeat('E', " . (2 * $mib) . "), 'UTF8')"),
-				't', "$how: the file has its 2 MiB");
+					"SELECT pgfs_read('$path') = convert_to(repeat('E', " . (2 * $mib) . "), 'UTF8')"
+					  . " AND (SELECT mode & 511 = 416 FROM pgfs_stat('$path'))"),
+				't', "$how: the file has its 2 MiB and mode 640");
 		}
 	};
 	pgfs_fsck_is_clean($node, $DB, 'fsck clean at the end');

@@ -51,7 +51,7 @@ INSERT INTO api VALUES
     -- inode API
     ('pgfs_ll_lookup',    '{bigint,bytea,boolean}',         'pgfs_attr',       'stable',    true,  true),
     ('pgfs_ll_getattr',   '{bigint}',                       'pgfs_attr',       'stable',    true,  true),
-    ('pgfs_ll_setattr',   '{bigint,integer,bigint,bigint,bigint,bigint,bigint,boolean,boolean}',
+    ('pgfs_ll_setattr',   '{bigint,integer,bigint,bigint,bigint,bigint,bigint,boolean,boolean,boolean}',
                                                             'pgfs_attr',    'volatile',  false, true),
     ('pgfs_ll_read',      '{bigint,bigint,integer}',        'bytea',        'stable',    true,  true),
     ('pgfs_ll_write',     '{bigint,bigint,bytea,boolean}',  'bigint',       'volatile',  true,  true),

@@ -23,6 +23,16 @@ result $? "tar extracts $(find $src | wc -l) entries into the mount"
 diff -r "$src" "$dir/postgresql" > "$scratch/diff.out" 2>&1
 result $? "diff -r finds the tree identical"
 head -5 "$scratch/diff.out" | sed 's/^/# /'
+# the modes, owners and modification times (whole seconds: tar's archive
+# has no more) that tar set on each file before closing it, committed with
+# the file's close (fuse/handle.c), are all there once the kernel forgot them
+meta() { (cd "$1" && find . -printf '%p %y %m %U %G %T@\n' | sed 's/\.[0-9]*$//' | sort); }
+sync; echo 2 > /proc/sys/vm/drop_caches; sleep 1.2
+meta "$src" > "$scratch/meta.src"
+meta "$dir/postgresql" > "$scratch/meta.mnt"
+diff "$scratch/meta.src" "$scratch/meta.mnt" > "$scratch/meta.diff"
+result $? "tar's modes, owners and times are on all $(wc -l < "$scratch/meta.src") entries"
+head -4 "$scratch/meta.diff" | sed 's/^/# /'
 mkdir "$scratch/untar"
 tar -C "$dir" -cf - postgresql | tar -C "$scratch/untar" -xf - &&
 	diff -r "$src" "$scratch/untar/postgresql" > /dev/null
