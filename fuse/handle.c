@@ -1286,6 +1286,18 @@ pgfs_fh_flush(struct pgfs_fh *fh, int fsync)
 	return err;
 }
 
+/* Send the buffers of all handles of oi, keeping errors for their owners; under oi->lock. */
+static void
+oi_send_all(struct open_inode *oi)
+{
+	struct pgfs_fh *fh;
+
+	wait_inflight(oi);
+	for (fh = oi->fhs; fh; fh = fh->next)
+		if (fh->len)
+			fh_send(fh);		/* an error is fh's to report */
+}
+
 /*
  * Send the buffers of all handles open on ino, keeping errors for their
  * owners.  Returns whether the inode is open here; false, cheaply, when not.
@@ -1296,15 +1308,11 @@ int
 pgfs_ino_flush(int64_t ino)
 {
 	struct open_inode *oi = oi_get(ino, 0);
-	struct pgfs_fh *fh;
 
 	if (!oi)
 		return 0;
 	pthread_mutex_lock(&oi->lock);
-	wait_inflight(oi);
-	for (fh = oi->fhs; fh; fh = fh->next)
-		if (fh->len)
-			fh_send(fh);		/* an error is fh's to report */
+	oi_send_all(oi);
 	pthread_mutex_unlock(&oi->lock);
 	oi_put(oi);
 	return 1;
@@ -1333,10 +1341,7 @@ pgfs_ino_setattr_begin(int64_t ino, int size_change, unsigned *resets)
 	if (!oi)
 		return NULL;
 	pthread_mutex_lock(&oi->lock);
-	wait_inflight(oi);
-	for (fh = oi->fhs; fh; fh = fh->next)
-		if (fh->len)
-			fh_send(fh);		/* an error is fh's to report */
+	oi_send_all(oi);
 	if (size_change)
 		oi_changed(oi);
 	defer = oi->fhs != NULL;

@@ -92,7 +92,9 @@ row_entry(const PGresult *r, int row, int col, struct fuse_entry_param *e)
 int
 pgfs_row_xattrs(const PGresult *r, int row, int col)
 {
-	return PQgetisnull(r, row, col + 11) ? -1 : res_i32(r, row, col + 11);
+	int			x = col + PGFS_ATTR_NCOLS - 1;
+
+	return PQgetisnull(r, row, x) ? -1 : res_i32(r, row, x);
 }
 
 /* An attribute function's result, or NULL with *err set. */
@@ -709,7 +711,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, err);
 		return;
 	}
-	pgfs_dcache_created(parent, res_i64(r, 0, 12), sent);
+	pgfs_dcache_created(parent, res_i64(r, 0, PGFS_ATTR_NCOLS), sent);	/* parent_generation */
 	row_entry(r, 0, 0, &e);
 	xattrs = pgfs_row_xattrs(r, 0, 0);
 	PQclear(r);

@@ -104,6 +104,7 @@ ino_out(int64_t ino)
  */
 #define PGFS_WRITES 1
 #define PGFS_ATTR_COLS "ino, mode, nlink, uid, gid, rdev, size, blocks, atime_ns, mtime_ns, ctime_ns, xattrs"
+#define PGFS_ATTR_NCOLS 12		/* ... of which the last is xattrs */
 #define PGFS_STMT_LIST \
 	PGFS_STMT(LOOKUP, 0, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_lookup($1::int8, $2::bytea, true)") \
 	PGFS_STMT(GETATTR, 0, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_getattr($1::int8)") \

@@ -105,6 +105,24 @@ RequireArgs(FunctionCallInfo fcinfo, int n)
 							get_func_name(fcinfo->flinfo->fn_oid))));
 }
 
+/*
+ * Durability on request, for pgfs-fuse (fuse/handle.c): a client that
+ * buffers writes until fsync or close anyway may commit those made in
+ * between (and the creates and attribute changes of the files it has open)
+ * without waiting for the WAL flush, and make them durable with
+ * pgfs_ll_fsync() (or a durable call, whose commit flushes the WAL up to
+ * itself) before it acknowledges the fsync or close.  Argument argno is
+ * durable: false asks for that; absent or NULL is the default, true.  Only
+ * this transaction's commit changes (PgfsDeferCommit, set before spi.c's
+ * pin).
+ */
+static void
+DeferIfAsked(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() > argno && !PG_ARGISNULL(argno) && !PG_GETARG_BOOL(argno))
+		PgfsDeferCommit();
+}
+
 static void
 CheckNotDir(const PgfsInode *node, const char *what)
 {
@@ -214,9 +232,7 @@ pgfs_ll_setattr(PG_FUNCTION_ARGS)
 	PgfsInode	node;
 
 	RequireArgs(fcinfo, 1);
-	/* as pgfs_ll_write's durable => false; NULL is the default, true */
-	if (PG_NARGS() > 9 && !PG_ARGISNULL(9) && !PG_GETARG_BOOL(9))
-		PgfsDeferCommit();
+	DeferIfAsked(fcinfo, 9);
 	if (!PG_ARGISNULL(1))
 		mode = PG_GETARG_INT32(1) & ~S_IFMT;
 	if (!PG_ARGISNULL(2))
@@ -268,22 +284,13 @@ pgfs_ll_read(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(result);
 }
 
-/*
- * Durability on request, for pgfs-fuse (fuse/handle.c): a client that
- * buffers writes until fsync or close anyway may commit those made in
- * between without waiting for the WAL flush, and make them durable with
- * pgfs_ll_fsync() (or a durable call, whose commit flushes the WAL up to
- * itself) before it acknowledges the fsync or close.  Only this
- * transaction's commit changes (PgfsDeferCommit, set before spi.c's pin).
- */
 PG_FUNCTION_INFO_V1(pgfs_ll_write);
 Datum
 pgfs_ll_write(PG_FUNCTION_ARGS)
 {
 	PgfsInode	node;
 
-	if (PG_NARGS() > 3 && !PG_GETARG_BOOL(3))
-		PgfsDeferCommit();
+	DeferIfAsked(fcinfo, 3);
 	PgfsSpiBegin(false);
 	NsWrite(PG_GETARG_INT64(0), NULL, PG_GETARG_INT64(1), PG_GETARG_BYTEA_PP(2),
 			false, false, NULL, &node);
@@ -336,9 +343,7 @@ pgfs_ll_create(PG_FUNCTION_ARGS)
 	int32		mode;
 
 	RequireArgs(fcinfo, 5);
-	/* as pgfs_ll_write's durable => false; NULL is the default, true */
-	if (PG_NARGS() > 6 && !PG_ARGISNULL(6) && !PG_GETARG_BOOL(6))
-		PgfsDeferCommit();
+	DeferIfAsked(fcinfo, 6);
 	mode = PG_GETARG_INT32(2);
 	if ((mode & S_IFMT) != 0 && (mode & S_IFMT) != S_IFREG)
 		ereport(ERROR,
