@@ -96,14 +96,7 @@ ino_bucket(fuse_ino_t ino, size_t nb)
 static uint32_t
 name_hash(fuse_ino_t parent, const char *name, size_t len)
 {
-	uint32_t	h = 2166136261u;
-	size_t		i;
-
-	for (i = 0; i < sizeof(parent); i++)
-		h = (h ^ (uint8_t) (parent >> (8 * i))) * 16777619u;
-	for (i = 0; i < len; i++)
-		h = (h ^ (uint8_t) name[i]) * 16777619u;
-	return h;
+	return pgfs_fnv(pgfs_fnv(PGFS_FNV_BASIS, &parent, sizeof(parent)), name, len);
 }
 
 /* Double a hash table when it holds more entries than buckets; false on ENOMEM. */

@@ -302,15 +302,21 @@ extern int	pgfs_fh_start(void);
 extern void pgfs_fh_stop(void);
 extern void pgfs_ino_unlinking(int64_t ino);
 
-/* FNV-1a of a name: dcache.c's listings, ops.c's repeated creates */
+/* FNV-1a: h (PGFS_FNV_BASIS to start) carried on over len bytes */
+#define PGFS_FNV_BASIS 2166136261u
+static inline uint32_t
+pgfs_fnv(uint32_t h, const void *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ ((const uint8_t *) data)[i]) * 16777619u;
+	return h;
+}
+
+/* ... of a name: dcache.c's listings, ops.c's repeated creates */
 static inline uint32_t
 pgfs_name_hash(const char *name, size_t len)
 {
-	uint32_t	h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t) name[i]) * 16777619u;
-	return h;
+	return pgfs_fnv(PGFS_FNV_BASIS, name, len);
 }
 
 /* CLOCK_MONOTONIC in nanoseconds */
