@@ -494,6 +494,36 @@ COMMENT ON FUNCTION pgfs_ll_write(bigint, bigint, bytea, boolean) IS
 'write data at offset; returns the file size afterwards; durable => false commits the transaction '
 'without waiting for its WAL flush (synchronous_commit off), for a client that calls pgfs_ll_fsync() later';
 
+CREATE FUNCTION pgfs_ll_copy_range(ino_in bigint, off_in bigint, ino_out bigint, off_out bigint,
+    length bigint, durable boolean DEFAULT true)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgfs_ll_copy_range' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pgfs_ll_copy_range(bigint, bigint, bigint, bigint, bigint, boolean) IS
+'copy_file_range(2): copy up to length bytes of ino_in at off_in to ino_out at off_out, stopping at '
+'the source''s end; returns the bytes copied; where both offsets lie at the same place in a chunk, '
+'whole chunks are shared (copy-on-write), not copied; durable => false as pgfs_ll_write';
+
+CREATE FUNCTION pgfs_ll_fallocate(ino bigint, mode integer, "offset" bigint, length bigint,
+    durable boolean DEFAULT true)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgfs_ll_fallocate' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pgfs_ll_fallocate(bigint, integer, bigint, bigint, boolean) IS
+'fallocate(2) with the Linux mode flags: 0 grows the size to offset + length (nothing is reserved: '
+'zeros take no space), KEEP_SIZE (1) alone does nothing, PUNCH_HOLE (2) | KEEP_SIZE and ZERO_RANGE '
+'(16) make the range read as zeros and free its storage; other modes are EOPNOTSUPP; returns the '
+'size afterwards; durable => false as pgfs_ll_write';
+
+CREATE FUNCTION pgfs_ll_seek(ino bigint, "offset" bigint, whence integer)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgfs_ll_seek' LANGUAGE C STRICT STABLE PARALLEL SAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pgfs_ll_seek(bigint, bigint, integer) IS
+'lseek(2)''s SEEK_DATA (3) and SEEK_HOLE (4): where the next data or hole begins at or after offset '
+'(holes: missing chunks and the zeros a chunk does not store; the end of file is one); ENXIO at or '
+'past the end, or when no data follows';
+
 CREATE FUNCTION pgfs_ll_fsync()
 RETURNS void
 AS 'MODULE_PATHNAME', 'pgfs_ll_fsync' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
@@ -667,7 +697,8 @@ DECLARE
         'pgfs_exists', 'pgfs_readlink', 'pgfs_statfs', 'pgfs_getxattr', 'pgfs_listxattr',
         'pgfs_errcodes', 'pgfs_store_id',
         'pgfs_ll_lookup', 'pgfs_ll_getattr', 'pgfs_ll_read', 'pgfs_ll_readlink',
-        'pgfs_ll_readdir', 'pgfs_ll_statfs', 'pgfs_ll_getxattr', 'pgfs_ll_listxattr'];
+        'pgfs_ll_readdir', 'pgfs_ll_statfs', 'pgfs_ll_getxattr', 'pgfs_ll_listxattr',
+        'pgfs_ll_seek'];
 BEGIN
     FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
                JOIN pg_catalog.pg_depend d ON d.objid = p.oid

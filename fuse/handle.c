@@ -67,10 +67,12 @@
  * create is known durable, and so is everything else deferred for the file
  * if the create was the last of it.
  *
- * A change of attributes of an inode open here (pgfs_ino_setattr_begin) is
+ * A change of attributes of an inode open here (pgfs_ino_change_begin) is
  * deferred the same way, after the buffers of its handles: a program that
  * sets the times, owner and mode of each file it writes before closing it
- * (tar, cp -p, rsync) waits for one WAL flush per file, not four.
+ * (tar, cp -p, rsync) waits for one WAL flush per file, not four.  So are
+ * fallocate(2) and copy_file_range(2) into an open file, which change its
+ * data on the server without passing through a buffer.
  *
  * A full buffer is sent behind the writer's back: a sender thread commits
  * it while the next write(2)s fill the next buffer, so the program, the
@@ -1319,20 +1321,21 @@ pgfs_ino_flush(int64_t ino)
 }
 
 /*
- * A change of ino's attributes (setattr) is about to be sent: the buffers of
- * its handles go first (writes come before a truncation or a new mtime), and
- * a truncation drops what opens read (size_change).  If ino is open here
+ * A change of ino's attributes (setattr), or of its data on the server
+ * (fallocate, copy_file_range), is about to be sent: the buffers of its
+ * handles go first (writes come before a truncation or a new mtime), and a
+ * change of size or data drops what opens read (size_change).  If ino is open here
  * (and none of its handles is O_SYNC), the change may commit without
  * waiting for the WAL flush, as a buffer sent behind does: the flush, fsync
  * or release of a handle makes it durable, or reports EIO if the server was
  * reset before.  A program that sets the times, owner and mode of a file it
  * has written and is about to close (tar, cp -p, rsync) then waits for one
  * WAL flush, at the close, instead of four.  Returns ino's open_inode,
- * locked and referenced, for pgfs_ino_setattr_done, with *resets set; or
+ * locked and referenced, for pgfs_ino_change_done, with *resets set; or
  * NULL (not open here: the change must be durable).
  */
 struct open_inode *
-pgfs_ino_setattr_begin(int64_t ino, int size_change, unsigned *resets)
+pgfs_ino_change_begin(int64_t ino, int size_change, unsigned *resets)
 {
 	struct open_inode *oi = oi_get(ino, 0);
 	struct pgfs_fh *fh;
@@ -1359,7 +1362,7 @@ pgfs_ino_setattr_begin(int64_t ino, int size_change, unsigned *resets)
 
 /* ... and it was sent: committed (deferred) if ok. */
 void
-pgfs_ino_setattr_done(struct open_inode *oi, int size_change, int ok, unsigned resets)
+pgfs_ino_change_done(struct open_inode *oi, int size_change, int ok, unsigned resets)
 {
 	if (ok)
 		note_deferred(oi, resets);

@@ -320,7 +320,7 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		return;
 	}
 	/* writes before it go first; open here, it may be deferred (handle.c) */
-	oi = pgfs_ino_setattr_begin(ino_in(ino), size_change, &resets);
+	oi = pgfs_ino_change_begin(ino_in(ino), size_change, &resets);
 	par_i64(&p, ino_in(ino));
 	if (to_set & FUSE_SET_ATTR_MODE)
 		par_i32(&p, attr->st_mode & 07777);
@@ -351,7 +351,7 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	par_bool(&p, oi == NULL);	/* durable */
 	r = exec_attr(SQL_SETATTR, &p, &err);
 	if (oi)
-		pgfs_ino_setattr_done(oi, size_change, r != NULL, resets);
+		pgfs_ino_change_done(oi, size_change, r != NULL, resets);
 	else if (size_change)
 		pgfs_ino_changed(ino_in(ino));	/* what opens read is old */
 	if (!r)
@@ -799,6 +799,127 @@ static void
 pgfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, pgfs_fh_flush(FH(fi), 1));
+}
+
+/*
+ * fallocate(2) and copy_file_range(2) change a file's data on the server,
+ * not through a handle's buffer: the buffers on the inode are sent first,
+ * what opens read of it is dropped, and the change commits like a setattr
+ * (deferred while the file is open here: handle.c).  The kernel drops its
+ * pages of the range and updates the size itself.
+ */
+static void
+pgfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			   struct fuse_file_info *fi)
+{
+	struct pgfs_params p = {0};
+	struct open_inode *oi;
+	unsigned	resets = 0;
+	PGresult   *r;
+	int			err;
+
+	REFUSE_IF_RO(req);
+	if (pgfs_fh_stale(FH(fi)))
+	{
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	oi = pgfs_ino_change_begin(ino_in(ino), 1, &resets);
+	par_i64(&p, ino_in(ino));
+	par_i32(&p, mode);
+	par_i64(&p, offset);
+	par_i64(&p, length);
+	par_bool(&p, oi == NULL);	/* durable */
+	r = pgfs_exec(SQL_FALLOCATE, &p, &err);
+	PQclear(r);
+	if (oi)
+		pgfs_ino_change_done(oi, 1, r != NULL, resets);
+	else
+		pgfs_ino_changed(ino_in(ino));
+	fuse_reply_err(req, r ? 0 : err);
+}
+
+/*
+ * Copied on the server, which shares whole chunks between the two files
+ * where it can (src/chunkstore.c): cp copies a file inside the mount
+ * without its bytes passing through this daemon, and mostly without storing
+ * them twice.  At most PGFS_COPY_MAX per request.
+ */
+static void
+pgfs_copy_file_range(fuse_req_t req, fuse_ino_t src, off_t off_in, struct fuse_file_info *fi_in,
+					 fuse_ino_t dst, off_t off_out, struct fuse_file_info *fi_out,
+					 size_t len, int flags)
+{
+	struct pgfs_params p = {0};
+	struct open_inode *oi;
+	unsigned	resets = 0;
+	PGresult   *r;
+	int64_t		n = 0;
+	int			err;
+
+	REFUSE_IF_RO(req);
+	if (flags != 0)
+	{
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (pgfs_fh_stale(FH(fi_in)) || pgfs_fh_stale(FH(fi_out)))
+	{
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	/* what this mount wrote to the source goes to the server first */
+	pgfs_ino_flush(ino_in(src));
+	oi = pgfs_ino_change_begin(ino_in(dst), 1, &resets);
+	par_i64(&p, ino_in(src));
+	par_i64(&p, off_in);
+	par_i64(&p, ino_in(dst));
+	par_i64(&p, off_out);
+	par_i64(&p, (int64_t) (len < PGFS_COPY_MAX ? len : PGFS_COPY_MAX));
+	par_bool(&p, oi == NULL);	/* durable */
+	r = pgfs_exec(SQL_COPY_RANGE, &p, &err);
+	if (r)
+		n = res_i64(r, 0, 0);
+	PQclear(r);
+	if (oi)
+		pgfs_ino_change_done(oi, 1, r != NULL, resets);
+	else
+		pgfs_ino_changed(ino_in(dst));
+	if (r)
+		fuse_reply_write(req, (size_t) n);
+	else
+		fuse_reply_err(req, err);
+}
+
+/* SEEK_DATA and SEEK_HOLE (the kernel answers the other whence values itself) */
+static void
+pgfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+	{
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (pgfs_fh_stale(FH(fi)))
+	{
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	pgfs_ino_flush(ino_in(ino));	/* holes filled by writes buffered here */
+	par_i64(&p, ino_in(ino));
+	par_i64(&p, off);
+	par_i32(&p, whence == SEEK_DATA ? PGFS_SEEK_DATA : PGFS_SEEK_HOLE);
+	if (!(r = pgfs_exec(SQL_SEEK, &p, &err)))
+	{
+		fuse_reply_err(req, err);
+		return;
+	}
+	fuse_reply_lseek(req, res_i64(r, 0, 0));
+	PQclear(r);
 }
 
 static void
@@ -1286,6 +1407,9 @@ const struct fuse_lowlevel_ops pgfs_ll_ops = {
 	.flush = pgfs_flush,
 	.release = pgfs_release,
 	.fsync = pgfs_fsync,
+	.fallocate = pgfs_fallocate,
+	.copy_file_range = pgfs_copy_file_range,
+	.lseek = pgfs_lseek,
 	.opendir = pgfs_opendir,
 	.readdir = pgfs_readdir,
 	.readdirplus = pgfs_readdirplus,

@@ -30,6 +30,14 @@
 #define PGFS_WBUF_ALIGN		(64 * 1024)
 /* all write buffers together take at most this much memory */
 #define PGFS_WBUF_TOTAL		((size_t) 256 * 1024 * 1024)
+/*
+ * The most one copy_file_range(2) request copies, in one transaction: the
+ * kernel asks again for the rest.  Shared chunks cost a map entry each (a
+ * 64 MiB request takes tens of milliseconds); a copy between offsets that
+ * are not at the same place in a chunk moves the bytes through the server's
+ * memory, a quarter of a second or so for 64 MiB.
+ */
+#define PGFS_COPY_MAX		((size_t) 64 * 1024 * 1024)
 /* an open for reading brings this much of the file along (the server's limit) ... */
 #define PGFS_PREREAD_MAX	(128 * 1024)
 /* ... while all handles together hold less than this */
@@ -121,6 +129,10 @@ ino_out(int64_t ino)
 			  " $3::int8, $4::int8, $5::int8, $6::int8, $7::int8, $8::bool, $9::bool, $10::bool)") \
 	PGFS_STMT(WRITE, 1, "SELECT pgfs_ll_write($1::int8, $2::int8, $3::bytea, $4::bool)") \
 	PGFS_STMT(FSYNC, 1, "SELECT pgfs_ll_fsync()") \
+	PGFS_STMT(COPY_RANGE, 1, "SELECT pgfs_ll_copy_range($1::int8, $2::int8, $3::int8, $4::int8," \
+			  " $5::int8, $6::bool)") \
+	PGFS_STMT(FALLOCATE, 1, "SELECT pgfs_ll_fallocate($1::int8, $2::int4, $3::int8, $4::int8, $5::bool)") \
+	PGFS_STMT(SEEK, 0, "SELECT pgfs_ll_seek($1::int8, $2::int8, $3::int4)") \
 	PGFS_STMT(CREATE, 1, "SELECT " PGFS_ATTR_COLS ", parent_generation FROM pgfs_ll_create($1::int8, $2::bytea," \
 			  " $3::int4, $4::int8, $5::int8, $6::int8, $7::bool)") \
 	PGFS_STMT(MKDIR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mkdir($1::int8, $2::bytea," \
@@ -292,8 +304,8 @@ extern void pgfs_ino_changed(int64_t ino);
 extern int	pgfs_fh_flush(struct pgfs_fh *fh, int fsync);
 extern int	pgfs_ino_flush(int64_t ino);
 struct open_inode;
-extern struct open_inode *pgfs_ino_setattr_begin(int64_t ino, int size_change, unsigned *resets);
-extern void pgfs_ino_setattr_done(struct open_inode *oi, int size_change, int ok, unsigned resets);
+extern struct open_inode *pgfs_ino_change_begin(int64_t ino, int size_change, unsigned *resets);
+extern void pgfs_ino_change_done(struct open_inode *oi, int size_change, int ok, unsigned resets);
 extern int	pgfs_ino_nocaps(int64_t ino);
 extern void pgfs_ino_set_nocaps(int64_t ino, int none);
 extern void pgfs_flush_all(void);

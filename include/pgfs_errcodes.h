@@ -21,6 +21,7 @@
 #define PGFS_ERRCODE_LIST \
 	PGFS_ERRCODE(EPERM,        "PF001", 'P','F','0','0','1') \
 	PGFS_ERRCODE(ENOENT,       "PF002", 'P','F','0','0','2') \
+	PGFS_ERRCODE(ENXIO,        "PF006", 'P','F','0','0','6') \
 	PGFS_ERRCODE(E2BIG,        "PF007", 'P','F','0','0','7') \
 	PGFS_ERRCODE(EBADF,        "PF009", 'P','F','0','0','9') \
 	PGFS_ERRCODE(EACCES,       "PF013", 'P','F','0','1','3') \
@@ -61,6 +62,15 @@
 /* rename flags, the Linux renameat2() values */
 #define PGFS_RENAME_NOREPLACE	(1 << 0)
 #define PGFS_RENAME_EXCHANGE	(1 << 1)
+
+/* fallocate modes pgfs knows, the Linux values */
+#define PGFS_FALLOC_KEEP_SIZE	0x01
+#define PGFS_FALLOC_PUNCH_HOLE	0x02
+#define PGFS_FALLOC_ZERO_RANGE	0x10
+
+/* lseek whence values pgfs_ll_seek takes, the Linux values */
+#define PGFS_SEEK_DATA			3
+#define PGFS_SEEK_HOLE			4
 
 /* setxattr flags, the Linux values */
 #define PGFS_XATTR_CREATE		1

@@ -259,23 +259,44 @@ static PgfsPlan update_plan = {
 static PgfsPlan unmap_plan = {
 	"DELETE FROM pgfs.filemap WHERE ino = $1 AND chunkno = $2", 2, {INT8OID, INT8OID}
 };
+/*
+ * A file may map one chunk at several places (copy_file_range of the same
+ * source chunk twice), so reference counts move by the number of entries
+ * per chunk: an UPDATE ... FROM changes a row once however many rows join.
+ */
 static PgfsPlan unref_plan = {
-	"UPDATE pgfs.chunk SET refs = refs - 1 WHERE chunk_id = ANY ($1) RETURNING chunk_id, refs",
+	"UPDATE pgfs.chunk c SET refs = c.refs - n.n"
+	"  FROM (SELECT id, count(*)::int AS n FROM unnest($1::int8[]) id GROUP BY id) n"
+	" WHERE c.chunk_id = n.id RETURNING c.chunk_id, c.refs",
 	1, {INT8ARRAYOID}
 };
-static PgfsPlan unmap_from_plan = {
-	"WITH d AS (DELETE FROM pgfs.filemap WHERE ino = $1 AND chunkno >= $2 RETURNING chunk_id)"
-	" UPDATE pgfs.chunk c SET refs = c.refs - 1 FROM d WHERE c.chunk_id = d.chunk_id"
-	" RETURNING c.chunk_id, c.refs, c.rawlen",
-	2, {INT8OID, INT8OID}
+static PgfsPlan unmap_range_plan = {
+	"WITH d AS (DELETE FROM pgfs.filemap WHERE ino = $1 AND chunkno >= $2 AND chunkno < $3"
+	"  RETURNING chunk_id),"
+	" n AS (SELECT chunk_id, count(*)::int AS n FROM d GROUP BY chunk_id)"
+	" UPDATE pgfs.chunk c SET refs = c.refs - n.n FROM n WHERE c.chunk_id = n.chunk_id"
+	" RETURNING c.chunk_id, c.refs, c.rawlen, n.n",
+	3, {INT8OID, INT8OID, INT8OID}
+};
+static PgfsPlan map_plan = {
+	"INSERT INTO pgfs.filemap (ino, chunkno, chunk_id) VALUES ($1, $2, $3)",
+	3, {INT8OID, INT8OID, INT8OID}
+};
+static PgfsPlan remap_plan = {
+	"UPDATE pgfs.filemap SET chunk_id = $3 WHERE ino = $1 AND chunkno = $2",
+	3, {INT8OID, INT8OID, INT8OID}
+};
+static PgfsPlan ref_plan = {
+	"UPDATE pgfs.chunk SET refs = refs + 1 WHERE chunk_id = $1", 1, {INT8OID}
 };
 static PgfsPlan delete_plan = {
 	"DELETE FROM pgfs.chunk WHERE chunk_id = ANY ($1) AND refs = 0", 1, {INT8ARRAYOID}
 };
 static PgfsPlan share_plan = {
 	"WITH m AS (INSERT INTO pgfs.filemap (ino, chunkno, chunk_id)"
-	"  SELECT $2, chunkno, chunk_id FROM pgfs.filemap WHERE ino = $1 RETURNING chunk_id)"
-	" UPDATE pgfs.chunk c SET refs = c.refs + 1 FROM m WHERE c.chunk_id = m.chunk_id",
+	"  SELECT $2, chunkno, chunk_id FROM pgfs.filemap WHERE ino = $1 RETURNING chunk_id),"
+	" n AS (SELECT chunk_id, count(*)::int AS n FROM m GROUP BY chunk_id)"
+	" UPDATE pgfs.chunk c SET refs = c.refs + n.n FROM n WHERE c.chunk_id = n.chunk_id",
 	2, {INT8OID, INT8OID}
 };
 
@@ -706,6 +727,286 @@ ChunkWrite(PgfsInode *inode, int64 offset, const char *data, int64 len)
 }
 
 /*
+ * Drop the map entries of chunks [from, to) of a file, and the chunks nobody
+ * references any more.
+ */
+static void
+UnmapChunks(PgfsInode *inode, int64 from, int64 to)
+{
+	Datum		v[3];
+	int			rows;
+	int64	   *dead;
+	int			ndead = 0;
+
+	v[0] = Int64GetDatum(inode->ino);
+	v[1] = Int64GetDatum(from);
+	v[2] = Int64GetDatum(to);
+	rows = PgfsExec(&unmap_range_plan, v, NULL);
+	if (rows == 0)
+		return;
+	dead = palloc(sizeof(int64) * rows);
+	for (int r = 0; r < rows; r++)
+	{
+		inode->blocks -= CHUNK_BLOCKS(PgfsGetInt32(r, 3)) * PgfsGetInt32(r, 4);
+		if (PgfsGetInt32(r, 2) <= 0)
+			dead[ndead++] = PgfsGetInt64(r, 1);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	if (ndead > 0)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * ndead);
+
+		for (int i = 0; i < ndead; i++)
+			elems[i] = Int64GetDatum(dead[i]);
+		v[0] = PointerGetDatum(construct_array(elems, ndead, INT8OID, 8,
+											   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		PgfsExec(&delete_plan, v, NULL);
+		pfree(elems);
+	}
+	pfree(dead);
+}
+
+/*
+ * Zero bytes [zs, ze) of chunk c of a file (0 <= zs < ze <= PGFS_CHUNK_SIZE):
+ * the chunk is stored again without them (StoreChunk drops a chunk left all
+ * zeros, and a shared one is copied first); nothing happens where it holds
+ * no bytes.
+ */
+static void
+ZeroInChunk(PgfsInode *inode, int64 c, int zs, int ze)
+{
+	RangeScan	scan;
+	char	   *page;
+	char	   *cbuf;
+	int64		old_id;
+	int			old_refs;
+	int			old_len;
+	int			keep;
+
+	RangeBegin(&scan, inode->ino, c, c);
+	if (!RangeNext(&scan) || scan.rawlen <= zs)
+	{
+		RangeEnd(&scan);
+		return;
+	}
+	old_id = scan.chunk_id;
+	old_refs = scan.refs;
+	old_len = scan.rawlen;
+	/* zeros to its end: only the bytes before them are decoded and kept */
+	keep = ze >= old_len ? zs : old_len;
+	if (keep == 0)
+	{
+		RangeEnd(&scan);
+		UnmapChunks(inode, c, c + 1);
+		return;
+	}
+	page = AllocChunkBuf(PGFS_CHUNK_SIZE);
+	cbuf = AllocChunkBuf(PgfsCompressBound(PGFS_CHUNK_SIZE));
+	LoadChunk(inode, c, scan.data, old_len, scan.comp, page, keep);
+	RangeEnd(&scan);
+	if (keep == old_len)
+		memset(page + zs, 0, ze - zs);
+	inode->blocks -= CHUNK_BLOCKS(old_len);
+	StoreChunk(inode, c, page, keep, old_id, old_refs, cbuf);
+	FreeChunkBuf(page);
+	FreeChunkBuf(cbuf);
+}
+
+/*
+ * Make bytes [offset, offset + len) of a file read as zeros, storing nothing
+ * for them (fallocate's PUNCH_HOLE and ZERO_RANGE): chunks the range covers
+ * whole are unmapped, the one or two it covers in part are stored again
+ * without those bytes.  The size does not change; nothing past it is
+ * stored.  The caller holds the inode's row lock and writes the row
+ * afterwards.
+ */
+void
+ChunkZeroRange(PgfsInode *inode, int64 offset, int64 len)
+{
+	int64		end = Min(offset + len, inode->size);
+	int64		first,
+				last;
+
+	if (offset >= end)
+		return;
+	first = offset >> PGFS_CHUNK_SHIFT;
+	last = (end - 1) >> PGFS_CHUNK_SHIFT;
+	for (int64 c = first; c <= last; c++)
+	{
+		int64		cstart = c << PGFS_CHUNK_SHIFT;
+		int			zs = Max(offset, cstart) - cstart;
+		int			ze = Min(end, cstart + PGFS_CHUNK_SIZE) - cstart;
+
+		/* a chunk never holds bytes at or past the size */
+		if (zs == 0 && (ze == PGFS_CHUNK_SIZE || cstart + ze == inode->size))
+		{
+			int64		to = c + 1;
+
+			/* a run of whole chunks: one statement */
+			while (to <= last &&
+				   ((to << PGFS_CHUNK_SHIFT) + PGFS_CHUNK_SIZE <= end ||
+					end == inode->size))
+				to++;
+			UnmapChunks(inode, c, to);
+			c = to - 1;
+			continue;
+		}
+		CHECK_FOR_INTERRUPTS();
+		ZeroInChunk(inode, c, zs, ze);
+	}
+	if (inode->blocks < 0)
+		inode->blocks = 0;
+}
+
+/*
+ * Where the next data (data = true) or hole begins at or after offset, as
+ * lseek(2)'s SEEK_DATA and SEEK_HOLE report it: a missing chunk is a hole,
+ * and so are the zeros a chunk does not store past its rawlen (a chunk
+ * never stores trailing zeros) from the first whole block (statfs's 4 KiB)
+ * on, so that a chunk whose data happens to end in a zero byte does not
+ * make a hole of a byte; the end of the file is a hole.  -1 when offset is
+ * at or past the size, or no data follows it.  Reads only the map entries
+ * and chunk rows from offset on, not the data.
+ */
+#define SEEK_BLOCK 4096
+
+int64
+ChunkSeek(const PgfsInode *inode, int64 offset, bool data)
+{
+	RangeScan	scan;
+	int64		pos = offset;
+	int64		found = -1;
+
+	if (offset < 0 || offset >= inode->size)
+		return -1;
+	RangeBegin(&scan, inode->ino, offset >> PGFS_CHUNK_SHIFT,
+			   (inode->size - 1) >> PGFS_CHUNK_SHIFT);
+	while (RangeNext(&scan))
+	{
+		int64		cstart = scan.chunkno << PGFS_CHUNK_SHIFT;
+		int			stored = Max(Min(scan.rawlen, PGFS_CHUNK_SIZE), 0);
+		int64		dend = Min(cstart + TYPEALIGN(SEEK_BLOCK, stored), inode->size);
+
+		if (dend <= pos)
+			continue;			/* its bytes end before pos */
+		if (data)
+		{
+			found = Max(pos, cstart);
+			break;
+		}
+		if (cstart > pos)
+			break;				/* pos is in a hole */
+		pos = dend;				/* pos is in data that runs to dend */
+		if (dend < cstart + PGFS_CHUNK_SIZE)
+			break;
+	}
+	RangeEnd(&scan);
+	if (!data)
+		found = pos;			/* at most the size: the end is a hole */
+	return found;
+}
+
+/*
+ * Copy len bytes of src at off_in to dst at off_out.  The caller holds both
+ * inode row locks, has checked both ranges and clamped len to src's size,
+ * and writes dst's row afterwards; src and dst are the same PgfsInode when
+ * the file is the same (the ranges do not overlap).
+ *
+ * Where the two offsets lie at the same place in a chunk, a destination
+ * chunk the range covers whole -- or up to the source's end, with nothing
+ * of the destination's past it -- takes the source's chunk row itself
+ * (copy-on-write, as pgfs_copy shares chunks): nothing is read or written
+ * but a map entry and a reference count, and no data is stored twice.
+ * Everything else is copied through memory, a destination chunk at a time.
+ * Within one file nothing is shared: its chunks are read and written as
+ * they are copied.
+ */
+void
+ChunkCopyRange(PgfsInode *src, int64 off_in, PgfsInode *dst, int64 off_out, int64 len)
+{
+	int64		end = off_out + len;
+	bool		aligned = ((off_in - off_out) & (PGFS_CHUNK_SIZE - 1)) == 0 && src != dst;
+	MemoryContext tmp;
+
+	if (len <= 0)
+		return;
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "pgfs copy", ALLOCSET_DEFAULT_SIZES);
+	for (int64 c = off_out >> PGFS_CHUNK_SHIFT; c <= (end - 1) >> PGFS_CHUNK_SHIFT; c++)
+	{
+		int64		cstart = c << PGFS_CHUNK_SHIFT;
+		int64		ds = Max(off_out, cstart);
+		int64		de = Min(end, cstart + PGFS_CHUNK_SIZE);
+		int64		s = ds - off_out + off_in;
+		MemoryContext oldcxt;
+
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(tmp);
+		if (aligned && ds == cstart &&
+			(de == cstart + PGFS_CHUNK_SIZE ||
+			 (s + (de - ds) == src->size && dst->size <= de)))
+		{
+			RangeScan	scan;
+			int64		src_id = 0;
+			int			src_len = 0;
+			int64		old_id = 0;
+			int			old_len = 0;
+			Datum		v[3];
+
+			RangeBegin(&scan, src->ino, s >> PGFS_CHUNK_SHIFT, s >> PGFS_CHUNK_SHIFT);
+			if (RangeNext(&scan))
+			{
+				src_id = scan.chunk_id;
+				src_len = scan.rawlen;
+			}
+			RangeEnd(&scan);
+			if (cstart < dst->size)
+			{
+				RangeBegin(&scan, dst->ino, c, c);
+				if (RangeNext(&scan))
+				{
+					old_id = scan.chunk_id;
+					old_len = scan.rawlen;
+				}
+				RangeEnd(&scan);
+			}
+			if (src_id != old_id)
+			{
+				v[0] = Int64GetDatum(dst->ino);
+				v[1] = Int64GetDatum(c);
+				v[2] = Int64GetDatum(src_id);
+				if (src_id == 0)
+					PgfsExec(&unmap_plan, v, NULL);
+				else
+				{
+					PgfsExec(old_id ? &remap_plan : &map_plan, v, NULL);
+					PgfsExec(&ref_plan, &v[2], NULL);
+					dst->blocks += CHUNK_BLOCKS(src_len);
+				}
+				if (old_id != 0)
+				{
+					Unref(&old_id, 1);
+					dst->blocks -= CHUNK_BLOCKS(old_len);
+				}
+			}
+			if (de > dst->size)
+				dst->size = de;
+		}
+		else
+		{
+			bytea	   *piece = ChunkRead(src, s, de - ds);
+
+			ChunkWrite(dst, ds, VARDATA(piece), de - ds);
+			pfree(piece);
+		}
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(tmp);
+	}
+	MemoryContextDelete(tmp);
+	if (dst->blocks < 0)
+		dst->blocks = 0;
+}
+
+/*
  * Set the file size.  Growing adds a hole; shrinking drops whole chunks past
  * the end and trims the last one, so that bytes past the new end read as
  * zeros if the file grows again.
@@ -714,8 +1015,6 @@ void
 ChunkTruncate(PgfsInode *inode, int64 newsize)
 {
 	int64		keep = (newsize + PGFS_CHUNK_SIZE - 1) >> PGFS_CHUNK_SHIFT;
-	Datum		v[3];
-	int			rows;
 
 	if (newsize >= inode->size)
 	{
@@ -724,61 +1023,14 @@ ChunkTruncate(PgfsInode *inode, int64 newsize)
 	}
 
 	/* whole chunks at or past the new end */
-	v[0] = Int64GetDatum(inode->ino);
-	v[1] = Int64GetDatum(keep);
-	rows = PgfsExec(&unmap_from_plan, v, NULL);
-	if (rows > 0)
-	{
-		int64	   *dead = palloc(sizeof(int64) * rows);
-		int			ndead = 0;
-		Datum	   *elems;
-
-		for (int r = 0; r < rows; r++)
-		{
-			inode->blocks -= CHUNK_BLOCKS(PgfsGetInt32(r, 3));
-			if (PgfsGetInt32(r, 2) <= 0)
-				dead[ndead++] = PgfsGetInt64(r, 1);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		if (ndead > 0)
-		{
-			elems = palloc(sizeof(Datum) * ndead);
-			for (int i = 0; i < ndead; i++)
-				elems[i] = Int64GetDatum(dead[i]);
-			v[0] = PointerGetDatum(construct_array(elems, ndead, INT8OID, 8,
-												   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			PgfsExec(&delete_plan, v, NULL);
-			pfree(elems);
-		}
-		pfree(dead);
-	}
+	UnmapChunks(inode, keep, PG_INT64_MAX);
 
 	/* the partial chunk the new end falls into */
 	if ((newsize & (PGFS_CHUNK_SIZE - 1)) != 0)
 	{
 		int64		c = newsize >> PGFS_CHUNK_SHIFT;
-		int			newlen = newsize - (c << PGFS_CHUNK_SHIFT);
 
-		RangeScan	scan;
-
-		RangeBegin(&scan, inode->ino, c, c);
-		if (!RangeNext(&scan) || scan.rawlen <= newlen)
-			RangeEnd(&scan);
-		else
-		{
-			char	   *page = AllocChunkBuf(PGFS_CHUNK_SIZE);
-			char	   *cbuf = AllocChunkBuf(PgfsCompressBound(PGFS_CHUNK_SIZE));
-			int64		old_id = scan.chunk_id;
-			int			old_refs = scan.refs;
-			int			old_len = scan.rawlen;
-
-			LoadChunk(inode, c, scan.data, old_len, scan.comp, page, newlen);
-			RangeEnd(&scan);
-			inode->blocks -= CHUNK_BLOCKS(old_len);
-			StoreChunk(inode, c, page, newlen, old_id, old_refs, cbuf);
-			FreeChunkBuf(page);
-			FreeChunkBuf(cbuf);
-		}
+		ZeroInChunk(inode, c, newsize - (c << PGFS_CHUNK_SHIFT), PGFS_CHUNK_SIZE);
 	}
 	inode->size = newsize;
 	/* a damaged rawlen must not drive the count negative and block the fix */

@@ -298,6 +298,53 @@ pgfs_ll_write(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(node.size);
 }
 
+PG_FUNCTION_INFO_V1(pgfs_ll_copy_range);
+Datum
+pgfs_ll_copy_range(PG_FUNCTION_ARGS)
+{
+	int64		n;
+
+	DeferIfAsked(fcinfo, 5);
+	PgfsSpiBegin(false);
+	n = NsCopyRange(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT64(2),
+					PG_GETARG_INT64(3), PG_GETARG_INT64(4));
+	PgfsSpiEnd();
+	PG_RETURN_INT64(n);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_fallocate);
+Datum
+pgfs_ll_fallocate(PG_FUNCTION_ARGS)
+{
+	PgfsInode	node;
+
+	DeferIfAsked(fcinfo, 4);
+	PgfsSpiBegin(false);
+	NsFallocate(PG_GETARG_INT64(0), PG_GETARG_INT32(1), PG_GETARG_INT64(2),
+				PG_GETARG_INT64(3), &node);
+	PgfsSpiEnd();
+	PG_RETURN_INT64(node.size);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_seek);
+Datum
+pgfs_ll_seek(PG_FUNCTION_ARGS)
+{
+	int32		whence = PG_GETARG_INT32(2);
+	int64		pos;
+
+	if (whence != PGFS_SEEK_DATA && whence != PGFS_SEEK_HOLE)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid whence %d seeking in inode %lld", whence,
+						(long long) PG_GETARG_INT64(0)),
+				 errdetail("pgfs_ll_seek takes SEEK_DATA (3) and SEEK_HOLE (4).")));
+	PgfsSpiBeginDirect();
+	pos = NsSeek(PG_GETARG_INT64(0), PG_GETARG_INT64(1), whence == PGFS_SEEK_DATA);
+	PgfsSpiEnd();
+	PG_RETURN_INT64(pos);
+}
+
 /*
  * Create, and return the new inode's attributes; pgfs_ll_create's row
  * (pgfs_created) also has the directory's generation after the create, by

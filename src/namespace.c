@@ -573,6 +573,131 @@ NsWrite(int64 ino, PgfsInode *locked, int64 offset, bytea *data, bool truncate_f
 		*out = node;
 }
 
+/*
+ * copy_file_range(2): copy up to len bytes of file ino_in at off_in to file
+ * ino_out at off_out, as far as the source's end; returns the bytes copied.
+ * Chunks are shared where the offsets allow (ChunkCopyRange).  Both inode
+ * rows are locked, in ascending order as every two-inode call takes them.
+ * Within one file the ranges must not overlap (EINVAL, as Linux says).
+ */
+int64
+NsCopyRange(int64 ino_in, int64 off_in, int64 ino_out, int64 off_out, int64 len)
+{
+	int64		inos[2] = {ino_in, ino_out};
+	PgfsInode	nodes[2];
+	PgfsInode  *src = &nodes[0];
+	PgfsInode  *dst = &nodes[1];
+	const char *label_in = InoLabel(ino_in, NULL);
+	const char *label_out = InoLabel(ino_out, NULL);
+
+	if (off_in < 0 || off_out < 0 || len < 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid range (offsets %lld and %lld, length %lld) copying \"%s\" to \"%s\"",
+						(long long) off_in, (long long) off_out, (long long) len,
+						label_in, label_out)));
+	CatalogLockInodes(inos, 2, nodes);
+	for (int i = 0; i < 2; i++)
+		if (nodes[i].ino == 0)
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_ENOENT),
+					 errmsg("inode %lld does not exist", (long long) inos[i])));
+	if (ino_in == ino_out)
+		dst = src;
+	PolicyCheckInode(src, false, label_in);
+	PolicyCheckInode(dst, true, label_out);
+	CheckRegular(src, label_in);
+	CheckRegular(dst, label_out);
+	if (off_in >= src->size)
+		return 0;
+	len = Min(len, src->size - off_in);
+	NsCheckRange(off_out, len, label_out);
+	if (src == dst && off_out < off_in + len && off_in < off_out + len)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("cannot copy bytes %lld to %lld of \"%s\" onto themselves at %lld",
+						(long long) off_in, (long long) (off_in + len - 1), label_in,
+						(long long) off_out)));
+	if (len == 0)
+		return 0;
+	ChunkCopyRange(src, off_in, dst, off_out, len);
+	dst->mtime_ns = dst->ctime_ns = PgfsNowNs();
+	CatalogUpdateInode(dst);
+	return len;
+}
+
+/*
+ * fallocate(2) on file ino; mode holds the Linux flags.  pgfs stores no
+ * bytes for zeros, so there is nothing to reserve: mode 0 only sets the
+ * size to offset + len if that is larger (as ZFS does); PUNCH_HOLE (with
+ * KEEP_SIZE, as Linux requires) and ZERO_RANGE make the range read as zeros
+ * and store nothing for it (ChunkZeroRange); ZERO_RANGE without KEEP_SIZE
+ * may grow the file as mode 0 does.  The other modes, which move bytes or
+ * manage preallocation, are EOPNOTSUPP.  out, if not NULL, gets the inode
+ * as written.
+ */
+void
+NsFallocate(int64 ino, int32 mode, int64 offset, int64 len, PgfsInode *out)
+{
+	const char *label = InoLabel(ino, NULL);
+	PgfsInode	node;
+
+	if ((mode & ~(PGFS_FALLOC_KEEP_SIZE | PGFS_FALLOC_PUNCH_HOLE | PGFS_FALLOC_ZERO_RANGE)) != 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EOPNOTSUPP),
+				 errmsg("fallocate mode 0x%x is not supported for \"%s\"", mode, label),
+				 errdetail("pgfs supports modes 0, KEEP_SIZE, PUNCH_HOLE | KEEP_SIZE and ZERO_RANGE.")));
+	if ((mode & PGFS_FALLOC_PUNCH_HOLE) && (mode & PGFS_FALLOC_ZERO_RANGE))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("fallocate of \"%s\" cannot both punch a hole and zero a range", label)));
+	if ((mode & PGFS_FALLOC_PUNCH_HOLE) && !(mode & PGFS_FALLOC_KEEP_SIZE))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EOPNOTSUPP),
+				 errmsg("fallocate of \"%s\" punches holes only with KEEP_SIZE", label)));
+	if (offset < 0 || len <= 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid range (offset %lld, length %lld) for fallocate of \"%s\"",
+						(long long) offset, (long long) len, label)));
+	NsCheckRange(offset, len, label);
+
+	CatalogLockInode(ino, &node);
+	PolicyCheckInode(&node, true, label);
+	CheckRegular(&node, label);
+	if (mode & (PGFS_FALLOC_PUNCH_HOLE | PGFS_FALLOC_ZERO_RANGE))
+		ChunkZeroRange(&node, offset, len);
+	if (!(mode & PGFS_FALLOC_KEEP_SIZE) && offset + len > node.size)
+		ChunkTruncate(&node, offset + len);
+	node.mtime_ns = node.ctime_ns = PgfsNowNs();
+	CatalogUpdateInode(&node);
+	if (out)
+		*out = node;
+}
+
+/*
+ * lseek(2)'s SEEK_DATA (data) and SEEK_HOLE on file ino: the offset, or
+ * ENXIO at or past the end, or when no data follows.
+ */
+int64
+NsSeek(int64 ino, int64 offset, bool data)
+{
+	const char *label = InoLabel(ino, NULL);
+	PgfsInode	node;
+	int64		pos;
+
+	CatalogGetInodeOrError(ino, &node);
+	PolicyCheckInode(&node, false, label);
+	CheckRegular(&node, label);
+	pos = ChunkSeek(&node, offset, data);
+	if (pos < 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_ENXIO),
+				 errmsg("no %s at or after offset %lld of \"%s\" (size %lld)",
+						data ? "data" : "hole", (long long) offset, label, (long long) node.size)));
+	return pos;
+}
+
 void
 NsOpen(int64 ino, int64 client)
 {

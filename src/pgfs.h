@@ -217,6 +217,10 @@ extern bytea *ChunkRead(const PgfsInode *inode, int64 offset, int64 length);
 extern void ChunkWrite(PgfsInode *inode, int64 offset, const char *data, int64 len);
 extern void ChunkTruncate(PgfsInode *inode, int64 newsize);
 extern void ChunkShareAll(int64 src, PgfsInode *dst);
+extern void ChunkZeroRange(PgfsInode *inode, int64 offset, int64 len);
+extern int64 ChunkSeek(const PgfsInode *inode, int64 offset, bool data);
+extern void ChunkCopyRange(PgfsInode *src, int64 off_in, PgfsInode *dst, int64 off_out,
+						   int64 len);
 extern const char *ChunkDecode(Datum data, int rawlen, int comp, char *dst, int want);
 
 /* in compress.c */
@@ -246,6 +250,9 @@ extern void NsWrite(int64 ino, PgfsInode *locked, int64 offset, bytea *data,
 					bool truncate_first, bool append, const char *errpath, PgfsInode *out);
 extern bool NsIsAncestor(int64 ino, int64 start);
 extern void NsCheckRange(int64 offset, int64 length, const char *errpath);
+extern int64 NsCopyRange(int64 ino_in, int64 off_in, int64 ino_out, int64 off_out, int64 len);
+extern void NsFallocate(int64 ino, int32 mode, int64 offset, int64 len, PgfsInode *out);
+extern int64 NsSeek(int64 ino, int64 offset, bool data);
 extern void NsOpen(int64 ino, int64 client);
 extern void NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpath);
 extern bytea *NsGetxattr(int64 ino, PgfsName name, const char *errpath, bool missing_ok);

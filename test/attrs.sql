@@ -157,7 +157,7 @@ SELECT is(pgfs_store_id(), (SELECT value FROM pgfs.meta WHERE key = 'store_id'),
 
 -- the errcode table is include/pgfs_errcodes.h
 SELECT set_eq('SELECT sqlstate, errno_name, errno FROM pgfs_errcodes()',
-    $$VALUES ('PF001', 'EPERM', 1), ('PF002', 'ENOENT', 2), ('PF007', 'E2BIG', 7),
+    $$VALUES ('PF001', 'EPERM', 1), ('PF002', 'ENOENT', 2), ('PF006', 'ENXIO', 6), ('PF007', 'E2BIG', 7),
              ('PF009', 'EBADF', 9), ('PF013', 'EACCES', 13), ('PF016', 'EBUSY', 16),
              ('PF017', 'EEXIST', 17), ('PF018', 'EXDEV', 18), ('PF020', 'ENOTDIR', 20),
              ('PF021', 'EISDIR', 21), ('PF022', 'EINVAL', 22), ('PF027', 'EFBIG', 27),

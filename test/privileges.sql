@@ -27,7 +27,7 @@ SELECT set_eq($$SELECT proname::text FROM pgfs_funcs WHERE has_function_privileg
               ARRAY['pgfs_read', 'pgfs_readdir', 'pgfs_stat', 'pgfs_lstat', 'pgfs_exists', 'pgfs_readlink',
                     'pgfs_statfs', 'pgfs_getxattr', 'pgfs_listxattr', 'pgfs_errcodes', 'pgfs_store_id',
                     'pgfs_ll_lookup', 'pgfs_ll_getattr', 'pgfs_ll_read', 'pgfs_ll_readlink', 'pgfs_ll_readdir',
-                    'pgfs_ll_statfs', 'pgfs_ll_getxattr', 'pgfs_ll_listxattr'],
+                    'pgfs_ll_statfs', 'pgfs_ll_getxattr', 'pgfs_ll_listxattr', 'pgfs_ll_seek'],
               'pgfs_reader may execute exactly the reading functions');
 SELECT set_eq($$SELECT proname::text FROM pgfs_funcs WHERE has_function_privilege('pgfs_writer', oid, 'EXECUTE')$$,
               $$SELECT proname::text FROM pgfs_funcs WHERE proname NOT IN

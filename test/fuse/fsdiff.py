@@ -25,6 +25,9 @@ HANDLES = 4
 libc = ctypes.CDLL(None, use_errno=True)
 libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
                            ctypes.c_uint]
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+# the fallocate modes pgfs has: 0, KEEP_SIZE, PUNCH_HOLE | KEEP_SIZE, ZERO_RANGE (| KEEP_SIZE)
+FALLOC_MODES = (0, 1, 3, 3, 0x10, 0x11)
 
 
 def digest(data):
@@ -59,6 +62,25 @@ class Side:
 
     def truncate(self, path, n):
         os.truncate(self.p(path), n)
+
+    def copy(self, a, b, off_in, off_out, n):
+        fi = os.open(self.p(a), os.O_RDONLY)
+        try:
+            fo = os.open(self.p(b), os.O_WRONLY)
+            try:
+                return os.copy_file_range(fi, fo, n, off_in, off_out)
+            finally:
+                os.close(fo)
+        finally:
+            os.close(fi)
+
+    def falloc(self, path, mode, off, n):
+        fd = os.open(self.p(path), os.O_WRONLY)
+        try:
+            if libc.fallocate(fd, mode, off, n) != 0:
+                raise OSError(ctypes.get_errno(), 'fallocate')
+        finally:
+            os.close(fd)
 
     def rename(self, a, b, flags):
         if flags == 0:
@@ -122,6 +144,17 @@ class Side:
     def fsync(self, h):
         return os.fsync(self.fds[h]) if h in self.fds else 'closed'
 
+    def fcopy(self, h, h2, off_in, off_out, n):
+        if h not in self.fds or h2 not in self.fds:
+            return 'closed'
+        return os.copy_file_range(self.fds[h], self.fds[h2], n, off_in, off_out)
+
+    def fallocate(self, h, mode, off, n):
+        if h not in self.fds:
+            return 'closed'
+        if libc.fallocate(self.fds[h], mode, off, n) != 0:
+            raise OSError(ctypes.get_errno(), 'fallocate')
+
 
 def run(side, op, args):
     try:
@@ -154,8 +187,14 @@ def rand_op(r):
         return 'write', (path, rand_off(r), rand_data(r))
     if k < 0.30:
         return 'read', (path, rand_off(r), r.choice((1, 4096, 1 << 20)))
-    if k < 0.34:
+    if k < 0.32:
         return 'truncate', (path, rand_off(r))
+    if k < 0.335:
+        return 'copy', (path, rand_path(r), rand_off(r), rand_off(r),
+                        r.choice((1, 100, 65536, 70000, 1 << 20, 3 << 20)))
+    if k < 0.34:
+        return 'falloc', (path, r.choice(FALLOC_MODES), rand_off(r),
+                          r.choice((1, 100, 4096, 65536, 100000, 1 << 20)))
     if k < 0.40:
         return 'rename', (path, rand_path(r), r.choice((0, 0, 0, 1, 2)))
     if k < 0.44:
@@ -181,15 +220,21 @@ def rand_op(r):
         flags = r.choice((os.O_RDWR, os.O_RDWR | os.O_APPEND, os.O_WRONLY | os.O_CREAT,
                           os.O_RDWR | os.O_CREAT | os.O_TRUNC))
         return 'open', (h, path, flags)
-    if k < 0.90:
+    if k < 0.88:
         return 'fwrite', (h, rand_off(r), rand_data(r))
-    if k < 0.93:
+    if k < 0.90:
         return 'fread', (h, rand_off(r), r.choice((10, 100000)))
-    if k < 0.95:
+    if k < 0.92:
         return 'ftruncate', (h, rand_off(r))
-    if k < 0.97:
+    if k < 0.93:
         return 'fstat', (h,)
+    if k < 0.96:
+        return 'fcopy', (h, r.choice((h, r.randrange(HANDLES))), rand_off(r), rand_off(r),
+                         r.choice((1, 100, 65536, 70000, 1 << 20, 3 << 20)))
     if k < 0.98:
+        return 'fallocate', (h, r.choice(FALLOC_MODES), rand_off(r),
+                             r.choice((1, 100, 4096, 65536, 100000, 1 << 20)))
+    if k < 0.99:
         return 'fsync', (h,)
     return 'close', (h,)
 
@@ -236,16 +281,20 @@ def main():
     mnt, ref = Side(a.mnt), Side(a.ref)
     mismatches = 0
     outcomes = {}
+    by_op = {}
     for i in range(a.ops):
         op, args = rand_op(r)
         got, want = run(mnt, op, args), run(ref, op, args)
         key = want[0] if want[0] == 'ok' else want[1]
         outcomes[key] = outcomes.get(key, 0) + 1
+        if want[0] == 'ok' and want[1] != 'closed':
+            by_op[op] = by_op.get(op, 0) + 1
         if got != want:
             mismatches += 1
             if mismatches <= 10:
                 print('# op %d %s%s: mount %s, local %s' % (i, op, short(args), short(got), short(want)))
     print('# outcomes: ' + ', '.join('%s %d' % kv for kv in sorted(outcomes.items(), key=lambda kv: -kv[1])))
+    print('# succeeded: ' + ', '.join('%s %d' % kv for kv in sorted(by_op.items())))
     for h in range(HANDLES):
         mnt.close(h)
         ref.close(h)

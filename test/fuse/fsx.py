@@ -8,6 +8,12 @@ copy of what the file must hold.  This does the same on the mount, with the
 pgfs chunk size (64 KiB) in mind: lengths and offsets cross chunk borders,
 truncates cut chunks in the middle and grow files with holes.
 
+Like fsx's -F/-H/-z/-c options, every run also punches holes, zeroes and
+preallocates ranges (fallocate), copies ranges within the file and in from a
+second file (copy_file_range: the server shares whole chunks where it can,
+so later writes must copy them first), and checks what SEEK_HOLE and
+SEEK_DATA report against the model: a hole they report must read as zeros.
+
 Runs (each one "ok"/"not ok" line):
   plain    read, write, truncate, fsync through one descriptor
   mapped   the same plus mmap reads and writes (MAP_SHARED, msync)
@@ -19,6 +25,7 @@ Finally the file as SQL reads it (pgfs_read) must equal the model.
 """
 import argparse
 import ctypes
+import errno
 import hashlib
 import mmap
 import os
@@ -27,6 +34,16 @@ import subprocess
 import sys
 
 PAGE = mmap.PAGESIZE
+CHUNK = 65536
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE = 0x01, 0x02, 0x10
+
+
+def fallocate(fd, mode, off, length):
+    if libc.fallocate(fd, mode, off, length) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"fallocate(mode {mode:#x}, {off}, {length}): {os.strerror(e)}")
 
 
 class Failure(Exception):
@@ -43,6 +60,13 @@ class Fsx:
         self.model = bytearray()
         self.log = []
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        # the second file ranges are copied in from: random data and holes
+        self.src_path = path + ".src"
+        self.src = bytearray(rng.randbytes(maxlen // 2)) + bytes(CHUNK * 2) + \
+            bytearray(rng.randbytes(maxlen // 4))
+        with open(self.src_path, "wb") as f:
+            f.write(self.src)
+        self.src_fd = os.open(self.src_path, os.O_RDONLY)
 
     # -- helpers
     def note(self, what):
@@ -186,6 +210,108 @@ class Fsx:
             m.flush()
         self.model[off:end] = data
 
+    def op_punch(self):
+        if (r := self.existing_range()) is None:
+            return
+        off, length = r
+        self.note(f"punch hole {off} +{length}")
+        fallocate(self.fd, PUNCH_HOLE | KEEP_SIZE, off, length)
+        self.model[off:off + length] = bytes(length)
+
+    def op_zero(self):
+        off, length = self.rand_range(self.maxlen)
+        length = min(length, self.maxlen - off)
+        if length <= 0:
+            return
+        keep = self.rng.random() < 0.5
+        self.note(f"zero range {off} +{length}" + (" keep size" if keep else ""))
+        fallocate(self.fd, ZERO_RANGE | (KEEP_SIZE if keep else 0), off, length)
+        end = off + length
+        if keep:
+            end = min(end, len(self.model))
+        if end > len(self.model):
+            self.model.extend(bytes(end - len(self.model)))
+        if off < end:
+            self.model[off:end] = bytes(end - off)
+
+    def op_falloc(self):
+        off, length = self.rand_range(self.maxlen)
+        length = min(length, self.maxlen - off)
+        if length <= 0:
+            return
+        keep = self.rng.random() < 0.3
+        self.note(f"fallocate {off} +{length}" + (" keep size" if keep else ""))
+        fallocate(self.fd, KEEP_SIZE if keep else 0, off, length)
+        if not keep and off + length > len(self.model):
+            self.model.extend(bytes(off + length - len(self.model)))
+
+    def copy(self, fd_in, off, dst, length, what):
+        self.note(f"{what} {off} +{length} -> {dst}")
+        done = 0
+        while done < length:
+            n = os.copy_file_range(fd_in, self.fd, length - done, off + done, dst + done)
+            if n == 0:
+                break
+            done += n
+        if done != length:
+            self.fail(f"{what} of {length} bytes at {off} to {dst} copied {done}")
+
+    def copy_to(self, off, length):
+        """a destination for length bytes from off: often at the same place in a chunk"""
+        dst = self.rng.randrange(self.maxlen)
+        if self.rng.random() < 0.5:
+            dst = (dst & ~(CHUNK - 1)) | (off & (CHUNK - 1))
+        return dst, min(length, self.maxlen - dst)
+
+    def op_copy(self):
+        if (r := self.existing_range()) is None:
+            return
+        off, length = r
+        dst, length = self.copy_to(off, length)
+        if length <= 0 or (dst < off + length and off < dst + length):
+            return				# overlapping ranges are EINVAL
+        data = bytes(self.model[off:off + length])
+        self.copy(self.fd, off, dst, length, "copy range")
+        if dst > len(self.model):
+            self.model.extend(bytes(dst - len(self.model)))
+        self.model[dst:dst + length] = data
+
+    def op_copy_in(self):
+        off = self.rng.randrange(len(self.src))
+        if self.rng.random() < 0.5:
+            off &= ~(CHUNK - 1)
+        length = min(self.rng.choice((CHUNK, 3 * CHUNK, self.rng.randint(1, 200000))),
+                     len(self.src) - off)
+        dst, length = self.copy_to(off, length)
+        if length <= 0:
+            return
+        self.copy(self.src_fd, off, dst, length, "copy in from the second file")
+        if dst > len(self.model):
+            self.model.extend(bytes(dst - len(self.model)))
+        self.model[dst:dst + length] = self.src[off:off + length]
+
+    def op_seek(self):
+        size = len(self.model)
+        if size == 0:
+            return
+        off = self.rng.randrange(size)
+        self.note(f"seek hole and data from {off}")
+        h = os.lseek(self.fd, off, os.SEEK_HOLE)
+        if not off <= h <= size:
+            self.fail(f"SEEK_HOLE from {off} gave {h} (size {size})")
+        if h == size:
+            return
+        try:
+            d = os.lseek(self.fd, h, os.SEEK_DATA)
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            d = size
+        if not h < d <= size:
+            self.fail(f"SEEK_DATA from the hole at {h} gave {d} (size {size})")
+        if any(self.model[h:d]):
+            self.fail(f"the hole reported at {h}..{d} holds data")
+
     def op_fsync(self):
         self.note("fsync")
         os.fsync(self.fd)
@@ -210,7 +336,9 @@ class Fsx:
         self.compare(got, off, "read through a second descriptor")
 
     def run(self, nops):
-        ops = [(self.op_read, 4), (self.op_write, 4), (self.op_truncate, 1), (self.op_fsync, 0.3)]
+        ops = [(self.op_read, 4), (self.op_write, 4), (self.op_truncate, 1), (self.op_fsync, 0.3),
+               (self.op_punch, 0.5), (self.op_zero, 0.3), (self.op_falloc, 0.2),
+               (self.op_copy, 0.5), (self.op_copy_in, 0.5), (self.op_seek, 0.5)]
         if self.mapped:
             ops += [(self.op_mapread, 2), (self.op_mapwrite, 2)]
         if self.reopen:
@@ -236,6 +364,12 @@ class Fsx:
         if len(got) != len(self.model):
             self.fail(f"final read: {len(got)} bytes, expected {len(self.model)}")
         self.compare(got, 0, "final read")
+        # the chunks copied in were shared: writes to the copies must not show here
+        os.close(self.src_fd)
+        with open(self.src_path, "rb") as f:
+            if f.read() != self.src:
+                self.fail("the second file changed: a write reached a chunk it shares")
+        os.unlink(self.src_path)
 
 
 def sql_md5(store_path):

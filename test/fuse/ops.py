@@ -501,6 +501,154 @@ def t_readdir():
     os.rmdir(p('many'))
 
 
+def sql(query):
+    r = subprocess.run(['psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', query],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError('psql: ' + r.stderr.strip())
+    return r.stdout.strip()
+
+
+def copy_all(fin, fout, n, off_in, off_out):
+    """copy_file_range until n bytes are copied or the source ends"""
+    done = 0
+    while done < n:
+        k = os.copy_file_range(fin, fout, n - done, off_in + done, off_out + done)
+        if k == 0:
+            break
+        done += k
+    return done
+
+
+def t_copy_range():
+    data = os.urandom(3 * 1024 * 1024 + 12345)
+    put(p('csrc'), data)
+    fi = os.open(p('csrc'), os.O_RDWR)
+    fo = os.open(p('cdst'), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    n = copy_all(fi, fo, len(data) + 1000, 0, 0)
+    check('copy_file_range copies a whole file', n == len(data) and get(p('cdst')) == data, n)
+    shared = sql("SELECT count(*) FROM pgfs.filemap a JOIN pgfs.filemap b USING (chunk_id)"
+                 " WHERE a.ino = (pgfs_stat('/ops/csrc')).ino AND b.ino = (pgfs_stat('/ops/cdst')).ino")
+    check('the copy shares every chunk, the partial last one too',
+          shared == str((len(data) + 65535) // 65536), shared)
+    check('copy_file_range from the end copies nothing',
+          os.copy_file_range(fi, fo, 100, len(data), 0) == 0)
+    # a write to the copy does not reach the source (copy-on-write)
+    os.pwrite(fo, b'changed', 70000)
+    os.fsync(fo)
+    want = bytearray(data)
+    want[70000:70007] = b'changed'
+    check('writing the copy leaves the source alone',
+          get(p('csrc')) == data and get(p('cdst')) == bytes(want))
+    # offsets at different places in a chunk: copied through memory
+    os.pread(fo, 200000, 0)        # pages the copy must drop
+    n = copy_all(fi, fo, 100000, 1000, 5)
+    want[5:100005] = data[1000:101000]
+    check('copy between unaligned offsets', n == 100000 and os.pread(fo, len(want), 0) == bytes(want), n)
+    # past the end of the destination: a hole, then the bytes
+    n = copy_all(fi, fo, 70000, 0, len(data) + 100000)
+    want += b'\0' * 100000 + data[:70000]
+    check('copy past the end grows the file with a hole',
+          n == 70000 and os.fstat(fo).st_size == len(want) and get(p('cdst')) == bytes(want),
+          (n, os.fstat(fo).st_size))
+    # what is still buffered in the source is copied too
+    os.pwrite(fi, b'buffered', 10)
+    n = copy_all(fi, fo, 18, 0, 0)
+    want[0:18] = data[0:10] + b'buffered'
+    check('a write still buffered in the source is copied', n == 18 and get(p('cdst'))[:18] == bytes(want[:18]))
+    fails('copy onto an overlapping range of the same file: EINVAL', errno.EINVAL,
+          os.copy_file_range, fi, fi, 1000, 0, 500)
+    n = copy_all(fi, fi, 1000, 0, len(data) + 1)
+    check('copy within one file', n == 1000 and os.pread(fi, 1000, len(data) + 1) == data[:10] + b'buffered' + data[18:1000])
+    ro = os.open(p('csrc'), os.O_RDONLY)
+    fails('copy into a read-only descriptor: EBADF', errno.EBADF, os.copy_file_range, fi, ro, 10, 0, 0)
+    os.close(ro)
+    os.fsync(fo)
+    os.close(fi)
+    os.close(fo)
+    r = subprocess.run(['cp', p('csrc'), p('ccp')], capture_output=True, text=True)
+    check('cp inside the mount', r.returncode == 0 and get(p('ccp')) == get(p('csrc')), r.stderr)
+    shared = sql("SELECT count(*) FROM pgfs.filemap a JOIN pgfs.filemap b USING (chunk_id)"
+                 " WHERE a.ino = (pgfs_stat('/ops/csrc')).ino AND b.ino = (pgfs_stat('/ops/ccp')).ino")
+    check('cp shares the chunks of what it copies', int(shared) >= len(data) // 65536 - 1, shared)
+
+
+FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE, FALLOC_COLLAPSE_RANGE, FALLOC_ZERO_RANGE = 1, 2, 8, 0x10
+
+
+def fallocate(fd, mode, off, n):
+    libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+    if libc.fallocate(fd, mode, off, n) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def t_fallocate():
+    data = os.urandom(200000)
+    put(p('fa'), data)
+    fd = os.open(p('fa'), os.O_RDWR)
+    fallocate(fd, 0, 0, 300000)
+    want = bytearray(data + b'\0' * 100000)
+    check('fallocate grows the file with zeros', os.fstat(fd).st_size == 300000 and get(p('fa')) == want)
+    fallocate(fd, FALLOC_KEEP_SIZE, 0, 1 << 30)
+    check('fallocate with KEEP_SIZE keeps the size', os.fstat(fd).st_size == 300000)
+    blocks = os.stat(p('fa')).st_blocks
+    fallocate(fd, FALLOC_PUNCH_HOLE | FALLOC_KEEP_SIZE, 1000, 150000)
+    want[1000:151000] = b'\0' * 150000
+    st = os.stat(p('fa'))
+    check('punching a hole zeros the range, keeps the size',
+          st.st_size == 300000 and get(p('fa')) == want, st.st_size)
+    check('and frees its blocks', st.st_blocks < blocks - 200, (blocks, st.st_blocks))
+    os.pwrite(fd, b'still buffered', 160000)
+    fallocate(fd, FALLOC_PUNCH_HOLE | FALLOC_KEEP_SIZE, 160000, 5)
+    want[160000:160014] = b'\0' * 5 + b' buffered'
+    check('a punch covers a write still buffered', os.pread(fd, 300000, 0) == bytes(want))
+    fallocate(fd, FALLOC_ZERO_RANGE, 290000, 110000)
+    want[290000:] = b'\0' * 10000
+    want += b'\0' * 100000
+    check('ZERO_RANGE zeros and grows', os.fstat(fd).st_size == 400000 and get(p('fa')) == want,
+          os.fstat(fd).st_size)
+    fails('PUNCH_HOLE without KEEP_SIZE: EOPNOTSUPP', errno.EOPNOTSUPP,
+          fallocate, fd, FALLOC_PUNCH_HOLE, 0, 10)
+    fails('COLLAPSE_RANGE: EOPNOTSUPP', errno.EOPNOTSUPP, fallocate, fd, FALLOC_COLLAPSE_RANGE, 0, 65536)
+    fails('fallocate of length 0: EINVAL', errno.EINVAL, fallocate, fd, 0, 0, 0)
+    os.posix_fallocate(fd, 0, 10 << 20)
+    check('posix_fallocate sets the size at once', os.fstat(fd).st_size == 10 << 20)
+    os.close(fd)
+    ro = os.open(p('fa'), os.O_RDONLY)
+    fails('fallocate through a read-only descriptor: EBADF', errno.EBADF, fallocate, ro, 0, 0, 1)
+    os.close(ro)
+
+
+def t_seek():
+    fd = os.open(p('sk'), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.pwrite(fd, b'x' * 100, 0)
+    os.pwrite(fd, b'y' * 100, 10 << 20)
+    size = (10 << 20) + 100
+    check('SEEK_DATA at a data byte stays', os.lseek(fd, 50, os.SEEK_DATA) == 50)
+    h = os.lseek(fd, 0, os.SEEK_HOLE)
+    check('SEEK_HOLE finds the hole after the first data', 100 <= h < 10 << 20, h)
+    d = os.lseek(fd, h, os.SEEK_DATA)
+    check('SEEK_DATA from the hole finds the later data',
+          h < d <= 10 << 20 and os.pread(fd, d - h, h) == b'\0' * (d - h), (h, d))
+    check('the end of the file is a hole', os.lseek(fd, 10 << 20, os.SEEK_HOLE) == size)
+    fails('SEEK_DATA at the end: ENXIO', errno.ENXIO, os.lseek, fd, size, os.SEEK_DATA)
+    fails('SEEK_HOLE past the end: ENXIO', errno.ENXIO, os.lseek, fd, size + 1, os.SEEK_HOLE)
+    os.pwrite(fd, b'z', 5 << 20)
+    d = os.lseek(fd, h, os.SEEK_DATA)
+    check('SEEK_DATA sees a write still buffered', h < d <= 5 << 20, d)
+    os.ftruncate(fd, 20 << 20)
+    fails('SEEK_DATA in a trailing hole: ENXIO', errno.ENXIO, os.lseek, fd, (10 << 20) + 65536, os.SEEK_DATA)
+    os.close(fd)
+    # cp keeps the holes it finds (coreutils uses SEEK_DATA and SEEK_HOLE)
+    out = os.path.join(os.environ.get('SCRATCH', '/tmp'), 'sparse-copy')
+    r = subprocess.run(['cp', '--sparse=auto', p('sk'), out], capture_output=True, text=True)
+    st = os.stat(out)
+    check('cp out of the mount keeps the holes', r.returncode == 0 and st.st_size == 20 << 20 and
+          st.st_blocks * 512 < 1 << 20 and get(out) == get(p('sk')), (r.stderr, st.st_blocks))
+    os.unlink(out)
+
+
 def t_statfs():
     sv = os.statvfs(MNT)
     check('statfs f_namemax is 255', sv.f_namemax == 255, sv.f_namemax)

@@ -10,10 +10,10 @@
 # pgfs_fsck() must be empty and every file must read the same through the
 # mount as through pgfs_read().  At the end a second, fresh mount (no page
 # cache) runs every job again in verify_only mode: the bytes the server kept
-# are the bytes fio wrote.  fallocate(2) is not supported (EOPNOTSUPP), so
-# jobs size their files with ftruncate (fallocate=truncate) or by writing
-# them; a file left shorter than fio expects would be laid out again by
-# verify_only.
+# are the bytes fio wrote.  Jobs size their files with fallocate(2) (which
+# only sets the size on pgfs: zeros take no space), ftruncate
+# (fallocate=truncate) or by writing them; a file left shorter than fio
+# expects would be laid out again by verify_only.
 
 set -u
 mnt=$1 sub=$2
@@ -75,7 +75,7 @@ jobs=(
 	# two jobs on their own files: random reads and writes of unaligned
 	# sizes from 512 bytes to 256 KiB, an fsync every 7 writes
 	"randrw-unaligned --name=randrw-unaligned --rw=randrw --bsrange=512-256k --bs_unaligned=1 --size=8m
-	 --numjobs=2 --fsync=7 --fallocate=truncate"
+	 --numjobs=2 --fsync=7 --fallocate=native"
 	# three jobs on one file at distinct offsets, different block sizes
 	"shared-file --filename=shared --rw=randwrite --size=4m --fdatasync=4
 	 --name=a --offset=0 --bs=4k --name=b --offset=4m --bs=64k
@@ -136,7 +136,9 @@ rm -rf "${dir:?}"/*
 # and have done some work.  Locks are the kernel's (pgfs claims none).  Not
 # here: --xattr (it adds attributes to one file until the file system refuses,
 # which pgfs does at 64 KiB of names: thousands of durable commits, about 8 s
-# a round), --link and --symlink (8192 names a round: 15 s).
+# a round), --link and --symlink (8192 names a round: 15 s).  fallocate,
+# fpunch and seek --seek-punch punch holes, copy-file copies ranges with
+# copy_file_range(2) (chunks shared where the offsets allow).
 stressors=(
 	"hdd --hdd-bytes 8m --hdd-write-size 4k --hdd-opts wr-rnd,rd-rnd,fsync"
 	"rename"
@@ -144,7 +146,10 @@ stressors=(
 	"mmap --mmap-file --mmap-bytes 512k"
 	"chmod"
 	"utime"
-	"seek --seek-size 8m"
+	"seek --seek-size 8m --seek-punch"
+	"fallocate --fallocate-bytes 8m"
+	"fpunch"
+	"copy-file --copy-file-bytes 128m"
 	"readahead --readahead-bytes 8m"
 	"lockf"
 	"flock"
