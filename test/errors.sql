@@ -3,7 +3,7 @@
 -- call changes nothing: a manifest of the whole tree (every attribute, the
 -- data, targets and xattrs) is the same before and after all of them.
 BEGIN;
-SELECT plan(148);
+SELECT plan(154);
 
 -- a fingerprint of the whole tree: one line per name
 CREATE FUNCTION pg_temp.manifest() RETURNS text
@@ -253,6 +253,18 @@ SELECT throws_ok($$SELECT pgfs_ll_read((pgfs_stat('/er/d')).ino, 0, 10)$$, 'PF02
                  'read of a directory is EISDIR');
 SELECT throws_ok($$SELECT pgfs_ll_write((pgfs_stat('/er/f')).ino, 1125899906842624, 'y'::bytea)$$, 'PF027', NULL,
                  'a write at 2^50 is EFBIG');
+SELECT throws_ok($$SELECT pgfs_ll_seek((pgfs_stat('/er/f')).ino, (pgfs_stat('/er/f')).size, 3)$$, 'PF006', NULL,
+                 'SEEK_DATA at the end of a file is ENXIO');
+SELECT throws_ok($$SELECT pgfs_ll_seek((pgfs_stat('/er/f')).ino, 0, 2)$$, 'PF022', NULL,
+                 'a whence other than SEEK_DATA and SEEK_HOLE is EINVAL');
+SELECT throws_ok($$SELECT pgfs_ll_fallocate((pgfs_stat('/er/f')).ino, 32, 0, 10)$$, 'PF095', NULL,
+                 'fallocate INSERT_RANGE is EOPNOTSUPP');
+SELECT throws_ok($$SELECT pgfs_ll_fallocate((pgfs_stat('/er/d')).ino, 0, 0, 10)$$, 'PF021', NULL,
+                 'fallocate of a directory is EISDIR');
+SELECT throws_ok($$SELECT pgfs_ll_copy_range((pgfs_stat('/er/f')).ino, 0, (pgfs_stat('/er/f')).ino, 1, 10)$$,
+                 'PF022', NULL, 'copy_file_range onto an overlapping range of the same file is EINVAL');
+SELECT throws_ok($$SELECT pgfs_ll_copy_range((pgfs_stat('/er/f')).ino, 0, (pgfs_stat('/er/f')).ino, 0, -1)$$,
+                 'PF022', NULL, 'copy_file_range of a negative length is EINVAL');
 SELECT throws_ok($$SELECT pgfs_ll_rename(1, 'er'::bytea, (pgfs_stat('/er/d')).ino, 'er'::bytea)$$, 'PF022', NULL,
                  'rename of a directory into its subtree is EINVAL');
 SELECT throws_ok($$SELECT pgfs_ll_rename(1, 'er'::bytea, 1, 'x'::bytea, 4)$$, 'PF022', NULL,

@@ -3,7 +3,7 @@
 -- nobody but the extension's functions touches the storage tables.
 -- The roles are made inside the transaction and vanish with its rollback.
 BEGIN;
-SELECT plan(36);
+SELECT plan(39);
 
 CREATE ROLE pgfs_tap_nobody;
 CREATE ROLE pgfs_tap_reader IN ROLE pgfs_reader;
@@ -71,6 +71,11 @@ SELECT throws_ok($$SELECT pgfs_setxattr('/priv/f', 'user.k', 'w'::bytea)$$, '425
                  'a reader may not set extended attributes');
 SELECT throws_ok($$SELECT pgfs_ll_write((pgfs_stat('/priv/f')).ino, 0, 'x'::bytea)$$, '42501', NULL,
                  'a reader may not write through the inode API');
+SELECT throws_ok($$SELECT pgfs_ll_copy_range((pgfs_stat('/priv/f')).ino, 0, (pgfs_stat('/priv/f')).ino, 100, 1)$$,
+                 '42501', NULL, 'a reader may not copy ranges');
+SELECT throws_ok($$SELECT pgfs_ll_fallocate((pgfs_stat('/priv/f')).ino, 3, 0, 1)$$, '42501', NULL,
+                 'a reader may not punch holes');
+SELECT is(pgfs_ll_seek((pgfs_stat('/priv/f')).ino, 0, 4), 6::bigint, 'a reader finds holes');
 SELECT throws_ok($$SELECT * FROM pgfs.inode$$, '42501', NULL, 'a reader may not read pgfs.inode');
 SELECT throws_ok($$SELECT * FROM pgfs.chunk$$, '42501', NULL, 'a reader may not read pgfs.chunk');
 RESET ROLE;
