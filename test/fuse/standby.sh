@@ -59,4 +59,8 @@ result $? "mount -o ro of a standby"
 result $? "read from the standby"
 [ "$(ls "$mnt" | grep -c standby-test)" = 1 ] && df "$mnt" > /dev/null
 result $? "readdir and statfs on the standby"
+[ "$(python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); print(os.lseek(fd, 0, os.SEEK_HOLE))' "$mnt/standby-test")" = 16 ]
+result $? "SEEK_HOLE on the standby"
+! fallocate -l 1M "$mnt/standby-test" 2> /dev/null && [ "$(stat -c %s "$mnt/standby-test")" = 16 ]
+result $? "fallocate through the read-only mount is refused"
 exit $failed
