@@ -380,7 +380,25 @@ keep copy_in "$(calc "$copy_mb / ($t1 - $t0)")"
 keep_hwm copy_in
 pss_take copy_in "$copy_mb" "$(calc "$t1 - $t0")"
 [ "$(stat -c %s "$mnt/copy.dst")" = $((copy_mb * 1048576)) ] || die "the copy has the wrong size"
-rm -f "$native/copy.src"
+# cp within each side: copy_file_range, which pgfs answers on the server by
+# sharing the chunks, and ext4 by copying the bytes; then fsync
+log "copy: cp of it within the mount and within the native directory"
+chunk0=$(val "SELECT pg_total_relation_size('pgfs.chunk')")
+t0=$(now)
+cp "$mnt/copy.dst" "$mnt/copy.cp" && sync "$mnt/copy.cp"
+t1=$(now)
+keep cp_within:pgfs "$(calc "$copy_mb / ($t1 - $t0)")"
+cp_space_pgfs=$(val "SELECT pg_total_relation_size('pgfs.chunk') - $chunk0")
+[ "$(stat -c %s "$mnt/copy.cp")" = $((copy_mb * 1048576)) ] || die "the copy within the mount has the wrong size"
+cmp -n $((64 * 1048576)) "$mnt/copy.dst" "$mnt/copy.cp" >/dev/null || die "the copy within the mount differs"
+sync
+df0=$(df --output=used -B1 "$native" | tail -1)
+t0=$(now)
+cp "$native/copy.src" "$native/copy.cp" && sync "$native/copy.cp"
+t1=$(now)
+keep cp_within:native "$(calc "$copy_mb / ($t1 - $t0)")"
+cp_space_native=$(( $(df --output=used -B1 "$native" | tail -1) - df0 ))
+rm -f "$native/copy.src" "$native/copy.cp" "$mnt/copy.cp"
 cold
 log "copy: reading it back (1 MiB reads, at most $copy_secs s)"
 hwm_reset
@@ -458,6 +476,10 @@ fi
 	row "stat of the $small_n files, kernel caches cold, stats/s" "${R[stat:pgfs]}" "${R[stat:native]}" \
 		"$(verdict "${R[stat:pgfs]}" ge 20000 "≥ 20000")" 1750
 	row "cp of a $copy_mb MiB file into the mount, MiB/s" "${R[copy_in]}" "" info
+	row "cp of it within the mount \\| within the native directory (copy_file_range, fsync), MiB/s" \
+		"${R[cp_within:pgfs]}" "${R[cp_within:native]}" info
+	row "space the copy within took (pgfs.chunk growth \\| ext4 blocks used), MiB" \
+		"$(calc "int($cp_space_pgfs / 1048576)")" "$(calc "int($cp_space_native / 1048576)")" info
 	row "read it back, cold, MiB/s$(awk -v r="$copy_read" -v c="$copy_mb" 'BEGIN { if (r < c) printf " (stopped after %.0f of %d MiB)", r, c }')" "${R[copy_out]}" "" info
 	echo "| daemon peak RSS: big write \\| big read \\| with read-ahead $ra_alt \\| small files, MiB | $(mib "${H[bigwrite]}") \\| $(mib "${H[bigread]}") \\| $(mib "${H[bigread_ra]:-0}") \\| $(mib "${H[small]}") | — | — | info | — |"
 	echo "| daemon peak RSS copying $copy_mb MiB in \\| out, MiB | $(mib "${H[copy_in]}") \\| $(mib "${H[copy_out]}") | — | — | $(verdict "$(mib "${H[copy_in]}")" lt 100 "< 100 MiB in") and $(verdict "$(mib "${H[copy_out]}")" lt 100 "out") | — |"
@@ -497,6 +519,9 @@ fi
 	echo "- **SQL reference**: \`bench_big_write\` of bench/sql (as sql_bench.sh): $big_mb MiB in 16 MiB"
 	echo "  pieces, one transaction each, data already in the server; pgfs_write and a plain bytea table"
 	echo "  with 64 KiB rows. The mount's target compares against the bytea figure."
+	echo "- **cp within**: \`cp\` of the copied file to a new name on the same side, then \`sync FILE\`"
+	echo "  (its fsync). coreutils copies with copy_file_range(2): pgfs answers it on the server by"
+	echo "  sharing the file's chunks (nothing is stored twice), ext4 copies the bytes."
 	echo "- **Memory**: VmHWM of the daemon, reset (\`/proc/PID/clear_refs\`) before each phase; over"
 	echo "  its whole life $(mib "$hwm_life") MiB, $(mib "$rss_now") MiB at the end. cp copies with 128 KiB"
 	echo "  writes, which the daemon gathers into 1 MiB transactions."
