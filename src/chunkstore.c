@@ -31,7 +31,10 @@
  * is updated in place; a shared chunk (refs > 1) is never changed: a write
  * makes a new chunk for the writing file and drops one reference from the
  * old one (copy-on-write).  pgfs_copy() already uses this: copying a file
- * copies its filemap rows and bumps refs, not the data.
+ * copies its filemap rows and bumps refs, not the data; so does
+ * copy_file_range (ChunkCopyRange) for the chunks a range covers whole.  A
+ * file may map one chunk at several places, so counts move by the number
+ * of map entries per chunk.
  *
  * How the roadmap fits, without changing these tables' meaning:
  *	- snapshots and clones: a snapshot of a tree copies the inode, dirent and
