@@ -1026,9 +1026,11 @@ sub keep_logs
 }
 
 # A process holding one file open on the mount, driven line by line:
-# "open PATH", "write OFFSET LENGTH CHAR", "chmod OCTAL" (fchmod), "fsync",
-# "close", "fork" (a child
-# that inherits the descriptor exits at once).  Answers "ok [n]" or "err ...".
+# "open PATH", "write OFFSET LENGTH CHAR", "chmod OCTAL" (fchmod), "copy
+# SRCPATH OFF_IN OFF_OUT LENGTH" (copy_file_range from another file into
+# this one), "punch OFFSET LENGTH" (fallocate PUNCH_HOLE), "fsync", "close",
+# "fork" (a child that inherits the descriptor exits at once).  Answers
+# "ok [n]" or "err ...".
 sub holder_start
 {
 	pipe(my $cmd_r, my $cmd_w) or die "pipe: $!";
@@ -1054,6 +1056,24 @@ sub holder_start
 			}
 			elsif ($c eq 'fsync') { $r = $fh->sync ? 'ok' : "err $!" }
 			elsif ($c eq 'chmod') { $r = chmod(oct($a[0]), $fh) ? 'ok' : "err $!" }
+			elsif ($c eq 'copy')
+			{
+				# copy_file_range(2) is system call 326 on x86_64; the
+				# offsets are passed by address, as packed 64-bit integers
+				my ($oi, $oo) = (pack('q', $a[1]), pack('q', $a[2]));
+				my $n = -1;
+				if (sysopen(my $src, $a[0], O_RDONLY))
+				{
+					$n = syscall(326, fileno($src), $oi, fileno($fh), $oo, $a[3] + 0, 0);
+					close $src;
+				}
+				$r = $n >= 0 ? "ok $n" : "err $!";
+			}
+			elsif ($c eq 'punch')
+			{
+				# fallocate(2), system call 285: PUNCH_HOLE | KEEP_SIZE
+				$r = syscall(285, fileno($fh), 3, $a[0] + 0, $a[1] + 0) == 0 ? 'ok' : "err $!";
+			}
 			elsif ($c eq 'close') { $r = close($fh) ? 'ok' : "err $!" }
 			elsif ($c eq 'fork')
 			{
@@ -1488,6 +1508,35 @@ SKIP:
 		note "3e: fsync: $fs; close: $cl; mode " . sprintf('%o', $mode) . ', ' . length($got) . ' bytes';
 		ok(!($fs eq 'ok' && $cl eq 'ok') || ($got eq 'E' x 1000 && $mode == 0600),
 			'fsync and close do not both succeed while a write or the chmod is missing');
+
+		# 3f: copy_file_range and a punched hole in a file open through the
+		# mount commit without waiting for the WAL flush too (the copy
+		# shares the source's chunks); the same crash must not leave fsync
+		# and close both succeeding without them
+		$node->safe_psql($DB,
+			"SELECT pgfs_write('/orphan/f-src', convert_to(repeat('S', 131072), 'UTF8')),"
+			  . " pgfs_write('/orphan/f', convert_to(repeat('F', 200000), 'UTF8'))");
+		@writers = split /\n/, $node->safe_psql($DB,
+			"SELECT pid FROM pg_stat_activity"
+			  . " WHERE backend_type IN ('walwriter', 'background writer', 'checkpointer')");
+		$h = holder_start();
+		is(holder($h, "open $mnt/orphan/f"), 'ok', 'open a file');
+		kill 'STOP', @writers;
+		is(holder($h, "copy $mnt/orphan/f-src 0 0 131072"), 'ok 131072',
+			'copy_file_range of two chunks into it (deferred)');
+		is(holder($h, 'punch 150000 10000'), 'ok', 'punch a hole in it (deferred)');
+		crash_server($node, 'kill9-all');
+		$node->start;
+		$fs = holder($h, 'fsync');
+		$cl = holder($h, 'close');
+		holder_stop($h);
+		my $want = md5_hex('S' x 131072 . 'F' x (150000 - 131072) . "\0" x 10000 . 'F' x 40000);
+		$got = $node->safe_psql($DB, "SELECT md5(pgfs_read('/orphan/f'))");
+		note "3f: fsync: $fs; close: $cl; " . ($got eq $want ? 'copy and hole there' : 'copy or hole missing');
+		ok(!($fs eq 'ok' && $cl eq 'ok') || $got eq $want,
+			'fsync and close do not both succeed while the copy or the hole is missing');
+		is($node->safe_psql($DB, "SELECT md5(pgfs_read('/orphan/f-src'))"), md5_hex('S' x 131072),
+			'the source of the copy keeps its bytes');
 	};
 
 	# 4. What only a crash may do: a clean restart, or sessions terminated
