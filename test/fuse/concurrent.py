@@ -4,13 +4,15 @@
 usage: concurrent.py DIR_ON_MOUNT_1 DIR_ON_MOUNT_2 [--workers N] [--ops N]
 
 Both arguments name the same directory of the store, seen through two
-mounts.  Each worker does random namespace operations on a few shared names
+mounts.  Each worker does random namespace operations, copies between files
+(copy_file_range, sharing chunks) and punched holes on a few shared names
 (collisions are the point) and also fills a private file.  Only the errors
 that such races legitimately produce may appear, never EIO or others (the
 daemon retries serialization failures and deadlocks itself); afterwards each
 private file holds exactly what its worker wrote, seen through either mount.
 """
 import argparse
+import ctypes
 import errno
 import multiprocessing
 import os
@@ -19,6 +21,15 @@ import sys
 import time
 
 NAMES = ['n%d' % i for i in range(6)]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+
+
+def fallocate(fd, mode, off, n):
+    if libc.fallocate(fd, mode, off, n) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
 EXPECTED = {errno.ENOENT, errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR,
             errno.EINVAL, errno.EPERM}   # EPERM: link of a directory
 
@@ -32,7 +43,8 @@ def worker(k, dirs, ops, q):
     for i in range(ops):
         a = os.path.join(d, 'shared', r.choice(NAMES))
         b = os.path.join(d, 'shared', r.choice(NAMES))
-        op = r.choice(('create', 'write', 'rename', 'unlink', 'mkdir', 'rmdir', 'link', 'read'))
+        op = r.choice(('create', 'write', 'rename', 'unlink', 'mkdir', 'rmdir', 'link', 'read',
+                       'copy', 'punch'))
         try:
             if op == 'create':
                 with open(a, 'wb') as f:
@@ -51,6 +63,14 @@ def worker(k, dirs, ops, q):
                 os.rmdir(a)
             elif op == 'link':
                 os.link(a, b)
+            elif op == 'copy':
+                # copy_file_range, chunk-aligned so that chunks are shared
+                with open(a, 'rb') as f, open(b, 'r+b') as g:
+                    os.copy_file_range(f.fileno(), g.fileno(), r.choice((65536, 200000)),
+                                       0, 65536 * r.randint(0, 3))
+            elif op == 'punch':
+                with open(a, 'r+b') as f:
+                    fallocate(f.fileno(), 3, r.randint(0, 100000), r.randint(1, 100000))
             else:
                 with open(a, 'rb') as f:
                     f.read()
