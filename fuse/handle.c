@@ -181,6 +181,7 @@ struct pgfs_fh
 	size_t		plen;
 	int			peof;			/* ... which were all the file had */
 	uint64_t	pgen;			/* oi->wgen when they were read */
+	int			keep;			/* the kernel may keep the file's pages at this open */
 };
 
 #define NBUCKETS 256
@@ -632,7 +633,7 @@ preread_drop(struct pgfs_fh *fh)
  * first want bytes in fh, which is not listed yet (pgfs_ll_open_read).
  */
 static int
-reg_send_read(struct open_inode *oi, int count, int want, struct pgfs_fh *fh)
+reg_send_read(struct open_inode *oi, int count, int want, struct pgfs_fh *fh, int64_t *gen)
 {
 	struct pgfs_params p = {0};
 	PGresult   *r;
@@ -642,6 +643,8 @@ reg_send_read(struct open_inode *oi, int count, int want, struct pgfs_fh *fh)
 	par_i32(&p, want);
 	if (!(r = pgfs_exec(SQL_OPEN_READ, &p, &err)))
 		return err;
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 2))
+		*gen = res_i64(r, 0, 2);
 	if (want > 0 && PQntuples(r) == 1 && !PQgetisnull(r, 0, 1))
 	{
 		fh->pre = r;
@@ -880,6 +883,73 @@ reserve(struct pgfs_fh *fh, size_t need)
 }
 
 /*
+ * The kernel's pages of a file across opens.  Without the writeback cache
+ * the kernel drops a file's cached pages at every open, unless the open
+ * says keep_cache; so a file read again and again came from the server each
+ * time.  An open that registers with pgfs_ll_open_read learns the inode's
+ * generation, which every change of the file bumps (ours, another mount's,
+ * SQL's), under the row lock its data is read with.  kc remembers, per
+ * inode, the generation at the open that last emptied the kernel's pages:
+ * an open that finds the same generation again, with no other handle of
+ * this mount open on the inode, lets the kernel keep them, since every page
+ * it holds was read since then and nothing changed the file meanwhile (the
+ * generation only grows; a change while the file was open moved it on, and
+ * a later open no longer matches).  With other handles open, what they
+ * read, or read at their own open (preread), may be older: the pages go and
+ * the record is dropped.  A new cache epoch (cache.c: a lost connection,
+ * a restored or different store) ends every record.  A slot taken by
+ * another inode only loses a record: the next open drops the pages.
+ */
+#define KC_SLOTS 4096
+static struct
+{
+	int64_t		ino;
+	int64_t		gen;			/* -1: none */
+	unsigned	epoch;
+}			kc[KC_SLOTS];
+static pthread_mutex_t kc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * An open registered on the server found generation gen (-1: unknown);
+ * others: whether other handles of ours are open on the inode.  Returns
+ * whether the kernel may keep the file's pages.
+ */
+static int
+kc_open(int64_t ino, int64_t gen, int others)
+{
+	unsigned	ep = pgfs_cache_epoch();
+	int			keep;
+	int			i = (int) ((uint64_t) ino % KC_SLOTS);
+
+	pthread_mutex_lock(&kc_lock);
+	keep = gen >= 0 && !others && kc[i].ino == ino && kc[i].gen == gen && kc[i].epoch == ep;
+	kc[i].ino = ino;
+	kc[i].gen = others ? -1 : gen;
+	kc[i].epoch = ep;
+	pthread_mutex_unlock(&kc_lock);
+	return keep;
+}
+
+/* An open that did not learn the generation: the pages go, and the record. */
+static void
+kc_forget(int64_t ino)
+{
+	int			i = (int) ((uint64_t) ino % KC_SLOTS);
+
+	pthread_mutex_lock(&kc_lock);
+	if (kc[i].ino == ino)
+		kc[i].gen = -1;
+	pthread_mutex_unlock(&kc_lock);
+}
+
+/* Whether the kernel may keep its pages of fh's file at the open of fh. */
+int
+pgfs_fh_keep_cache(struct pgfs_fh *fh)
+{
+	return fh->keep;
+}
+
+/*
  * Open a handle on ino: count it on the server (pgfs_ll_create already did
  * for a file it created), then make ours.  0 or an errno.
  */
@@ -908,10 +978,19 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 		count = oi->opens + 1;
 		pthread_mutex_unlock(&table_lock);
 		if ((created && count != 1) || (!created && create_maybe_lost(oi, NULL)))
+		{
 			err = reg_send(oi, count, NULL);
+			kc_forget(oi->ino);
+		}
 		else if (!created)
 		{
 			int			want = 0;
+			int64_t		gen = -1;
+			int			others;
+
+			pthread_mutex_lock(&oi->lock);
+			others = oi->fhs != NULL;
+			pthread_mutex_unlock(&oi->lock);
 
 			if ((flags & O_ACCMODE) != O_WRONLY && !(flags & O_TRUNC) &&
 				__atomic_load_n(&prereading, __ATOMIC_RELAXED) + PGFS_PREREAD_MAX <=
@@ -929,8 +1008,12 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 				fh->pgen = oi->wgen;
 				pthread_mutex_unlock(&oi->lock);
 			}
-			err = reg_send_read(oi, count, want, fh);
+			err = reg_send_read(oi, count, want, fh, &gen);
+			if (!err)
+				fh->keep = kc_open(oi->ino, gen, others);
 		}
+		else
+			kc_forget(oi->ino);
 		pthread_mutex_lock(&table_lock);
 		if (!err)
 		{

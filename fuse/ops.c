@@ -564,7 +564,8 @@ open_handle(int64_t ino, struct fuse_file_info *fi, int created)
 	if (err)
 		return err;
 	fi->fh = (uintptr_t) fh;
-	fi->keep_cache = 0;			/* another mount may have changed the file */
+	/* unless nothing changed the file since its pages were read (handle.c) */
+	fi->keep_cache = pgfs_fh_keep_cache(fh);
 	fi->direct_io = 0;
 	/*
 	 * A read-only handle has nothing to send or report at close: the kernel

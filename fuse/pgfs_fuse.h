@@ -149,7 +149,7 @@ ino_out(int64_t ino)
 	PGFS_STMT(REMOVEXATTR, 1, "SELECT pgfs_ll_removexattr($1::int8, $2::bytea)") \
 	PGFS_STMT(CLIENT_BEGIN, 1, "SELECT pgfs_ll_client_begin($1::int8)") \
 	PGFS_STMT(REOPEN, 2, "SELECT pgfs_ll_reopen($1::int8, $2::int8, $3::int4, $4::int8)") \
-	PGFS_STMT(OPEN_READ, 2, "SELECT size, data FROM pgfs_ll_open_read($1::int8, $2::int8," \
+	PGFS_STMT(OPEN_READ, 2, "SELECT size, data, generation FROM pgfs_ll_open_read($1::int8, $2::int8," \
 			  " $3::int4, $4::int4)") \
 	PGFS_STMT(RELEASE_MANY, 2, "SELECT pgfs_ll_release_many($1::int8[], $2::int8)") \
 	PGFS_STMT(RECLAIM, 1, "SELECT pgfs_reclaim_orphans()")
@@ -294,6 +294,7 @@ extern int	pgfs_sqlstate_errno(const char *sqlstate, const char *message);
 /* in handle.c */
 struct pgfs_fh;
 extern int	pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out);
+extern int	pgfs_fh_keep_cache(struct pgfs_fh *fh);
 extern void pgfs_fh_created_deferred(struct pgfs_fh *fh, unsigned resets, int64_t born);
 extern int	pgfs_fh_release(struct pgfs_fh *fh);
 extern int	pgfs_fh_stale(struct pgfs_fh *fh);

@@ -20,7 +20,9 @@
  *
  * pgfs_ll_open_read registers a handle and returns the first bytes of the
  * file, read under the row lock it took: a program that opens a small file
- * and reads it needs one round trip, not two.  pgfs_ll_release_many drops
+ * and reads it needs one round trip, not two.  It also returns the inode's
+ * generation, which every change bumps: a client that cached the file's
+ * pages at that generation may keep them (pgfs-fuse, fuse/handle.c).  pgfs_ll_release_many drops
  * the registrations of many closed files in one transaction.
  *
  *-------------------------------------------------------------------------
@@ -61,8 +63,8 @@ pgfs_ll_open_read(PG_FUNCTION_ARGS)
 	TupleDesc	td;
 	PgfsInode	node;
 	bytea	   *data = NULL;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
 
 	if (count < 1)
 		ereport(ERROR,
@@ -90,6 +92,7 @@ pgfs_ll_open_read(PG_FUNCTION_ARGS)
 		values[1] = PointerGetDatum(data);
 	else
 		nulls[1] = true;
+	values[2] = Int64GetDatum(node.generation);
 	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
 }
 
