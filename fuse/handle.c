@@ -630,10 +630,13 @@ preread_drop(struct pgfs_fh *fh)
 
 /*
  * Set the count as reg_send does, through the pool, and keep the file's
- * first want bytes in fh, which is not listed yet (pgfs_ll_open_read).
+ * first want bytes in fh, which is not listed yet (pgfs_ll_open_read) --
+ * none if the file's generation is still cached, the one the kernel's pages
+ * are as of (-1: none).  *gen gets the file's generation (-1: unknown).
  */
 static int
-reg_send_read(struct open_inode *oi, int count, int want, struct pgfs_fh *fh, int64_t *gen)
+reg_send_read(struct open_inode *oi, int count, int want, int64_t cached, struct pgfs_fh *fh,
+			  int64_t *gen)
 {
 	struct pgfs_params p = {0};
 	PGresult   *r;
@@ -641,10 +644,10 @@ reg_send_read(struct open_inode *oi, int count, int want, struct pgfs_fh *fh, in
 
 	reg_params(&p, oi, count);
 	par_i32(&p, want);
+	par_i64(&p, cached);		/* the kernel's pages are as of this one: no bytes then */
 	if (!(r = pgfs_exec(SQL_OPEN_READ, &p, &err)))
 		return err;
-	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 2))
-		*gen = res_i64(r, 0, 2);
+	*gen = PQntuples(r) == 1 && !PQgetisnull(r, 0, 2) ? res_i64(r, 0, 2) : -1;
 	if (want > 0 && PQntuples(r) == 1 && !PQgetisnull(r, 0, 1))
 	{
 		fh->pre = r;
@@ -898,7 +901,9 @@ reserve(struct pgfs_fh *fh, size_t need)
  * read, or read at their own open (preread), may be older: the pages go and
  * the record is dropped.  A new cache epoch (cache.c: a lost connection,
  * a restored or different store) ends every record.  A slot taken by
- * another inode only loses a record: the next open drops the pages.
+ * another inode only loses a record: the next open drops the pages.  An
+ * open that may keep them tells the server the generation they are as of,
+ * and gets no bytes along if it is still the file's (the kernel has them).
  */
 #define KC_SLOTS 4096
 static struct
@@ -908,6 +913,23 @@ static struct
 	unsigned	epoch;
 }			kc[KC_SLOTS];
 static pthread_mutex_t kc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * The generation ino's pages in the kernel are as of, if an open now
+ * (others: with other handles of ours open on it) may keep them; else -1.
+ */
+static int64_t
+kc_cached(int64_t ino, int others)
+{
+	int			i = (int) ((uint64_t) ino % KC_SLOTS);
+	int64_t		gen = -1;
+
+	pthread_mutex_lock(&kc_lock);
+	if (!others && kc[i].ino == ino && kc[i].epoch == pgfs_cache_epoch())
+		gen = kc[i].gen;
+	pthread_mutex_unlock(&kc_lock);
+	return gen;
+}
 
 /*
  * An open registered on the server found generation gen (-1: unknown);
@@ -1008,7 +1030,7 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 				fh->pgen = oi->wgen;
 				pthread_mutex_unlock(&oi->lock);
 			}
-			err = reg_send_read(oi, count, want, fh, &gen);
+			err = reg_send_read(oi, count, want, kc_cached(oi->ino, others), fh, &gen);
 			if (!err)
 				fh->keep = kc_open(oi->ino, gen, others);
 		}

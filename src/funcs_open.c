@@ -22,7 +22,8 @@
  * file, read under the row lock it took: a program that opens a small file
  * and reads it needs one round trip, not two.  It also returns the inode's
  * generation, which every change bumps: a client that cached the file's
- * pages at that generation may keep them (pgfs-fuse, fuse/handle.c).  pgfs_ll_release_many drops
+ * pages at that generation may keep them (pgfs-fuse, fuse/handle.c), and
+ * one that says so (cached_generation) gets no bytes, which it has.  pgfs_ll_release_many drops
  * the registrations of many closed files in one transaction.
  *
  *-------------------------------------------------------------------------
@@ -60,6 +61,7 @@ pgfs_ll_open_read(PG_FUNCTION_ARGS)
 	int64		client = PG_GETARG_INT64(1);
 	int32		count = PG_GETARG_INT32(2);
 	int32		max_bytes = PG_GETARG_INT32(3);
+	int64		cached = PG_NARGS() > 4 ? PG_GETARG_INT64(4) : -1;
 	TupleDesc	td;
 	PgfsInode	node;
 	bytea	   *data = NULL;
@@ -82,7 +84,8 @@ pgfs_ll_open_read(PG_FUNCTION_ARGS)
 	PgfsSpiBegin(false);
 	/* locks the inode row and checks that the caller may read it */
 	NsReopen(ino, client, count, &node);
-	if (max_bytes > 0 && PGFS_IS_REG(node.mode))
+	/* a client that holds the file's pages as of this generation has them */
+	if (max_bytes > 0 && PGFS_IS_REG(node.mode) && node.generation != cached)
 		data = ChunkRead(&node, 0, Min((int64) max_bytes, node.size));
 	PgfsSpiEnd();
 	PgfsDeferCommit();

@@ -3,7 +3,7 @@
 -- readdir cookies and paging, byte names, xattrs, and open handles that
 -- keep unlinked files alive until release (or until their client is gone).
 BEGIN;
-SELECT plan(65);
+SELECT plan(68);
 
 -- the root
 SELECT is((SELECT (ino, mode, nlink) FROM pgfs_ll_getattr(1)), (1::bigint, 16877, 2), 'getattr of the root');
@@ -129,6 +129,18 @@ SELECT ino AS z FROM pgfs_ll_create(:dir, 'zombie'::bytea, 420, 0, 0, 999999) \g
 SELECT pgfs_ll_write(:z, 0, 'x'::bytea), pgfs_ll_unlink(:dir, 'zombie'::bytea) \g /dev/null
 SELECT is(pgfs_reclaim_orphans(), 1::bigint, 'reclaim frees an unlinked file held only by a dead client');
 SELECT throws_ok(format('SELECT pgfs_ll_getattr(%s)', :z), 'PF002', NULL, 'it is gone');
+
+-- open_read: the first bytes and the generation; none when the caller has them
+SELECT ino AS r FROM pgfs_ll_create(:dir, 'rd'::bytea, 420, 0, 0) \gset
+SELECT pgfs_ll_write(:r, 0, 'first bytes'::bytea) \g /dev/null
+SELECT size AS rsize, data AS rdata, generation AS rgen FROM pgfs_ll_open_read(:r, 4242, 1, 5) \gset
+SELECT is(:'rdata'::bytea, 'first'::bytea, 'open_read returns the first bytes asked for');
+SELECT is((SELECT (size, data IS NULL, generation) FROM pgfs_ll_open_read(:r, 4242, 1, 5, :rgen)),
+          (11::bigint, true, :rgen::bigint), 'but none to a caller that holds them as of this generation');
+SELECT pgfs_ll_write(:r, 0, 'F'::bytea) \g /dev/null
+SELECT is((SELECT (data, generation > :rgen) FROM pgfs_ll_open_read(:r, 4242, 1, 5, :rgen)),
+          ('First'::bytea, true), 'a change bumps the generation, and the bytes come again');
+SELECT pgfs_ll_release(:r, 4242) \g /dev/null
 
 SELECT is_empty('SELECT * FROM pgfs_fsck()', 'fsck finds no problem');
 
