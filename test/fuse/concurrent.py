@@ -115,7 +115,39 @@ def main():
     for w in wrong:
         print('# wrong content: ' + w)
     print(('ok' if not wrong else 'not ok') + ' - private files intact through both mounts')
-    sys.exit(1 if bad or wrong else 0)
+    stale = close_to_open(dirs)
+    sys.exit(1 if bad or wrong or stale else 0)
+
+
+def close_to_open(dirs, rounds=200):
+    """A file rewritten through one mount (same size, same mtime put back) is
+    read through the other right after: each open there must see the last
+    version closed before it, though it kept the file's pages from the
+    previous one when nothing had changed (fuse/handle.c)."""
+    a, b = (os.path.join(d, 'c2o') for d in dirs)
+    size = 300000
+    with open(a, 'wb') as f:
+        f.write(b'\0' * size)
+    st = os.stat(a)
+    want = b'\0' * size
+    stale = []
+    for k in range(rounds):
+        if k % 3:                         # else nothing changes this round
+            want = (b'%08d' % k) * (size // 8)
+            with open(b, 'r+b') as f:     # through the other mount
+                f.write(want)
+            os.utime(b, ns=(st.st_atime_ns, st.st_mtime_ns))
+        for _ in range(2):                # the second open finds nothing changed
+            with open(a, 'rb') as f:
+                got = f.read()
+            if got != want:
+                stale.append(k)
+    for k in stale[:5]:
+        print('# round %d: the open read an older version' % k)
+    print(('ok' if not stale else 'not ok') + ' - each open on one mount reads what the other '
+          'closed before it (%d rounds, %d stale)' % (rounds, len(stale)))
+    os.unlink(a)
+    return stale
 
 
 main()
