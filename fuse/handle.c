@@ -632,20 +632,25 @@ preread_drop(struct pgfs_fh *fh)
  * Set the count as reg_send does, through the pool, and keep the file's
  * first want bytes in fh, which is not listed yet (pgfs_ll_open_read) --
  * none if the file's generation is still cached, the one the kernel's pages
- * are as of (-1: none).  *gen gets the file's generation (-1: unknown).
+ * are as of (-1: none).  *gen gets the file's generation (-1: unknown).  A
+ * read-only mount counts no handles: it asks for the same with a statement
+ * that writes nothing (a standby takes no writes).
  */
 static int
-reg_send_read(struct open_inode *oi, int count, int want, int64_t cached, struct pgfs_fh *fh,
-			  int64_t *gen)
+open_read(struct open_inode *oi, int count, int want, int64_t cached, struct pgfs_fh *fh,
+		  int64_t *gen)
 {
 	struct pgfs_params p = {0};
 	PGresult   *r;
 	int			err = 0;
 
-	reg_params(&p, oi, count);
+	if (pgfs.cfg.ro)
+		par_i64(&p, oi->ino);
+	else
+		reg_params(&p, oi, count);
 	par_i32(&p, want);
 	par_i64(&p, cached);		/* the kernel's pages are as of this one: no bytes then */
-	if (!(r = pgfs_exec(SQL_OPEN_READ, &p, &err)))
+	if (!(r = pgfs_exec(pgfs.cfg.ro ? SQL_OPEN_RO : SQL_OPEN_READ, &p, &err)))
 		return err;
 	*gen = PQntuples(r) == 1 && !PQgetisnull(r, 0, 2) ? res_i64(r, 0, 2) : -1;
 	if (want > 0 && PQntuples(r) == 1 && !PQgetisnull(r, 0, 1))
@@ -972,6 +977,40 @@ pgfs_fh_keep_cache(struct pgfs_fh *fh)
 }
 
 /*
+ * An open of an existing file (count: the handles the server is to count,
+ * with the new one): what it reads along (open_read), and whether the
+ * kernel may keep the file's pages (kc_open).  With the registration taken.
+ */
+static int
+open_for_reading(struct open_inode *oi, int count, int flags, struct pgfs_fh *fh)
+{
+	struct pgfs_fh *other;
+	int			want = 0;
+	int64_t		gen = -1;
+	int			others;
+	int			err;
+
+	pthread_mutex_lock(&oi->lock);
+	others = oi->fhs != NULL;
+	if ((flags & O_ACCMODE) != O_WRONLY && !(flags & O_TRUNC) &&
+		__atomic_load_n(&prereading, __ATOMIC_RELAXED) + PGFS_PREREAD_MAX <= PGFS_PREREAD_TOTAL)
+	{
+		/* the bytes read must include what this mount wrote */
+		want = PGFS_PREREAD_MAX;
+		wait_inflight(oi);
+		for (other = oi->fhs; other; other = other->next)
+			if (other->len)
+				fh_send(other); /* an error is other's to report */
+		fh->pgen = oi->wgen;
+	}
+	pthread_mutex_unlock(&oi->lock);
+	err = open_read(oi, count, want, kc_cached(oi->ino, others), fh, &gen);
+	if (!err)
+		fh->keep = kc_open(oi->ino, gen, others);
+	return err;
+}
+
+/*
  * Open a handle on ino: count it on the server (pgfs_ll_create already did
  * for a file it created), then make ours.  0 or an errno.
  */
@@ -991,11 +1030,14 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 	}
 	fh->oi = oi;
 	fh->sync = (flags & O_DSYNC) != 0;
-	if (!pgfs.cfg.ro)
+	/* one open or release of the inode at a time (so others below is right) */
+	reg_begin(oi);
+	if (pgfs.cfg.ro)
+		err = open_for_reading(oi, 0, flags, fh);
+	else
 	{
 		int			count;
 
-		reg_begin(oi);
 		pthread_mutex_lock(&table_lock);
 		count = oi->opens + 1;
 		pthread_mutex_unlock(&table_lock);
@@ -1005,35 +1047,7 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 			kc_forget(oi->ino);
 		}
 		else if (!created)
-		{
-			int			want = 0;
-			int64_t		gen = -1;
-			int			others;
-
-			pthread_mutex_lock(&oi->lock);
-			others = oi->fhs != NULL;
-			pthread_mutex_unlock(&oi->lock);
-
-			if ((flags & O_ACCMODE) != O_WRONLY && !(flags & O_TRUNC) &&
-				__atomic_load_n(&prereading, __ATOMIC_RELAXED) + PGFS_PREREAD_MAX <=
-				PGFS_PREREAD_TOTAL)
-			{
-				struct pgfs_fh *other;
-
-				/* the bytes read must include what this mount wrote */
-				want = PGFS_PREREAD_MAX;
-				pthread_mutex_lock(&oi->lock);
-				wait_inflight(oi);
-				for (other = oi->fhs; other; other = other->next)
-					if (other->len)
-						fh_send(other); /* an error is other's to report */
-				fh->pgen = oi->wgen;
-				pthread_mutex_unlock(&oi->lock);
-			}
-			err = reg_send_read(oi, count, want, kc_cached(oi->ino, others), fh, &gen);
-			if (!err)
-				fh->keep = kc_open(oi->ino, gen, others);
-		}
+			err = open_for_reading(oi, count, flags, fh);
 		else
 			kc_forget(oi->ino);
 		pthread_mutex_lock(&table_lock);
@@ -1055,8 +1069,7 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 		oi->fhs = fh;
 		pthread_mutex_unlock(&oi->lock);
 	}
-	if (!pgfs.cfg.ro)
-		reg_end(oi, NULL);
+	reg_end(oi, NULL);
 	if (err)
 	{
 		preread_drop(fh);

@@ -151,6 +151,8 @@ ino_out(int64_t ino)
 	PGFS_STMT(REOPEN, 2, "SELECT pgfs_ll_reopen($1::int8, $2::int8, $3::int4, $4::int8)") \
 	PGFS_STMT(OPEN_READ, 2, "SELECT size, data, generation FROM pgfs_ll_open_read($1::int8, $2::int8," \
 			  " $3::int4, $4::int4, $5::int8)") \
+	PGFS_STMT(OPEN_RO, 0, "SELECT a.size, CASE WHEN $2::int4 = 0 OR a.generation = $3::int8 THEN NULL" \
+			  " ELSE pgfs_ll_read($1::int8, 0, $2::int4) END, a.generation FROM pgfs_ll_getattr($1::int8) a") \
 	PGFS_STMT(RELEASE_MANY, 2, "SELECT pgfs_ll_release_many($1::int8[], $2::int8)") \
 	PGFS_STMT(RECLAIM, 1, "SELECT pgfs_reclaim_orphans()")
 

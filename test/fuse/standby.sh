@@ -47,6 +47,7 @@ echo "local all all trust" > "$sb/pg_hba.conf"
 chown postgres "$sb/postgresql.conf" "$sb/pg_hba.conf"
 runuser -u postgres -- "$bindir/pg_ctl" -D "$sb" -l "$sb/log" -w start > /dev/null
 result $? "standby starts" || tail -5 "$sb/log" | sed 's/^/# /'
+phost=$PGHOST pport=$PGPORT
 export PGHOST=$sb PGPORT=$port
 [ "$(sql "SELECT pg_is_in_recovery()")" = t ]
 result $? "standby is in recovery"
@@ -63,4 +64,19 @@ result $? "readdir and statfs on the standby"
 result $? "SEEK_HOLE on the standby"
 ! fallocate -l 1M "$mnt/standby-test" 2> /dev/null && [ "$(stat -c %s "$mnt/standby-test")" = 16 ]
 result $? "fallocate through the read-only mount is refused"
+# pages kept from one open to the next while the file is unchanged (fincore
+# opens it too); a change on the primary shows at the next open once the
+# standby replayed it (same size: the kernel's cached size is still right)
+cat "$mnt/standby-test" > /dev/null
+res=$(fincore --bytes --noheadings --output RES "$mnt/standby-test" 2> /dev/null | tr -d " ")
+[ "${res:-0}" -gt 0 ]
+result $? "an unchanged file keeps its pages across opens of the read-only mount ($res bytes)"
+PGHOST=$phost PGPORT=$pport sql "SELECT pgfs_write('/standby-test', 'FROM THE PRIMARY'::bytea)" > /dev/null
+lsn=$(PGHOST=$phost PGPORT=$pport sql "SELECT pg_current_wal_lsn()")
+for _ in $(seq 100); do
+	[ "$(sql "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] && break
+	sleep 0.1
+done
+[ "$(cat "$mnt/standby-test")" = "FROM THE PRIMARY" ]
+result $? "a change on the primary shows at the next open once the standby replayed it"
 exit $failed
