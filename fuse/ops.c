@@ -188,6 +188,30 @@ reply_exec(fuse_req_t req, enum pgfs_stmt st, const struct pgfs_params *p)
 	fuse_reply_err(req, exec_err(st, p));
 }
 
+/*
+ * Run st, a change of ino's attributes or data whose parameters p holds but
+ * for the last, durable, which is added here: after the buffers of ino's
+ * handles, and deferred while ino is open here (handle.c,
+ * pgfs_ino_change_begin).  size_change: it may change the size or the
+ * data, so what opens read of ino is old.  Returns st's result or NULL
+ * with *err set.
+ */
+static PGresult *
+exec_change(enum pgfs_stmt st, int64_t ino, struct pgfs_params *p, int size_change, int *err)
+{
+	unsigned	resets = 0;
+	struct open_inode *oi = pgfs_ino_change_begin(ino, size_change, &resets);
+	PGresult   *r;
+
+	par_bool(p, oi == NULL);	/* durable */
+	r = st == SQL_SETATTR ? exec_attr(st, p, err) : pgfs_exec(st, p, err);
+	if (oi)
+		pgfs_ino_change_done(oi, size_change, r != NULL, resets);
+	else if (size_change)
+		pgfs_ino_changed(ino);
+	return r;
+}
+
 /* A handle the kernel did not take (the request was interrupted). */
 static void
 drop_handle(struct pgfs_fh *fh)
@@ -306,10 +330,7 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 {
 	struct pgfs_params p = {0};
 	unsigned	ep = pgfs_cache_epoch(),
-				xs = pgfs_cache_xattr_stamp(),
-				resets = 0;
-	int			size_change = (to_set & FUSE_SET_ATTR_SIZE) != 0;
-	struct open_inode *oi;
+				xs = pgfs_cache_xattr_stamp();
 	PGresult   *r;
 	int			err;
 
@@ -319,8 +340,6 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	/* writes before it go first; open here, it may be deferred (handle.c) */
-	oi = pgfs_ino_change_begin(ino_in(ino), size_change, &resets);
 	par_i64(&p, ino_in(ino));
 	if (to_set & FUSE_SET_ATTR_MODE)
 		par_i32(&p, attr->st_mode & 07777);
@@ -348,12 +367,7 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		par_null(&p);
 	par_bool(&p, (to_set & FUSE_SET_ATTR_ATIME_NOW) != 0);
 	par_bool(&p, (to_set & FUSE_SET_ATTR_MTIME_NOW) != 0);
-	par_bool(&p, oi == NULL);	/* durable */
-	r = exec_attr(SQL_SETATTR, &p, &err);
-	if (oi)
-		pgfs_ino_change_done(oi, size_change, r != NULL, resets);
-	else if (size_change)
-		pgfs_ino_changed(ino_in(ino));	/* what opens read is old */
+	r = exec_change(SQL_SETATTR, ino_in(ino), &p, (to_set & FUSE_SET_ATTR_SIZE) != 0, &err);
 	if (!r)
 	{
 		fuse_reply_err(req, err);
@@ -804,18 +818,14 @@ pgfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *
 
 /*
  * fallocate(2) and copy_file_range(2) change a file's data on the server,
- * not through a handle's buffer: the buffers on the inode are sent first,
- * what opens read of it is dropped, and the change commits like a setattr
- * (deferred while the file is open here: handle.c).  The kernel drops its
- * pages of the range and updates the size itself.
+ * not through a handle's buffer: they run as a setattr does (exec_change).
+ * The kernel drops its pages of the range and updates the size itself.
  */
 static void
 pgfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 			   struct fuse_file_info *fi)
 {
 	struct pgfs_params p = {0};
-	struct open_inode *oi;
-	unsigned	resets = 0;
 	PGresult   *r;
 	int			err;
 
@@ -825,19 +835,16 @@ pgfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t len
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	oi = pgfs_ino_change_begin(ino_in(ino), 1, &resets);
 	par_i64(&p, ino_in(ino));
 	par_i32(&p, mode);
 	par_i64(&p, offset);
 	par_i64(&p, length);
-	par_bool(&p, oi == NULL);	/* durable */
-	r = pgfs_exec(SQL_FALLOCATE, &p, &err);
-	PQclear(r);
-	if (oi)
-		pgfs_ino_change_done(oi, 1, r != NULL, resets);
-	else
-		pgfs_ino_changed(ino_in(ino));
-	fuse_reply_err(req, r ? 0 : err);
+	if ((r = exec_change(SQL_FALLOCATE, ino_in(ino), &p, 1, &err)))
+	{
+		PQclear(r);
+		err = 0;
+	}
+	fuse_reply_err(req, err);
 }
 
 /*
@@ -852,10 +859,8 @@ pgfs_copy_file_range(fuse_req_t req, fuse_ino_t src, off_t off_in, struct fuse_f
 					 size_t len, int flags)
 {
 	struct pgfs_params p = {0};
-	struct open_inode *oi;
-	unsigned	resets = 0;
 	PGresult   *r;
-	int64_t		n = 0;
+	int64_t		n;
 	int			err;
 
 	REFUSE_IF_RO(req);
@@ -871,25 +876,19 @@ pgfs_copy_file_range(fuse_req_t req, fuse_ino_t src, off_t off_in, struct fuse_f
 	}
 	/* what this mount wrote to the source goes to the server first */
 	pgfs_ino_flush(ino_in(src));
-	oi = pgfs_ino_change_begin(ino_in(dst), 1, &resets);
 	par_i64(&p, ino_in(src));
 	par_i64(&p, off_in);
 	par_i64(&p, ino_in(dst));
 	par_i64(&p, off_out);
 	par_i64(&p, (int64_t) (len < PGFS_COPY_MAX ? len : PGFS_COPY_MAX));
-	par_bool(&p, oi == NULL);	/* durable */
-	r = pgfs_exec(SQL_COPY_RANGE, &p, &err);
-	if (r)
-		n = res_i64(r, 0, 0);
-	PQclear(r);
-	if (oi)
-		pgfs_ino_change_done(oi, 1, r != NULL, resets);
-	else
-		pgfs_ino_changed(ino_in(dst));
-	if (r)
-		fuse_reply_write(req, (size_t) n);
-	else
+	if (!(r = exec_change(SQL_COPY_RANGE, ino_in(dst), &p, 1, &err)))
+	{
 		fuse_reply_err(req, err);
+		return;
+	}
+	n = res_i64(r, 0, 0);
+	PQclear(r);
+	fuse_reply_write(req, (size_t) n);
 }
 
 /* SEEK_DATA and SEEK_HOLE (the kernel answers the other whence values itself) */
