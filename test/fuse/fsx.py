@@ -12,7 +12,8 @@ Like fsx's -F/-H/-z/-c options, every run also punches holes, zeroes and
 preallocates ranges (fallocate), copies ranges within the file and in from a
 second file (copy_file_range: the server shares whole chunks where it can,
 so later writes must copy them first), and checks what SEEK_HOLE and
-SEEK_DATA report against the model: a hole they report must read as zeros.
+SEEK_DATA report against the model: a hole they report must read as zeros,
+and SEEK_DATA must not skip a nonzero byte.
 
 Runs (each one "ok"/"not ok" line):
   plain    read, write, truncate, fsync through one descriptor
@@ -296,6 +297,15 @@ class Fsx:
             return
         off = self.rng.randrange(size)
         self.note(f"seek hole and data from {off}")
+        # SEEK_DATA must not skip a nonzero byte (a sparse copy would lose it)
+        try:
+            d0 = os.lseek(self.fd, off, os.SEEK_DATA)
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            d0 = size
+        if not off <= d0 <= size or any(self.model[off:d0]):
+            self.fail(f"SEEK_DATA from {off} gave {d0} (size {size}), skipping data")
         h = os.lseek(self.fd, off, os.SEEK_HOLE)
         if not off <= h <= size:
             self.fail(f"SEEK_HOLE from {off} gave {h} (size {size})")
