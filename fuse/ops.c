@@ -34,6 +34,9 @@
 
 #define REFUSE_IF_RO(req) \
 	do { if (pgfs.cfg.ro) { fuse_reply_err(req, EROFS); return; } } while (0)
+/* a request on a handle whose file is gone from the store (handle.c) */
+#define REFUSE_IF_STALE(req, fi) \
+	do { if ((fi) && (fi)->fh && pgfs_fh_stale(FH(fi))) { fuse_reply_err(req, ESTALE); return; } } while (0)
 #define CHECK_NAME(req, name) \
 	do { if (strlen(name) > PGFS_NAME_MAX) { fuse_reply_err(req, ENAMETOOLONG); return; } } while (0)
 
@@ -310,11 +313,7 @@ pgfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int			err;
 
 	pgfs_read_ahead_once();
-	if (fi && fi->fh && pgfs_fh_stale(FH(fi)))
-	{
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
+	REFUSE_IF_STALE(req, fi);
 	pgfs_ino_flush(ino_in(ino));
 	if (!(r = getattr_sql(ino_in(ino), &err)))
 	{
@@ -335,11 +334,7 @@ pgfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	int			err;
 
 	REFUSE_IF_RO(req);
-	if (fi && fi->fh && pgfs_fh_stale(FH(fi)))
-	{
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
+	REFUSE_IF_STALE(req, fi);
 	par_i64(&p, ino_in(ino));
 	if (to_set & FUSE_SET_ATTR_MODE)
 		par_i32(&p, attr->st_mode & 07777);
@@ -755,11 +750,7 @@ pgfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fi
 	PGresult   *r;
 	int			err;
 
-	if (pgfs_fh_stale(FH(fi)))
-	{
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
+	REFUSE_IF_STALE(req, fi);
 	if (pgfs_fh_preread(FH(fi), req, size, off))
 		return;					/* read by the open (handle.c) */
 	pgfs_ino_flush(ino_in(ino));	/* read our own writes */
@@ -830,11 +821,7 @@ pgfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t len
 	int			err;
 
 	REFUSE_IF_RO(req);
-	if (pgfs_fh_stale(FH(fi)))
-	{
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
+	REFUSE_IF_STALE(req, fi);
 	par_i64(&p, ino_in(ino));
 	par_i32(&p, mode);
 	par_i64(&p, offset);
@@ -869,11 +856,8 @@ pgfs_copy_file_range(fuse_req_t req, fuse_ino_t src, off_t off_in, struct fuse_f
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (pgfs_fh_stale(FH(fi_in)) || pgfs_fh_stale(FH(fi_out)))
-	{
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
+	REFUSE_IF_STALE(req, fi_in);
+	REFUSE_IF_STALE(req, fi_out);
 	/* what this mount wrote to the source goes to the server first */
 	pgfs_ino_flush(ino_in(src));
 	par_i64(&p, ino_in(src));
@@ -904,11 +888,7 @@ pgfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_fi
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (pgfs_fh_stale(FH(fi)))
-	{
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
+	REFUSE_IF_STALE(req, fi);
 	pgfs_ino_flush(ino_in(ino));	/* holes filled by writes buffered here */
 	par_i64(&p, ino_in(ino));
 	par_i64(&p, off);
