@@ -909,6 +909,24 @@ ChunkSeek(const PgfsInode *inode, int64 offset, bool data)
 	return found;
 }
 
+/* the chunk piece c of file ino maps to and its *rawlen, or 0 for a hole */
+static int64
+MappedChunk(int64 ino, int64 c, int *rawlen)
+{
+	RangeScan	scan;
+	int64		id = 0;
+
+	*rawlen = 0;
+	RangeBegin(&scan, ino, c, c);
+	if (RangeNext(&scan))
+	{
+		id = scan.chunk_id;
+		*rawlen = scan.rawlen;
+	}
+	RangeEnd(&scan);
+	return id;
+}
+
 /*
  * Copy len bytes of src at off_in to dst at off_out.  The caller holds both
  * inode row locks, has checked both ranges and clamped len to src's size,
@@ -948,30 +966,12 @@ ChunkCopyRange(PgfsInode *src, int64 off_in, PgfsInode *dst, int64 off_out, int6
 			(de == cstart + PGFS_CHUNK_SIZE ||
 			 (s + (de - ds) == src->size && dst->size <= de)))
 		{
-			RangeScan	scan;
-			int64		src_id = 0;
-			int			src_len = 0;
-			int64		old_id = 0;
+			int			src_len;
 			int			old_len = 0;
+			int64		src_id = MappedChunk(src->ino, s >> PGFS_CHUNK_SHIFT, &src_len);
+			int64		old_id = cstart < dst->size ? MappedChunk(dst->ino, c, &old_len) : 0;
 			Datum		v[3];
 
-			RangeBegin(&scan, src->ino, s >> PGFS_CHUNK_SHIFT, s >> PGFS_CHUNK_SHIFT);
-			if (RangeNext(&scan))
-			{
-				src_id = scan.chunk_id;
-				src_len = scan.rawlen;
-			}
-			RangeEnd(&scan);
-			if (cstart < dst->size)
-			{
-				RangeBegin(&scan, dst->ino, c, c);
-				if (RangeNext(&scan))
-				{
-					old_id = scan.chunk_id;
-					old_len = scan.rawlen;
-				}
-				RangeEnd(&scan);
-			}
 			if (src_id != old_id)
 			{
 				v[0] = Int64GetDatum(dst->ino);
