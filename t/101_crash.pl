@@ -1107,6 +1107,30 @@ sub holder_stop
 	return;
 }
 
+# The processes that write WAL or pages behind the sessions' backs (the WAL
+# writer, the background writer, the checkpointer): stopped, a crash takes
+# what they have not written yet.
+sub wal_writers
+{
+	my ($node) = @_;
+	return split /\n/, $node->safe_psql($DB,
+		"SELECT pid FROM pg_stat_activity"
+		  . " WHERE backend_type IN ('walwriter', 'background writer', 'checkpointer')");
+}
+
+# Crash the server under holder $h, start it again, and fsync and close
+# $h's file: what fsync and close answered.
+sub crash_then_close
+{
+	my ($node, $h) = @_;
+	crash_server($node, 'kill9-all');
+	$node->start;
+	my $fs = holder($h, 'fsync');
+	my $cl = holder($h, 'close');
+	holder_stop($h);
+	return ($fs, $cl);
+}
+
 # ---------------------------------------------------------------------------
 # Setup
 # ---------------------------------------------------------------------------
@@ -1449,9 +1473,7 @@ SKIP:
 			"SELECT setval('pgfs.ino_seq', (SELECT max(ino) FROM pgfs.inode) + 100, false)");
 		# (nor the background writer and checkpointer, which flush WAL
 		# before they write a page the create changed)
-		my @writers = split /\n/, $node->safe_psql($DB,
-			"SELECT pid FROM pg_stat_activity"
-			  . " WHERE backend_type IN ('walwriter', 'background writer', 'checkpointer')");
+		my @writers = wal_writers($node);
 		kill 'STOP', @writers;
 		$h = holder_start();
 		is(holder($h, "open $mnt/orphan/d"), 'ok', 'create a file');
@@ -1490,19 +1512,13 @@ SKIP:
 		# WAL writer stopped again) may take both: fsync and close must not
 		# both succeed unless the file has its data and its new mode
 		$node->safe_psql($DB, "SELECT pgfs_write('/orphan/e', ''::bytea)");
-		@writers = split /\n/, $node->safe_psql($DB,
-			"SELECT pid FROM pg_stat_activity"
-			  . " WHERE backend_type IN ('walwriter', 'background writer', 'checkpointer')");
+		@writers = wal_writers($node);
 		$h = holder_start();
 		is(holder($h, "open $mnt/orphan/e"), 'ok', 'open a file');
 		is(holder($h, 'write 0 1000 E'), 'ok 1000', 'write 1000 bytes (buffered)');
 		kill 'STOP', @writers;
 		is(holder($h, 'chmod 600'), 'ok', 'fchmod (the data goes first, then the mode, deferred)');
-		crash_server($node, 'kill9-all');
-		$node->start;
-		$fs = holder($h, 'fsync');
-		$cl = holder($h, 'close');
-		holder_stop($h);
+		($fs, $cl) = crash_then_close($node, $h);
 		my $mode = $node->safe_psql($DB, "SELECT mode & 511 FROM pgfs_stat('/orphan/e')");
 		$got = $content->('/orphan/e');
 		note "3e: fsync: $fs; close: $cl; mode " . sprintf('%o', $mode) . ', ' . length($got) . ' bytes';
@@ -1521,20 +1537,14 @@ SKIP:
 			$node->safe_psql($DB,
 				"SELECT pgfs_write('/orphan/f-src', convert_to(repeat('S', 131072), 'UTF8')),"
 				  . " pgfs_write('/orphan/f', convert_to(repeat('F', 200000), 'UTF8'))");
-			@writers = split /\n/, $node->safe_psql($DB,
-				"SELECT pid FROM pg_stat_activity"
-				  . " WHERE backend_type IN ('walwriter', 'background writer', 'checkpointer')");
+			@writers = wal_writers($node);
 			$h = holder_start();
 			is(holder($h, "open $mnt/orphan/f"), 'ok', 'open a file');
 			kill 'STOP', @writers;
 			is(holder($h, "copy $mnt/orphan/f-src 0 0 131072"), 'ok 131072',
 				'copy_file_range of two chunks into it (deferred)');
 			is(holder($h, 'punch 150000 10000'), 'ok', 'punch a hole in it (deferred)');
-			crash_server($node, 'kill9-all');
-			$node->start;
-			$fs = holder($h, 'fsync');
-			$cl = holder($h, 'close');
-			holder_stop($h);
+			($fs, $cl) = crash_then_close($node, $h);
 			my $want = md5_hex('S' x 131072 . 'F' x (150000 - 131072) . "\0" x 10000 . 'F' x 40000);
 			$got = $node->safe_psql($DB, "SELECT md5(pgfs_read('/orphan/f'))");
 			note "3f: fsync: $fs; close: $cl; " . ($got eq $want ? 'copy and hole there' : 'copy or hole missing');

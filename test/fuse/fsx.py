@@ -118,6 +118,21 @@ class Fsx:
         off, length = self.rand_range(size)
         return off, min(length, size - off)
 
+    def new_range(self):
+        """an offset and length within the size limit, or None"""
+        off, length = self.rand_range(self.maxlen)
+        length = min(length, self.maxlen - off)
+        return (off, length) if length > 0 else None
+
+    def grow(self, size):
+        """the model zero-extended to size (a hole)"""
+        if size > len(self.model):
+            self.model.extend(bytes(size - len(self.model)))
+
+    def store(self, off, data):
+        self.grow(off)
+        self.model[off:off + len(data)] = data
+
     # -- operations
     def op_read(self):
         if (r := self.existing_range()) is None:
@@ -130,19 +145,16 @@ class Fsx:
         self.compare(got, off, "read")
 
     def op_write(self):
-        off, length = self.rand_range(self.maxlen)
-        length = min(length, self.maxlen - off)
-        if length <= 0:
+        if (r := self.new_range()) is None:
             return
+        off, length = r
         data = self.rng.randbytes(length) if self.rng.random() < 0.5 else \
             bytes([self.rng.randrange(256)]) * length
         self.note(f"write {off} +{length}")
         n = os.pwrite(self.fd, data, off)
         if n != length:
             self.fail(f"write of {length} at {off} wrote {n}")
-        if off > len(self.model):
-            self.model.extend(bytes(off - len(self.model)))
-        self.model[off:off + length] = data
+        self.store(off, data)
 
     def op_truncate(self):
         r = self.rng.random()
@@ -153,10 +165,8 @@ class Fsx:
         newsize = min(newsize, self.maxlen)
         self.note(f"truncate {len(self.model)} -> {newsize}")
         os.ftruncate(self.fd, newsize)
-        if newsize < len(self.model):
-            del self.model[newsize:]
-        else:
-            self.model.extend(bytes(newsize - len(self.model)))
+        del self.model[newsize:]
+        self.grow(newsize)
 
     def op_mapread(self):
         if (r := self.existing_range()) is None:
@@ -193,17 +203,16 @@ class Fsx:
         return tail
 
     def op_mapwrite(self):
-        off, length = self.rand_range(self.maxlen)
-        length = min(length, self.maxlen - off)
-        if length <= 0:
+        if (r := self.new_range()) is None:
             return
+        off, length = r
         data = self.rng.randbytes(length)
         end = off + length
         self.note(f"mapwrite {off} +{length}")
         if end > len(self.model):
             # a mapping cannot extend a file: grow it first, as fsx does
             os.ftruncate(self.fd, end)
-            self.model.extend(bytes(end - len(self.model)))
+            self.grow(end)
         pg = off & ~(PAGE - 1)
         with mmap.mmap(self.fd, end - pg, mmap.MAP_SHARED,
                        mmap.PROT_READ | mmap.PROT_WRITE, offset=pg) as m:
@@ -220,31 +229,25 @@ class Fsx:
         self.model[off:off + length] = bytes(length)
 
     def op_zero(self):
-        off, length = self.rand_range(self.maxlen)
-        length = min(length, self.maxlen - off)
-        if length <= 0:
+        if (r := self.new_range()) is None:
             return
+        off, length = r
         keep = self.rng.random() < 0.5
         self.note(f"zero range {off} +{length}" + (" keep size" if keep else ""))
         fallocate(self.fd, ZERO_RANGE | (KEEP_SIZE if keep else 0), off, length)
-        end = off + length
-        if keep:
-            end = min(end, len(self.model))
-        if end > len(self.model):
-            self.model.extend(bytes(end - len(self.model)))
+        end = min(off + length, len(self.model)) if keep else off + length
         if off < end:
-            self.model[off:end] = bytes(end - off)
+            self.store(off, bytes(end - off))
 
     def op_falloc(self):
-        off, length = self.rand_range(self.maxlen)
-        length = min(length, self.maxlen - off)
-        if length <= 0:
+        if (r := self.new_range()) is None:
             return
+        off, length = r
         keep = self.rng.random() < 0.3
         self.note(f"fallocate {off} +{length}" + (" keep size" if keep else ""))
         fallocate(self.fd, KEEP_SIZE if keep else 0, off, length)
-        if not keep and off + length > len(self.model):
-            self.model.extend(bytes(off + length - len(self.model)))
+        if not keep:
+            self.grow(off + length)
 
     def copy(self, fd_in, off, dst, length, what):
         self.note(f"{what} {off} +{length} -> {dst}")
@@ -273,9 +276,7 @@ class Fsx:
             return				# overlapping ranges are EINVAL
         data = bytes(self.model[off:off + length])
         self.copy(self.fd, off, dst, length, "copy range")
-        if dst > len(self.model):
-            self.model.extend(bytes(dst - len(self.model)))
-        self.model[dst:dst + length] = data
+        self.store(dst, data)
 
     def op_copy_in(self):
         off = self.rng.randrange(len(self.src))
@@ -287,9 +288,7 @@ class Fsx:
         if length <= 0:
             return
         self.copy(self.src_fd, off, dst, length, "copy in from the second file")
-        if dst > len(self.model):
-            self.model.extend(bytes(dst - len(self.model)))
-        self.model[dst:dst + length] = self.src[off:off + length]
+        self.store(dst, self.src[off:off + length])
 
     def op_seek(self):
         size = len(self.model)
