@@ -1,14 +1,20 @@
-"""test/fuse/checks.py - what the per-check Python tests of the mount share.
+"""test/fuse/checks.py - what the Python tests of the mount share.
 
 check() prints one "ok - name" / "not ok - name" line (run.sh numbers them
 as TAP) with "#" diagnostics; run() calls every t_* function of a test
 module in name order in a fresh directory, turns an exception into a failed
-check, removes the directory and exits 1 if any check failed.
+check, removes the directory and exits 1 if any check failed.  sql() runs a
+statement through psql (the PG* variables) and returns its output;
+fallocate() is fallocate(2), raising OSError as os functions do.
 """
+import ctypes
 import os
 import subprocess
 import sys
 import traceback
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
 
 failed = 0
 
@@ -20,6 +26,20 @@ def check(name, cond, diag=None, limit=None):
         failed += 1
         if diag is not None:
             print('# ' + str(diag)[:limit])
+
+
+def sql(query):
+    r = subprocess.run(['psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', query],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError('psql: ' + r.stderr.strip())
+    return r.stdout.strip()
+
+
+def fallocate(fd, mode, off, length):
+    if _libc.fallocate(fd, mode, off, length) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"fallocate(mode {mode:#x}, {off}, {length}): {os.strerror(e)}")
 
 
 def run(directory, tests, umask=None):

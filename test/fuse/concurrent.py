@@ -12,7 +12,6 @@ daemon retries serialization failures and deadlocks itself); afterwards each
 private file holds exactly what its worker wrote, seen through either mount.
 """
 import argparse
-import ctypes
 import errno
 import multiprocessing
 import os
@@ -20,15 +19,9 @@ import random
 import sys
 import time
 
+from checks import fallocate
+
 NAMES = ['n%d' % i for i in range(6)]
-libc = ctypes.CDLL(None, use_errno=True)
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
-
-
-def fallocate(fd, mode, off, n):
-    if libc.fallocate(fd, mode, off, n) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
 
 EXPECTED = {errno.ENOENT, errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR,
             errno.EINVAL, errno.EPERM}   # EPERM: link of a directory

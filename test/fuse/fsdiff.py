@@ -20,12 +20,13 @@ import shutil
 import stat
 import sys
 
+from checks import fallocate
+
 NAMES = ['a', 'b', 'c', 'dd', 'e']
 HANDLES = 4
 libc = ctypes.CDLL(None, use_errno=True)
 libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
                            ctypes.c_uint]
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
 # the fallocate modes pgfs has: 0, KEEP_SIZE, PUNCH_HOLE | KEEP_SIZE, ZERO_RANGE (| KEEP_SIZE)
 FALLOC_MODES = (0, 1, 3, 3, 0x10, 0x11)
 
@@ -77,8 +78,7 @@ class Side:
     def falloc(self, path, mode, off, n):
         fd = os.open(self.p(path), os.O_WRONLY)
         try:
-            if libc.fallocate(fd, mode, off, n) != 0:
-                raise OSError(ctypes.get_errno(), 'fallocate')
+            fallocate(fd, mode, off, n)
         finally:
             os.close(fd)
 
@@ -152,8 +152,7 @@ class Side:
     def fallocate(self, h, mode, off, n):
         if h not in self.fds:
             return 'closed'
-        if libc.fallocate(self.fds[h], mode, off, n) != 0:
-            raise OSError(ctypes.get_errno(), 'fallocate')
+        fallocate(self.fds[h], mode, off, n)
 
 
 def run(side, op, args):

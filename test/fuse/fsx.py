@@ -34,17 +34,11 @@ import random
 import subprocess
 import sys
 
+from checks import fallocate
+
 PAGE = mmap.PAGESIZE
 CHUNK = 65536
-libc = ctypes.CDLL(None, use_errno=True)
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
 KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE = 0x01, 0x02, 0x10
-
-
-def fallocate(fd, mode, off, length):
-    if libc.fallocate(fd, mode, off, length) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, f"fallocate(mode {mode:#x}, {off}, {length}): {os.strerror(e)}")
 
 
 class Failure(Exception):

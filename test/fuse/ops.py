@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from checks import check, run
+from checks import check, fallocate, run, sql
 
 MNT = sys.argv[1]
 D = os.path.join(MNT, 'ops')
@@ -501,14 +501,6 @@ def t_readdir():
     os.rmdir(p('many'))
 
 
-def sql(query):
-    r = subprocess.run(['psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', query],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError('psql: ' + r.stderr.strip())
-    return r.stdout.strip()
-
-
 def copy_all(fin, fout, n, off_in, off_out):
     """copy_file_range until n bytes are copied or the source ends"""
     done = 0
@@ -574,13 +566,6 @@ def t_copy_range():
 
 
 FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE, FALLOC_COLLAPSE_RANGE, FALLOC_ZERO_RANGE = 1, 2, 8, 0x10
-
-
-def fallocate(fd, mode, off, n):
-    libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
-    if libc.fallocate(fd, mode, off, n) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
 
 
 def t_fallocate():

@@ -29,14 +29,6 @@ def check(name, cond, diag=None):
     checks.check(name, cond, diag, limit=500)
 
 
-def sql(q):
-    r = subprocess.run(['psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', q],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError('psql: ' + r.stderr)
-    return r.stdout.strip()
-
-
 def p(name):
     return os.path.join(D, name)
 
@@ -68,7 +60,7 @@ def read_all(fd, n):
 def t_sql_before_open():
     put('s', b'A' * 5000)
     # same size: the kernel's cached attributes do not tell it apart
-    sql("SELECT pgfs_write('%s', '\\x%s'::bytea)" % (sqlpath('s'), (b'B' * 5000).hex()))
+    checks.sql("SELECT pgfs_write('%s', '\\x%s'::bytea)" % (sqlpath('s'), (b'B' * 5000).hex()))
     fd = os.open(p('s'), os.O_RDONLY)
     got = os.read(fd, 10000)
     os.close(fd)
@@ -167,16 +159,16 @@ def t_unlinked_elsewhere():
     put('ul', data)
     fd = os.open(p('ul'), os.O_RDONLY)
     ino = os.fstat(fd).st_ino
-    sql("SELECT pgfs_unlink('%s')" % sqlpath('ul'))
-    sql("SELECT pgfs_reclaim_orphans()")
+    checks.sql("SELECT pgfs_unlink('%s')" % sqlpath('ul'))
+    checks.sql("SELECT pgfs_reclaim_orphans()")
     got = read_all(fd, len(data))
     check('a file unlinked by SQL while open here reads back whole', got == data)
     check('... and is still in the store while open',
-          sql("SELECT count(*) FROM pgfs.inode WHERE ino = %d" % ino) == '1')
+          checks.sql("SELECT count(*) FROM pgfs.inode WHERE ino = %d" % ino) == '1')
     os.close(fd)
     gone = False
     for _ in range(50):
-        if sql("SELECT count(*) FROM pgfs.inode WHERE ino = %d" % ino) == '0':
+        if checks.sql("SELECT count(*) FROM pgfs.inode WHERE ino = %d" % ino) == '0':
             gone = True
             break
         time.sleep(0.1)
@@ -193,17 +185,17 @@ def t_many_released():
         fd = os.open(p('m%d' % i), os.O_RDONLY)
         fds.append(fd)
         inos.append(os.fstat(fd).st_ino)
-    held = sql("SELECT count(*) FROM pgfs.handle WHERE ino IN (%s)" % ','.join(map(str, inos)))
+    held = checks.sql("SELECT count(*) FROM pgfs.handle WHERE ino IN (%s)" % ','.join(map(str, inos)))
     check('every open file is counted on the server', held == str(n), held)
     for i in range(0, n, 2):
-        sql("SELECT pgfs_unlink('%s')" % sqlpath('m%d' % i))
+        checks.sql("SELECT pgfs_unlink('%s')" % sqlpath('m%d' % i))
     ok = all(os.read(fd, 200) == b'x' * 100 for fd in fds)
     check('open files read back, unlinked by SQL or not', ok)
     for fd in fds:
         os.close(fd)
     left = None
     for _ in range(50):
-        left = sql("SELECT (SELECT count(*) FROM pgfs.handle WHERE ino IN (%s)) + "
+        left = checks.sql("SELECT (SELECT count(*) FROM pgfs.handle WHERE ino IN (%s)) + "
                    "(SELECT count(*) FROM pgfs.inode WHERE nlink = 0 AND ino IN (%s))"
                    % (','.join(map(str, inos)), ','.join(map(str, inos))))
         if left == '0':
@@ -237,8 +229,8 @@ def t_pages_kept_across_opens():
     check('and reads the same from them', read_file('k') == data)
     # the same size and mtime after the change: only the generation tells
     st = os.stat(p('k'))
-    sql("SELECT pgfs_write('%s', '\\x%s'::bytea, 4096)" % (sqlpath('k'), (b'NEW!' * 1024).hex()))
-    sql("SELECT pgfs_ll_setattr((pgfs_stat('%s')).ino, NULL, NULL, NULL, NULL, %d, %d)"
+    checks.sql("SELECT pgfs_write('%s', '\\x%s'::bytea, 4096)" % (sqlpath('k'), (b'NEW!' * 1024).hex()))
+    checks.sql("SELECT pgfs_ll_setattr((pgfs_stat('%s')).ino, NULL, NULL, NULL, NULL, %d, %d)"
         % (sqlpath('k'), st.st_atime_ns, st.st_mtime_ns))
     want = data[:4096] + b'NEW!' * 1024 + data[8192:]
     got = read_file('k')
