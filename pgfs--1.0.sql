@@ -494,6 +494,15 @@ COMMENT ON FUNCTION pgfs_ll_write(bigint, bigint, bytea, boolean) IS
 'write data at offset; returns the file size afterwards; durable => false commits the transaction '
 'without waiting for its WAL flush (synchronous_commit off), for a client that calls pgfs_ll_fsync() later';
 
+CREATE FUNCTION pgfs_ll_writev(ino bigint, offsets bigint[], lengths integer[], data bytea,
+    durable boolean DEFAULT true)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgfs_ll_writev' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
+COMMENT ON FUNCTION pgfs_ll_writev(bigint, bigint[], integer[], bytea, boolean) IS
+'write scattered pieces in one change: lengths[i] bytes of data, in order, at offsets[i] (a later piece '
+'wins where two overlap); returns the file size afterwards; durable => false as pgfs_ll_write';
+
 CREATE FUNCTION pgfs_ll_copy_range(ino_in bigint, off_in bigint, ino_out bigint, off_out bigint,
     length bigint, durable boolean DEFAULT true)
 RETURNS bigint

@@ -673,25 +673,90 @@ StoreChunk(PgfsInode *inode, int64 chunkno, char *page, int len,
 void
 ChunkWrite(PgfsInode *inode, int64 offset, const char *data, int64 len)
 {
-	int64		end = offset + len;
+	PgfsExtent	e = {offset, len, data};
+
+	ChunkWriteV(inode, &e, 1);
+}
+
+/* a chunk an extent overlaps; sorted by chunk, then by extent */
+typedef struct ChunkTouch
+{
+	int64		chunkno;
+	int			ext;
+} ChunkTouch;
+
+static int
+ChunkTouchCmp(const void *a, const void *b)
+{
+	const ChunkTouch *x = a;
+	const ChunkTouch *y = b;
+
+	if (x->chunkno != y->chunkno)
+		return x->chunkno < y->chunkno ? -1 : 1;
+	return x->ext < y->ext ? -1 : x->ext > y->ext;
+}
+
+/*
+ * Write n extents, in their order (where two overlap, the later one's bytes
+ * stay), with the same contract as ChunkWrite.  Each chunk the extents touch
+ * is read, patched by every extent over it, and stored once: a vector of
+ * scattered 4 KiB writes (pgfs_ll_writev) costs one rewrite per chunk, not
+ * one per write.
+ */
+void
+ChunkWriteV(PgfsInode *inode, const PgfsExtent *ext, int n)
+{
+	ChunkTouch *touch;
+	int64		ntouch = 0;
+	int64		end = 0;
 	char	   *page;
 	char	   *cbuf;
 	MemoryContext tmp;
 
-	if (len <= 0)
+	for (int i = 0; i < n; i++)
+		if (ext[i].len > 0)
+			ntouch += ((ext[i].offset + ext[i].len - 1) >> PGFS_CHUNK_SHIFT) -
+				(ext[i].offset >> PGFS_CHUNK_SHIFT) + 1;
+	if (ntouch == 0)
 		return;
+	touch = palloc_extended(ntouch * sizeof(ChunkTouch), MCXT_ALLOC_HUGE);
+	ntouch = 0;
+	for (int i = 0; i < n; i++)
+	{
+		if (ext[i].len <= 0)
+			continue;
+		for (int64 c = ext[i].offset >> PGFS_CHUNK_SHIFT;
+			 c <= (ext[i].offset + ext[i].len - 1) >> PGFS_CHUNK_SHIFT; c++)
+		{
+			touch[ntouch].chunkno = c;
+			touch[ntouch++].ext = i;
+		}
+		end = Max(end, ext[i].offset + ext[i].len);
+	}
+	if (n > 1)
+		qsort(touch, ntouch, sizeof(ChunkTouch), ChunkTouchCmp);
+
 	page = AllocChunkBuf(PGFS_CHUNK_SIZE);
 	cbuf = AllocChunkBuf(PgfsCompressBound(PGFS_CHUNK_SIZE));
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pgfs write", ALLOCSET_DEFAULT_SIZES);
-	for (int64 c = offset >> PGFS_CHUNK_SHIFT; c <= (end - 1) >> PGFS_CHUNK_SHIFT; c++)
+	for (int64 t = 0; t < ntouch;)
 	{
+		int64		c = touch[t].chunkno;
 		int64		cstart = c << PGFS_CHUNK_SHIFT;
-		int			ws = Max(offset, cstart) - cstart;
-		int			we = Min(end, cstart + PGFS_CHUNK_SIZE) - cstart;
+		int64		group = t;
+		int			new_len = 0;
 		int64		old_id = 0;
 		int			old_refs = 0;
 		int			old_len = 0;
 		MemoryContext oldcxt;
+
+		/* the extents over chunk c: touch[group .. t) */
+		for (; t < ntouch && touch[t].chunkno == c; t++)
+		{
+			const PgfsExtent *e = &ext[touch[t].ext];
+
+			new_len = Max(new_len, Min(e->offset + e->len, cstart + PGFS_CHUNK_SIZE) - cstart);
+		}
 
 		CHECK_FOR_INTERRUPTS();
 		oldcxt = MemoryContextSwitchTo(tmp);
@@ -704,20 +769,35 @@ ChunkWrite(PgfsInode *inode, int64 offset, const char *data, int64 len)
 			RangeBegin(&scan, inode->ino, c, c);
 			if (RangeNext(&scan))
 			{
+				bool		covered = false;
+
 				old_id = scan.chunk_id;
 				old_refs = scan.refs;
 				old_len = scan.rawlen;
-				/* keep the old bytes the write does not cover */
-				if (ws > 0 || we < old_len)
+				/* keep the old bytes unless one extent covers them all */
+				for (int64 k = group; k < t && !covered; k++)
+				{
+					const PgfsExtent *e = &ext[touch[k].ext];
+
+					covered = e->offset <= cstart && e->offset + e->len >= cstart + old_len;
+				}
+				if (!covered)
 					LoadChunk(inode, c, scan.data, old_len, scan.comp, page, old_len);
 				inode->blocks -= CHUNK_BLOCKS(old_len);
 			}
 			RangeEnd(&scan);
 		}
-		if (old_len < ws)
-			memset(page + old_len, 0, ws - old_len);
-		memcpy(page + ws, data + (cstart + ws - offset), we - ws);
-		StoreChunk(inode, c, page, Max(old_len, we), old_id, old_refs, cbuf);
+		if (old_len < new_len)
+			memset(page + old_len, 0, new_len - old_len);
+		for (int64 k = group; k < t; k++)
+		{
+			const PgfsExtent *e = &ext[touch[k].ext];
+			int			ws = Max(e->offset, cstart) - cstart;
+			int			we = Min(e->offset + e->len, cstart + PGFS_CHUNK_SIZE) - cstart;
+
+			memcpy(page + ws, e->data + (cstart + ws - e->offset), we - ws);
+		}
+		StoreChunk(inode, c, page, Max(old_len, new_len), old_id, old_refs, cbuf);
 
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(tmp);
@@ -725,6 +805,7 @@ ChunkWrite(PgfsInode *inode, int64 offset, const char *data, int64 len)
 	MemoryContextDelete(tmp);
 	FreeChunkBuf(page);
 	FreeChunkBuf(cbuf);
+	pfree(touch);
 	if (end > inode->size)
 		inode->size = end;
 }

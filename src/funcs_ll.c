@@ -17,6 +17,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "replication/syncrep.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
@@ -294,6 +295,96 @@ pgfs_ll_write(PG_FUNCTION_ARGS)
 	PgfsSpiBegin(false);
 	NsWrite(PG_GETARG_INT64(0), NULL, PG_GETARG_INT64(1), PG_GETARG_BYTEA_PP(2),
 			false, false, NULL, &node);
+	PgfsSpiEnd();
+	PG_RETURN_INT64(node.size);
+}
+
+/* The elements of a one-dimensional bigint[] or integer[] argument, as int64. */
+static int64 *
+Int8ArrayArg(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(argno);
+	Oid			type = ARR_ELEMTYPE(arr);
+	Datum	   *elems;
+	bool	   *elnulls;
+	int64	   *out;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("%s must be a one-dimensional array", what)));
+	if (type == INT8OID)
+		deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &elnulls, n);
+	else if (type == INT4OID)
+		deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, &elems, &elnulls, n);
+	else
+		elog(ERROR, "expected a bigint or integer array");
+	out = palloc(sizeof(int64) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		if (elnulls[i])
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_EINVAL),
+					 errmsg("%s must not contain NULL", what)));
+		out[i] = type == INT8OID ? DatumGetInt64(elems[i]) : DatumGetInt32(elems[i]);
+	}
+	return out;
+}
+
+/*
+ * pwritev(2) for scattered writes: lengths[i] bytes of data, in order, go to
+ * offsets[i], all in one change of the file.  pgfs-fuse sends what a
+ * program wrote here and there in a file (fuse/handle.c) as one statement,
+ * which rewrites each chunk once.
+ */
+PG_FUNCTION_INFO_V1(pgfs_ll_writev);
+Datum
+pgfs_ll_writev(PG_FUNCTION_ARGS)
+{
+	int64		ino = PG_GETARG_INT64(0);
+	bytea	   *data = PG_GETARG_BYTEA_PP(3);
+	int64		datalen = VARSIZE_ANY_EXHDR(data);
+	int64	   *offsets;
+	int64	   *lengths;
+	int			n,
+				nlen;
+	int64		pos = 0;
+	PgfsExtent *ext;
+	PgfsInode	node;
+
+	offsets = Int8ArrayArg(fcinfo, 1, "offsets", &n);
+	lengths = Int8ArrayArg(fcinfo, 2, "lengths", &nlen);
+	if (n != nlen)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("%d offsets but %d lengths writing inode %lld", n, nlen, (long long) ino)));
+	ext = palloc(sizeof(PgfsExtent) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (lengths[i] < 0)
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_EINVAL),
+					 errmsg("negative length %lld writing inode %lld",
+							(long long) lengths[i], (long long) ino)));
+		if (lengths[i] > datalen - pos)
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_EINVAL),
+					 errmsg("lengths do not add up to the %lld bytes of data writing inode %lld",
+							(long long) datalen, (long long) ino)));
+		ext[i].offset = offsets[i];
+		ext[i].len = lengths[i];
+		ext[i].data = VARDATA_ANY(data) + pos;
+		pos += lengths[i];
+	}
+	if (pos != datalen)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("lengths do not add up to the %lld bytes of data writing inode %lld",
+						(long long) datalen, (long long) ino)));
+
+	DeferIfAsked(fcinfo, 4);
+	PgfsSpiBegin(false);
+	NsWriteV(ino, NULL, ext, n, false, false, NULL, &node);
 	PgfsSpiEnd();
 	PG_RETURN_INT64(node.size);
 }

@@ -551,10 +551,24 @@ void
 NsWrite(int64 ino, PgfsInode *locked, int64 offset, bytea *data, bool truncate_first,
 		bool append, const char *errpath, PgfsInode *out)
 {
+	PgfsExtent	e = {offset, VARSIZE_ANY_EXHDR(data), VARDATA_ANY(data)};
+
+	NsWriteV(ino, locked, &e, 1, truncate_first, append, errpath, out);
+}
+
+/*
+ * Write n extents, in their order, in one change of the file (ChunkWriteV);
+ * append (n = 1 only) writes at the end of the file.  Every extent's range
+ * is checked before anything is written.
+ */
+void
+NsWriteV(int64 ino, PgfsInode *locked, PgfsExtent *ext, int n, bool truncate_first,
+		 bool append, const char *errpath, PgfsInode *out)
+{
 	PgfsInode	node;
-	int64		len = VARSIZE_ANY_EXHDR(data);
 	const char *label = errpath ? errpath : psprintf("inode %lld", (long long) ino);
 
+	Assert(!append || n == 1);
 	if (locked)
 		node = *locked;
 	else
@@ -564,9 +578,10 @@ NsWrite(int64 ino, PgfsInode *locked, int64 offset, bytea *data, bool truncate_f
 	if (truncate_first)
 		ChunkTruncate(&node, 0);
 	if (append)
-		offset = node.size;
-	NsCheckRange(offset, len, label);
-	ChunkWrite(&node, offset, VARDATA_ANY(data), len);
+		ext[0].offset = node.size;
+	for (int i = 0; i < n; i++)
+		NsCheckRange(ext[i].offset, ext[i].len, label);
+	ChunkWriteV(&node, ext, n);
 	node.mtime_ns = node.ctime_ns = PgfsNowNs();
 	CatalogUpdateInode(&node);
 	if (out)

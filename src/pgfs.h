@@ -213,8 +213,16 @@ extern void RowInsert(PgfsRel which, const Datum *values, const bool *isnull);
 extern bool RowUpdateInode(int64 ino, const Datum *values, const bool *isnull, const bool *set);
 
 /* in chunkstore.c */
+typedef struct PgfsExtent
+{
+	int64		offset;
+	int64		len;
+	const char *data;
+} PgfsExtent;
+
 extern bytea *ChunkRead(const PgfsInode *inode, int64 offset, int64 length);
 extern void ChunkWrite(PgfsInode *inode, int64 offset, const char *data, int64 len);
+extern void ChunkWriteV(PgfsInode *inode, const PgfsExtent *ext, int n);
 extern void ChunkTruncate(PgfsInode *inode, int64 newsize);
 extern void ChunkShareAll(int64 src, PgfsInode *dst);
 extern void ChunkZeroRange(PgfsInode *inode, int64 offset, int64 len);
@@ -248,6 +256,8 @@ extern void NsCreateFile(int64 parent, PgfsName name, int32 mode, int64 uid, int
 						 PgfsInode *out, bool *created);
 extern void NsWrite(int64 ino, PgfsInode *locked, int64 offset, bytea *data,
 					bool truncate_first, bool append, const char *errpath, PgfsInode *out);
+extern void NsWriteV(int64 ino, PgfsInode *locked, PgfsExtent *ext, int n,
+					 bool truncate_first, bool append, const char *errpath, PgfsInode *out);
 extern bool NsIsAncestor(int64 ino, int64 start);
 extern void NsCheckRange(int64 offset, int64 length, const char *errpath);
 extern int64 NsCopyRange(int64 ino_in, int64 off_in, int64 ino_out, int64 off_out, int64 len);

@@ -55,6 +55,7 @@ INSERT INTO api VALUES
                                                             'pgfs_attr',    'volatile',  false, true),
     ('pgfs_ll_read',      '{bigint,bigint,integer}',        'bytea',        'stable',    true,  true),
     ('pgfs_ll_write',     '{bigint,bigint,bytea,boolean}',  'bigint',       'volatile',  true,  true),
+    ('pgfs_ll_writev',    '{bigint,bigint[],integer[],bytea,boolean}', 'bigint', 'volatile', true, true),
     ('pgfs_ll_fsync',     '{}',                             'void',         'volatile',  true,  true),
     ('pgfs_ll_copy_range', '{bigint,bigint,bigint,bigint,bigint,boolean}', 'bigint', 'volatile', true, true),
     ('pgfs_ll_fallocate', '{bigint,integer,bigint,bigint,boolean}', 'bigint', 'volatile',  true,  true),
@@ -136,7 +137,7 @@ SELECT is_empty(
 CREATE TEMP VIEW hot_calls AS
 SELECT unnest(ARRAY['pgfs_write', 'pgfs_append', 'pgfs_read', 'pgfs_stat', 'pgfs_lstat',
                     'pgfs_exists', 'pgfs_ll_lookup', 'pgfs_ll_getattr', 'pgfs_ll_read',
-                    'pgfs_ll_readdir', 'pgfs_ll_getxattr', 'pgfs_ll_write', 'pgfs_ll_create',
+                    'pgfs_ll_readdir', 'pgfs_ll_getxattr', 'pgfs_ll_write', 'pgfs_ll_writev', 'pgfs_ll_create',
                     'pgfs_ll_setattr', 'pgfs_ll_open_read', 'pgfs_ll_release_many']::name[]) AS proname;
 SELECT is_empty(
     $$SELECT f.proname FROM ext_funcs f JOIN pg_proc p USING (oid)

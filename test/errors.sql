@@ -3,7 +3,7 @@
 -- call changes nothing: a manifest of the whole tree (every attribute, the
 -- data, targets and xattrs) is the same before and after all of them.
 BEGIN;
-SELECT plan(154);
+SELECT plan(156);
 
 -- a fingerprint of the whole tree: one line per name
 CREATE FUNCTION pg_temp.manifest() RETURNS text
@@ -253,6 +253,10 @@ SELECT throws_ok($$SELECT pgfs_ll_read((pgfs_stat('/er/d')).ino, 0, 10)$$, 'PF02
                  'read of a directory is EISDIR');
 SELECT throws_ok($$SELECT pgfs_ll_write((pgfs_stat('/er/f')).ino, 1125899906842624, 'y'::bytea)$$, 'PF027', NULL,
                  'a write at 2^50 is EFBIG');
+SELECT throws_ok($$SELECT pgfs_ll_writev((pgfs_stat('/er/f')).ino, '{0,1125899906842624}', '{1,1}', 'yz'::bytea)$$,
+                 'PF027', NULL, 'a scattered write with a piece at 2^50 is EFBIG');
+SELECT throws_ok($$SELECT pgfs_ll_writev((pgfs_stat('/er/f')).ino, '{0,1}', '{1}', 'y'::bytea)$$,
+                 'PF022', NULL, 'a scattered write with more offsets than lengths is EINVAL');
 SELECT throws_ok($$SELECT pgfs_ll_seek((pgfs_stat('/er/f')).ino, (pgfs_stat('/er/f')).size, 3)$$, 'PF006', NULL,
                  'SEEK_DATA at the end of a file is ENXIO');
 SELECT throws_ok($$SELECT pgfs_ll_seek((pgfs_stat('/er/f')).ino, 0, 2)$$, 'PF022', NULL,

@@ -3,7 +3,7 @@
 -- nobody but the extension's functions touches the storage tables.
 -- The roles are made inside the transaction and vanish with its rollback.
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 
 CREATE ROLE pgfs_tap_nobody;
 CREATE ROLE pgfs_tap_reader IN ROLE pgfs_reader;
@@ -71,6 +71,8 @@ SELECT throws_ok($$SELECT pgfs_setxattr('/priv/f', 'user.k', 'w'::bytea)$$, '425
                  'a reader may not set extended attributes');
 SELECT throws_ok($$SELECT pgfs_ll_write((pgfs_stat('/priv/f')).ino, 0, 'x'::bytea)$$, '42501', NULL,
                  'a reader may not write through the inode API');
+SELECT throws_ok($$SELECT pgfs_ll_writev((pgfs_stat('/priv/f')).ino, '{0}', '{1}', 'x'::bytea)$$, '42501', NULL,
+                 'a reader may not write scattered pieces');
 SELECT throws_ok($$SELECT pgfs_ll_copy_range((pgfs_stat('/priv/f')).ino, 0, (pgfs_stat('/priv/f')).ino, 100, 1)$$,
                  '42501', NULL, 'a reader may not copy ranges');
 SELECT throws_ok($$SELECT pgfs_ll_fallocate((pgfs_stat('/priv/f')).ino, 3, 0, 1)$$, '42501', NULL,
