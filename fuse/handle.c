@@ -10,9 +10,11 @@
  * write that continues where the buffered data ends is appended, and the
  * buffer goes to the server as one pgfs_ll_write when it is full
  * (PGFS_WBUF_MAX, cut at a PGFS_WBUF_ALIGN boundary so that sequential
- * writes fill whole chunks), before a write elsewhere in the file or
- * through another handle, and at the latest at flush (close), fsync and
- * release.
+ * writes fill whole chunks), before a write through another handle, and at
+ * the latest at flush (close), fsync and release.  A write elsewhere in the
+ * file starts a new piece of the buffer (piece_begin), up to PGFS_WBUF_SEGS
+ * pieces and PGFS_WBUF_MAX bytes in all; such a buffer goes as one
+ * pgfs_ll_writev, which applies the pieces in the order they were written.
  *
  * Whatever reports file data or size must see the writes made through this
  * mount, so those operations first flush every handle open on the inode.
@@ -172,6 +174,8 @@ struct pgfs_fh
 	off_t		off;			/* file offset of buf[0] */
 	off_t		end;			/* the buffer is sent when it reaches here */
 	size_t		len;			/* bytes in buf */
+	struct wseg *segs;			/* nsegs > 0: buf holds these pieces, in order */
+	int			nsegs;			/* ... or 0: one piece, len bytes at off */
 	size_t		size;			/* bytes allocated */
 	size_t		grown;			/* ... before buf was sent behind */
 	char	   *buf;
@@ -182,6 +186,13 @@ struct pgfs_fh
 	int			peof;			/* ... which were all the file had */
 	uint64_t	pgen;			/* oi->wgen when they were read */
 	int			keep;			/* the kernel may keep the file's pages at this open */
+};
+
+/* a piece of a buffer that holds writes to several places of the file */
+struct wseg
+{
+	off_t		off;
+	size_t		len;
 };
 
 #define NBUCKETS 256
@@ -217,6 +228,8 @@ struct wjob
 	struct pgfs_fh *fh;
 	off_t		off;
 	size_t		len;
+	struct wseg *segs;			/* as in pgfs_fh, malloc'd, or NULL */
+	int			nsegs;
 	size_t		size;			/* allocated; counted in buffered */
 	char	   *buf;
 	struct wjob *next;
@@ -464,22 +477,81 @@ pgfs_sync_all(void)
 	return lost ? EIO : 0;
 }
 
-/* Write to oi's file: a durable commit, or a deferred one. */
+static void
+put_be32(char *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+}
+
+/*
+ * Start a one-dimensional array of n elements of type oid, each width bytes,
+ * in binary format at p (which has room for them all); returns where the
+ * first element goes.
+ */
+static char *
+array_begin(char *p, uint32_t oid, int n)
+{
+	put_be32(p, 1);				/* dimensions */
+	put_be32(p + 4, 0);			/* no NULLs */
+	put_be32(p + 8, oid);
+	put_be32(p + 12, n);
+	put_be32(p + 16, 1);		/* lower bound */
+	return p + 20;
+}
+
+/* The size of such an array. */
+#define ARRAY_SIZE(n, width) (20 + (size_t) (n) * (4 + (width)))
+
+/*
+ * Write to oi's file: a durable commit, or a deferred one.  data is len
+ * bytes at off, or with nsegs > 0 the pieces segs describe, which go as one
+ * pgfs_ll_writev.
+ */
 static int
-sql_write(struct open_inode *oi, off_t off, const char *data, size_t len, int durable)
+sql_write_v(struct open_inode *oi, off_t off, const char *data, size_t len,
+			const struct wseg *segs, int nsegs, int durable)
 {
 	struct pgfs_params p = {0};
 	unsigned	resets = pgfs_conn_resets();
-	uint64_t	upto = durable ? durable_begin() : 0;
+	uint64_t	upto;
+	char	   *arr = NULL;
 	PGresult   *r;
 	int			err = 0;
 
 	par_i64(&p, oi->ino);
-	par_i64(&p, off);
+	if (nsegs > 0)
+	{
+		size_t		offs_size = ARRAY_SIZE(nsegs, 8);
+		char	   *q;
+
+		if (!(arr = malloc(offs_size + ARRAY_SIZE(nsegs, 4))))
+			return ENOMEM;
+		q = array_begin(arr, 20, nsegs);	/* int8 */
+		for (int i = 0; i < nsegs; i++, q += 12)
+		{
+			uint64_t	v = htobe64((uint64_t) segs[i].off);
+
+			put_be32(q, 8);
+			memcpy(q + 4, &v, 8);
+		}
+		q = array_begin(arr + offs_size, 23, nsegs);	/* int4 */
+		for (int i = 0; i < nsegs; i++, q += 8)
+		{
+			put_be32(q, 4);
+			put_be32(q + 4, (uint32_t) segs[i].len);
+		}
+		par_bytes(&p, arr, offs_size);
+		par_bytes(&p, arr + offs_size, ARRAY_SIZE(nsegs, 4));
+	}
+	else
+		par_i64(&p, off);
 	par_bytes(&p, data, len);
 	par_bool(&p, durable);
-	r = pgfs_exec(SQL_WRITE, &p, &err);
+	upto = durable ? durable_begin() : 0;
+	r = pgfs_exec(nsegs > 0 ? SQL_WRITEV : SQL_WRITE, &p, &err);
 	PQclear(r);
+	free(arr);
 	if (!r)
 		return err == ENOENT ? ESTALE : err;	/* the inode itself is gone */
 	if (durable)
@@ -487,6 +559,12 @@ sql_write(struct open_inode *oi, off_t off, const char *data, size_t len, int du
 	else
 		note_deferred(oi, resets);
 	return 0;
+}
+
+static int
+sql_write(struct open_inode *oi, off_t off, const char *data, size_t len, int durable)
+{
+	return sql_write_v(oi, off, data, len, NULL, 0, durable);
 }
 
 static int
@@ -509,8 +587,10 @@ fh_send_part(struct pgfs_fh *fh, int acknowledged, int durable)
 	wait_inflight(fh->oi);
 	if (fh->len)
 		err = fh_stale(fh) ? ESTALE :
-			sql_write(fh->oi, fh->off, fh->buf, fh->len, durable || fh->sync);
+			sql_write_v(fh->oi, fh->off, fh->buf, fh->len, fh->segs, fh->nsegs,
+						durable || fh->sync);
 	fh->len = 0;
+	fh->nsegs = 0;
 	if (err && acknowledged && !fh->err)
 	{
 		fh->err = err;
@@ -1134,6 +1214,7 @@ pgfs_fh_release(struct pgfs_fh *fh)
 	oi_put(oi);
 	__atomic_sub_fetch(&buffered, fh->size, __ATOMIC_RELAXED);
 	wbuf_put(fh->buf, fh->size);
+	free(fh->segs);
 	free(fh);
 	return err;
 }
@@ -1144,18 +1225,23 @@ pgfs_fh_release(struct pgfs_fh *fh)
  * Under the inode's lock.
  */
 static int
-queue_job(struct pgfs_fh *fh, off_t off, char *buf, size_t len, size_t size)
+queue_job(struct pgfs_fh *fh, off_t off, char *buf, size_t len, size_t size,
+		  const struct wseg *segs, int nsegs)
 {
 	struct open_inode *oi = fh->oi;
 	struct wjob *j;
 	int			err;
 
 	wait_inflight(oi);
-	if (nsenders && (j = malloc(sizeof(*j))))
+	if (nsenders && (j = malloc(sizeof(*j) + sizeof(struct wseg) * nsegs)))
 	{
 		j->fh = fh;
 		j->off = off;
 		j->len = len;
+		j->segs = nsegs ? (struct wseg *) (j + 1) : NULL;
+		j->nsegs = nsegs;
+		if (nsegs)
+			memcpy(j->segs, segs, sizeof(struct wseg) * nsegs);
 		j->size = size;
 		j->buf = buf;
 		j->next = NULL;
@@ -1167,7 +1253,7 @@ queue_job(struct pgfs_fh *fh, off_t off, char *buf, size_t len, size_t size)
 		pthread_mutex_unlock(&wq_lock);
 		return 0;
 	}
-	err = fh_stale(fh) ? ESTALE : sql_write(oi, off, buf, len, 0);
+	err = fh_stale(fh) ? ESTALE : sql_write_v(oi, off, buf, len, segs, nsegs, 0);
 	__atomic_sub_fetch(&buffered, size, __ATOMIC_RELAXED);
 	wbuf_put(buf, size);
 	return err;
@@ -1192,7 +1278,8 @@ send_behind_buf(struct pgfs_fh *fh, int acknowledged)
 	fh->buf = NULL;
 	fh->size = 0;
 	fh->len = 0;
-	err = queue_job(fh, fh->off, buf, len, size);
+	err = queue_job(fh, fh->off, buf, len, size, fh->segs, fh->nsegs);
+	fh->nsegs = 0;
 	if (err && acknowledged && !fh->err)
 	{
 		fh->err = err;
@@ -1221,7 +1308,7 @@ send_behind_copy(struct pgfs_fh *fh, off_t off, const char *data, size_t n)
 			(buf = wbuf_get(n)))
 		{
 			memcpy(buf, data, n);
-			return queue_job(fh, off, buf, n, n);
+			return queue_job(fh, off, buf, n, n, NULL, 0);
 		}
 		__atomic_sub_fetch(&buffered, n, __ATOMIC_RELAXED);
 	}
@@ -1249,7 +1336,8 @@ sender_main(void *arg)
 
 		/* fh, and so oi, live until inflight is 0: release waits for it */
 		oi = j->fh->oi;
-		err = fh_stale(j->fh) ? ESTALE : sql_write(oi, j->off, j->buf, j->len, 0);
+		err = fh_stale(j->fh) ? ESTALE :
+			sql_write_v(oi, j->off, j->buf, j->len, j->segs, j->nsegs, 0);
 		pthread_mutex_lock(&oi->lock);
 		if (err && !j->fh->err)
 		{
@@ -1324,6 +1412,46 @@ pgfs_fh_preread(struct pgfs_fh *fh, fuse_req_t req, size_t size, off_t off)
 	return served;
 }
 
+/* Where the next write must start to extend the last piece of fh's buffer. */
+static off_t
+fh_tail(const struct pgfs_fh *fh)
+{
+	if (fh->nsegs)
+		return fh->segs[fh->nsegs - 1].off + (off_t) fh->segs[fh->nsegs - 1].len;
+	return fh->off + (off_t) fh->len;
+}
+
+/*
+ * Start a new piece of fh's (non-empty) buffer at off, for a write of size
+ * bytes elsewhere in the file than where the buffer ends; false if the
+ * buffer has no room for it (then it must be sent first).  A program that
+ * writes here and there (a database, a linker, a download in parallel
+ * pieces) would otherwise cost a round trip and a commit per write(2); the
+ * pieces go together as one pgfs_ll_writev, which applies them in order
+ * and stores each chunk they touch once.
+ */
+static int
+piece_begin(struct pgfs_fh *fh, off_t off, size_t size)
+{
+	if (fh->sync || fh->len + size > PGFS_WBUF_MAX ||
+		fh->nsegs + (fh->nsegs ? 1 : 2) > PGFS_WBUF_SEGS)
+		return 0;
+	if (!fh->segs && !(fh->segs = malloc(sizeof(struct wseg) * PGFS_WBUF_SEGS)))
+		return 0;
+	if (fh->nsegs == 0)
+	{
+		fh->segs[0].off = fh->off;
+		fh->segs[0].len = fh->len;
+		fh->nsegs = 1;
+	}
+	fh->segs[fh->nsegs].off = off;
+	fh->segs[fh->nsegs].len = 0;
+	fh->nsegs++;
+	/* full at PGFS_WBUF_MAX bytes in all */
+	fh->end = off + (off_t) (PGFS_WBUF_MAX - fh->len);
+	return 1;
+}
+
 int
 pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 {
@@ -1339,7 +1467,7 @@ pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 	for (other = oi->fhs; other; other = other->next)
 		if (other != fh && other->len)
 			fh_send(other);		/* an error is other's to report */
-	if (fh->len && off != fh->off + (off_t) fh->len)
+	if (fh->len && off != fh_tail(fh) && !piece_begin(fh, off, size))
 		err = fh_send(fh);
 	while (!err && size > 0)
 	{
@@ -1361,6 +1489,8 @@ pgfs_fh_write(struct pgfs_fh *fh, const char *data, size_t size, off_t off)
 
 			memcpy(fh->buf + fh->len, data, n);
 			fh->len += n;
+			if (fh->nsegs)
+				fh->segs[fh->nsegs - 1].len += n;
 			if (fh->sync)
 				err = fh_send_part(fh, acknowledged, 0);
 			else if (off + (off_t) n == fh->end)
@@ -1550,13 +1680,6 @@ pgfs_ino_set_nocaps(int64_t ino, int none)
 	oi_put(oi);
 }
 
-static void
-put_be32(char *p, uint32_t v)
-{
-	v = htobe32(v);
-	memcpy(p, &v, 4);
-}
-
 /*
  * Send the count of 0 of n inodes, their registrations taken, in one
  * pgfs_ll_release_many (its bigint[] parameter in binary format).
@@ -1565,7 +1688,7 @@ static void
 release_batch(struct open_inode **batch, int n)
 {
 	struct pgfs_params p = {0};
-	size_t		len = 20 + (size_t) n * 12;
+	size_t		len = ARRAY_SIZE(n, 8);
 	char	   *arr = malloc(len),
 			   *q;
 	PGresult   *r;
@@ -1578,12 +1701,7 @@ release_batch(struct open_inode **batch, int n)
 			send_release(batch[i]);
 		return;
 	}
-	put_be32(arr, 1);			/* dimensions */
-	put_be32(arr + 4, 0);		/* no NULLs */
-	put_be32(arr + 8, 20);		/* int8 */
-	put_be32(arr + 12, n);
-	put_be32(arr + 16, 1);		/* lower bound */
-	for (i = 0, q = arr + 20; i < n; i++, q += 12)
+	for (i = 0, q = array_begin(arr, 20, n); i < n; i++, q += 12)	/* int8 */
 	{
 		uint64_t	ino = htobe64((uint64_t) batch[i]->ino);
 

@@ -28,6 +28,8 @@
 #define PGFS_WBUF_MAX		(1024 * 1024)
 /* ... and a buffer that would cross this alignment is cut there */
 #define PGFS_WBUF_ALIGN		(64 * 1024)
+/* ... in at most this many pieces (writes to places of the file not one after the other) */
+#define PGFS_WBUF_SEGS		256
 /* all write buffers together take at most this much memory */
 #define PGFS_WBUF_TOTAL		((size_t) 256 * 1024 * 1024)
 /*
@@ -128,6 +130,7 @@ ino_out(int64_t ino)
 	PGFS_STMT(SETATTR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_setattr($1::int8, $2::int4," \
 			  " $3::int8, $4::int8, $5::int8, $6::int8, $7::int8, $8::bool, $9::bool, $10::bool)") \
 	PGFS_STMT(WRITE, 1, "SELECT pgfs_ll_write($1::int8, $2::int8, $3::bytea, $4::bool)") \
+	PGFS_STMT(WRITEV, 1, "SELECT pgfs_ll_writev($1::int8, $2::int8[], $3::int4[], $4::bytea, $5::bool)") \
 	PGFS_STMT(FSYNC, 1, "SELECT pgfs_ll_fsync()") \
 	PGFS_STMT(COPY_RANGE, 1, "SELECT pgfs_ll_copy_range($1::int8, $2::int8, $3::int8, $4::int8," \
 			  " $5::int8, $6::bool)") \

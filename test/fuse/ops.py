@@ -11,6 +11,7 @@ import ctypes
 import errno
 import hashlib
 import os
+import random
 import stat
 import subprocess
 import sys
@@ -161,6 +162,56 @@ def t_files():
     os.fsync(fd)
     check('fsync succeeds', True)
     os.close(fd)
+
+
+def t_scattered_writes():
+    # writes here and there in a file are buffered as pieces and sent
+    # together (pgfs_ll_writev): what reads, fstat, a second handle and SQL
+    # see must be as if each had been sent on its own, in order
+    fd = os.open(p('scat'), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    model = bytearray()
+
+    def w(data, off):
+        os.pwrite(fd, data, off)
+        if len(model) < off + len(data):
+            model.extend(bytes(off + len(data) - len(model)))
+        model[off:off + len(data)] = data
+
+    # backwards, every other 4 KiB block, as stress-ng's fpunch fills its file
+    for off in range(512 * 1024 - 8192, -1, -8192):
+        w(b'%c' % (65 + off // 8192 % 26) * 4096, off)
+    os.close(fd)
+    check('backward scattered writes read back', get(p('scat')) == model)
+    xmins = sql("SELECT count(DISTINCT c.xmin::text) FROM pgfs.filemap m JOIN pgfs.chunk c USING (chunk_id)"
+                " WHERE m.ino = (pgfs_stat('/ops/scat')).ino")
+    check('... and reached the server in one transaction', xmins == '1', xmins)
+    check('... which SQL reads the same',
+          sql("SELECT md5(pgfs_read('/ops/scat'))") == hashlib.md5(model).hexdigest())
+
+    fd = os.open(p('scat'), os.O_RDWR)
+    w(b'first', 100)
+    w(b'SECOND', 98)            # overlaps the piece before: the later bytes win
+    w(b'tail', 600000)          # past the end, a hole between
+    check('fstat sees scattered buffered writes', os.fstat(fd).st_size == len(model), os.fstat(fd).st_size)
+    check('pread sees them', os.pread(fd, 20, 95) == bytes(model[95:115]))
+    w(b'x', 50)
+    fd2 = os.open(p('scat'), os.O_RDWR)
+    os.pwrite(fd2, b'other', 52)  # another handle's write comes after ours
+    model[52:57] = b'other'
+    check('another handle reads them', os.pread(fd2, 10, 48) == bytes(model[48:58]))
+    os.close(fd2)
+    # more pieces than a buffer holds, and more bytes: sent in several goes, in order
+    rnd = random.Random(7)
+    for i in range(700):
+        w(os.urandom(rnd.choice((1, 100, 4096, 9000))), rnd.randrange(0, 3 * 1024 * 1024))
+    os.ftruncate(fd, 2 * 1024 * 1024 + 11)
+    del model[2 * 1024 * 1024 + 11:]
+    w(b'end', 10)
+    os.close(fd)
+    check('700 random writes, a truncate and one more read back', get(p('scat')) == model)
+    check('... and through SQL',
+          sql("SELECT md5(pgfs_read('/ops/scat'))") == hashlib.md5(model).hexdigest())
+    os.unlink(p('scat'))
 
 
 def t_truncate():

@@ -41,7 +41,8 @@ mkdir -p "$work/reports"
 chmod 777 "$work/reports"
 export ASAN_OPTIONS="log_path=$work/reports/asan:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="log_path=$work/reports/ubsan:print_stacktrace=1"
-FUSE_BIN="$work/pgfs-fuse" bash "$root/test/fuse/run.sh" >"$work/fuse.log" 2>&1
+# timed stress runs get more time (test/fuse/randio.sh)
+FUSE_BIN="$work/pgfs-fuse" PGFS_TEST_SLOWDOWN=3 bash "$root/test/fuse/run.sh" >"$work/fuse.log" 2>&1
 rc=$?
 summary=$(grep -E '^# fuse: ' "$work/fuse.log" | tail -n 1)
 grep -E '^not ok' "$work/fuse.log"
