@@ -94,6 +94,7 @@ case $mode in
 	full) big_mb=${BENCH_BIG_MB:-1024}; small_n=${BENCH_SMALL_N:-10000}; copy_mb=${BENCH_COPY_MB:-10240}; rounds=${BENCH_ROUNDS:-3} ;;
 esac
 medium_n=${BENCH_MEDIUM_N:-100}
+rand_n=${BENCH_RAND_N:-4096}
 copy_secs=${BENCH_COPY_READ_SECS:-300}
 [ $((big_mb % 16)) -eq 0 ] && [ "$big_mb" -ge 16 ] || die "BENCH_BIG_MB must be a multiple of 16"
 db=${BENCH_DB:-pgfs_fsbench}
@@ -307,6 +308,12 @@ for ((r = 0; r < rounds; r++)); do
 		# again, the file unchanged: from the page cache if the side keeps it
 		s=$(fsops bigread "$d/big.$tag" "$big_mb")
 		keep "bigread_hot:$side" "$(rate "$big_mb" "$s")"
+		# pages here and there, as a database writes them
+		log "round $((r + 1)): $rand_n random 4 KiB writes, $side"
+		pss_reset
+		s=$(fsops randwrite "$d/big.$tag" "$big_mb" "$rand_n")
+		keep "randwrite:$side" "$(rate "$rand_n" "$s")"
+		[ "$side" = pgfs ] && pss_take randwrite "$rand_n" "$s"
 	done
 	if [ -w "$bdi/read_ahead_kb" ] && [ "$ra_alt" != "$ra_default" ]; then
 		cold
@@ -470,6 +477,8 @@ fi
 	[ -n "$ra_row" ] && echo "$ra_row"
 	row "big file read again at once, unchanged (page cache), MiB/s" "${R[bigread_hot:pgfs]}" \
 		"${R[bigread_hot:native]}" info
+	row "random 4 KiB writes into the big file (an fsync every 256), writes/s" "${R[randwrite:pgfs]}" \
+		"${R[randwrite:native]}" info
 	row "write 128 KiB files (write, fsync, close), files/s" "${R[mwrite:pgfs]}" "${R[mwrite:native]}" \
 		"$(verdict "${R[mwrite:pgfs]}" ge 1500 "≥ 1500")" 149
 	row "read 128 KiB files, cold, files/s" "${R[mread:pgfs]}" "${R[mread:native]}" \
@@ -494,7 +503,7 @@ fi
 		echo
 		echo "| phase | per | wall time, µs | statements | server time, µs | statements by function |"
 		echo "|---|---|---:|---:|---:|---|"
-		for ph in bigwrite:MiB bigread:MiB bigread_ra:MiB mwrite:file mread:file swrite:file sread:file stat:file copy_in:MiB copy_out:MiB; do
+		for ph in bigwrite:MiB bigread:MiB bigread_ra:MiB randwrite:write mwrite:file mread:file swrite:file sread:file stat:file copy_in:MiB copy_out:MiB; do
 			[ -n "${P[${ph%%:*}]:-}" ] || continue
 			IFS='|' read -r w c t f <<<"${P[${ph%%:*}]}"
 			echo "| ${ph%%:*} | ${ph#*:} | $w | $c | $t | $f |"

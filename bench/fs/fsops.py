@@ -3,6 +3,8 @@
 
     fsops.py bigwrite FILE MIB             write MIB MiB in 1 MiB write(2)s, fsync, close
     fsops.py bigread FILE MIB [verify]     read it back in 1 MiB read(2)s
+    fsops.py randwrite FILE MIB N          N 4 KiB pwrite(2)s at random 4 KiB-aligned offsets in
+                                           its first MIB MiB, an fsync after every 256, close
     fsops.py smallwrite DIR N SIZE         N files of SIZE bytes: open, write, fsync, close each
     fsops.py smallread DIR N SIZE [verify] open, read to EOF, close each
     fsops.py stat DIR N                    os.stat of each of the N files
@@ -98,6 +100,21 @@ def bigread(path, mib, verify):
     if bad:
         sys.exit("%s: %d blocks read back wrong" % (path, bad))
     done(t0, mib)
+
+
+def randwrite(path, mib, n):
+    pool()
+    rnd = random.Random(20261207)
+    offs = [rnd.randrange(mib * MIB // 4096) * 4096 for _ in range(n)]
+    t0 = time.perf_counter()
+    fd = os.open(path, os.O_WRONLY)
+    for i, off in enumerate(offs):
+        os.pwritev(fd, block(i, 4096), off)
+        if i % 256 == 255:
+            os.fsync(fd)
+    os.fsync(fd)
+    os.close(fd)
+    done(t0, n)
 
 
 def drain(path, maxsecs):
@@ -209,6 +226,8 @@ def main(argv):
         bigwrite(a[0], int(a[1]))
     elif op == "bigread":
         bigread(a[0], int(a[1]), verify)
+    elif op == "randwrite":
+        randwrite(a[0], int(a[1]), int(a[2]))
     elif op == "drain":
         drain(a[0], float(a[1]))
     elif op == "smallwrite":
