@@ -356,8 +356,19 @@ connect_one(void)
 		r = PQprepare(pg, stmts[i].name, stmts[i].sql, 0, NULL);
 		if (!res_ok(r))
 		{
-			pgfs_log(FUSE_LOG_ERR, "cannot prepare %s (is extension pgfs installed?): %s",
-					 stmts[i].name, PQresultErrorMessage(r));
+			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+			/*
+			 * 42883: the extension is there (the first statements prepared)
+			 * but lacks a function this daemon calls: it was installed by
+			 * an older build.
+			 */
+			pgfs_log(FUSE_LOG_ERR, "cannot prepare %s (%s): %s", stmts[i].name,
+					 i > 0 && state && strcmp(state, "42883") == 0 ?
+					 "the pgfs extension in this database was installed by an older "
+					 "build of pgfs than this pgfs-fuse" :
+					 "is extension pgfs installed?",
+					 PQresultErrorMessage(r));
 			PQclear(r);
 			goto fail;
 		}
