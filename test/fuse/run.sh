@@ -88,6 +88,7 @@ fi
 umask 022
 run_test ops "$PYTHON" "$here/ops.py" "$MNT"
 run_test fsdiff "$PYTHON" "$here/fsdiff.py" --ops "${FSDIFF_OPS:-10000}" "$MNT/fsdiff" "$SCRATCH/fsdiff-ref"
+run_test permdiff "$PYTHON" "$here/permdiff.py" "$MNT/permdiff" "$SCRATCH/permdiff-ref"
 run_test fsx "$PYTHON" "$here/fsx.py" --ops "${FSX_OPS:-3000}" "$MNT/fsx"
 run_test programs bash "$here/programs.sh" "$MNT/programs" "$SCRATCH/programs"
 run_test sql bash "$here/sql.sh" "$MNT" sql
