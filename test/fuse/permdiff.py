@@ -58,7 +58,10 @@ def call(fn, *args, **kw):
 def as_user(steps, watch):
     """Run steps (callables returning a result string) as U; returns the
     results and, per watched path, whether ctime and mtime changed.  A
-    watched (before, after) pair follows a file that a step renames."""
+    watched (before, after) pair follows a file that a step renames (a path
+    that a rename replaces holds another file after it, whose times differ
+    from the old one's on pgfs, whose clock has nanoseconds, but often not on
+    ext4, whose clock ticks every few milliseconds)."""
     watch = [w if isinstance(w, tuple) else (w, w) for w in watch]
     before = {w: times(w[0]) for w in watch}
     time.sleep(0.02)             # past ext4's timestamp granularity
@@ -375,7 +378,7 @@ def c_rename_dir_over_dir(d):
             lambda: call(os.rename, d + '/a', d + '/file'),
             lambda: call(os.rename, d + '/file', d + '/b'),
             lambda: call(os.rename, d + '/a', d + '/a/x'),
-            lambda: call(os.rename, d + '/a', d + '/b')], [d, d + '/b', d + '/full']
+            lambda: call(os.rename, d + '/a', d + '/b')], [d, (d + '/a', d + '/b'), d + '/full']
 
 
 def main():
