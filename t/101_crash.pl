@@ -11,8 +11,9 @@
 #     some rolled back.  A transaction is acknowledged when the "\echo"
 #     after its COMMIT prints, that is after COMMIT returned.
 #   - a mount writer: rewrite with O_TRUNC, write-temporary-fsync-rename,
-#     append, write at an offset, truncate, rename, unlink through a
-#     pgfs-fuse mount.  An operation is acknowledged when fsync and close
+#     append, write at an offset, the same in 4 KiB pieces from the end
+#     back (scattered writes, which the daemon sends as pieces of one
+#     statement), truncate, rename, unlink through a pgfs-fuse mount.  An operation is acknowledged when fsync and close
 #     (and the fsync of the directory after a rename or unlink) returned 0.
 #
 # Every file's content is derived from (seed, length) of the operation that
@@ -23,7 +24,8 @@
 # last acknowledged operation, or after the one operation that was in
 # flight.  For a transaction that is all or nothing; for the mount writer's
 # in-flight operation unsynced data may be partly there, but only as a
-# prefix of what that operation wrote (never old and new bytes mixed).  The
+# prefix of what that operation wrote (a suffix, for the pieces written from
+# the end back), never old and new bytes mixed.  The
 # same files are then read back through the mount, and pgfs_fsck() must be
 # clean after pgfs_reclaim_orphans().
 #
@@ -209,7 +211,7 @@ sub apply_op
 	{
 		model_set($m, $a[0], (model_get($m, $a[0]) // '') . gen_content(@a[ 1 .. 3 ]));
 	}
-	elsif ($t eq 'P')
+	elsif ($t eq 'P' || $t eq 'Q')
 	{
 		model_set($m, $a[0],
 			write_at(model_get($m, $a[0]) // '', $a[4], gen_content(@a[ 1 .. 3 ])));
@@ -361,6 +363,8 @@ sub sql_client
 
 my @MDIRS = ('/m/a', '/m/b');
 my @MREL = map { my $d = $_; map { "$d/f$_" } 0 .. 5 } @MDIRS;
+# the piece size of the mount writer's scattered writes (operation Q)
+my $Q_PIECE = 4096;
 
 sub gen_mount_op
 {
@@ -380,7 +384,9 @@ sub gen_mount_op
 	my $e    = pick(@exist);
 	my $size = length model_get($m, $e);
 	return [ 'P', $e, $kind, $seed, 1 + int(rand 100000), int(rand($size + 70000)) ]
-	  if $r < 0.70;
+	  if $r < 0.66;
+	return [ 'Q', $e, $kind, $seed, 1 + int(rand 1200000), int(rand($size + 70000)) ]
+	  if $r < 0.72;
 	return [ 'R', $e, pick(grep { $_ ne $e } @MREL) ] if $r < 0.84;
 	return [ 'U', $e ] if $r < 0.93;
 	return [ 'T', $e, int(rand($size + 100000)) ];
@@ -463,6 +469,23 @@ sub mount_op
 	{
 		return write_file("$mnt$a[0]", O_WRONLY, gen_content(@a[ 1 .. 3 ]),
 			65536, $a[4]);
+	}
+	if ($t eq 'Q')
+	{
+		# 4 KiB pieces from the end back to the start: scattered writes, which
+		# the daemon buffers as pieces and sends 256 at a time (pgfs_ll_writev)
+		my $data = gen_content(@a[ 1 .. 3 ]);
+		sysopen(my $fh, "$mnt$a[0]", O_WRONLY) or return errno_text('open');
+		for (my $end = length $data; $end > 0; $end -= $Q_PIECE)
+		{
+			my $start = $end > $Q_PIECE ? $end - $Q_PIECE : 0;
+			sysseek($fh, $a[4] + $start, 0) or return errno_text('seek');
+			my $w = syswrite($fh, $data, $end - $start, $start);
+			return errno_text('write') unless defined $w && $w == $end - $start;
+		}
+		$fh->sync or return errno_text('fsync');
+		close $fh or return errno_text('close');
+		return undef;
 	}
 	if ($t eq 'T')
 	{
@@ -724,6 +747,19 @@ sub fits
 		}
 		return $k <= length $patch && $a eq write_at($base, $off, substr($patch, 0, $k));
 	}
+	if (exists $spec->{suffix})
+	{
+		# written from the end back in whole pieces: the last k bytes of it
+		my ($base, $off, $patch) = @{$spec}{qw(base off suffix)};
+		my $n = length $patch;
+		return 1 if $a eq $base;
+		for (my $k = 0; $k < $n;)
+		{
+			$k = $k + $Q_PIECE > $n ? $n : $k + $Q_PIECE;
+			return 1 if $a eq write_at($base, $off + $n - $k, substr($patch, $n - $k));
+		}
+		return 0;
+	}
 	die 'bad spec';
 }
 
@@ -757,6 +793,11 @@ sub mount_alternatives
 	{
 		return [ { $a[0] =>
 				  { base => $old, off => $a[4], patch => gen_content(@a[ 1 .. 3 ]) } } ];
+	}
+	if ($t eq 'Q')
+	{
+		return [ { $a[0] =>
+				  { base => $old, off => $a[4], suffix => gen_content(@a[ 1 .. 3 ]) } } ];
 	}
 	if ($t eq 'T')
 	{
