@@ -86,6 +86,10 @@ jobs=(
 	# the file laid out first, then overwritten in mixed sizes, fdatasync
 	"overwrite-mixed --name=overwrite-mixed --rw=randwrite --overwrite=1 --size=8m --fdatasync=16
 	 --bssplit=512/20:4k/30:64k/30:1m/20"
+	# asynchronous direct I/O (libaio, 16 in flight): the kernel sends the
+	# reads and writes of one file at once, not through the page cache
+	"aio-direct --name=aio-direct --ioengine=libaio --direct=1 --iodepth=16 --rw=randrw
+	 --bsrange=4k-64k --size=8m --numjobs=2 --fsync=32"
 	# many small files, opened and closed in turn, sequential odd sizes
 	"many-files --name=many-files --rw=write --nrfiles=16 --openfiles=4 --file_service_type=random
 	 --bs=3000 --bs_unaligned=1 --size=4m --end_fsync=1 --fallocate=truncate"
