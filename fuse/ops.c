@@ -71,7 +71,7 @@ pgfs_row_stat(const PGresult *r, int row, int col, struct stat *st)
 	st->st_rdev = res_i64(r, row, col + 5);
 	st->st_size = res_i64(r, row, col + 6);
 	st->st_blocks = res_i64(r, row, col + 7);
-	st->st_blksize = 4096;
+	st->st_blksize = PGFS_WBUF_ALIGN;	/* the chunk size: the I/O size that rewrites no chunk in part */
 	ns_to_ts(res_i64(r, row, col + 8), &st->st_atim);
 	ns_to_ts(res_i64(r, row, col + 9), &st->st_mtim);
 	ns_to_ts(res_i64(r, row, col + 10), &st->st_ctim);

@@ -214,6 +214,19 @@ def t_scattered_writes():
     os.unlink(p('scat'))
 
 
+def t_blksize():
+    # the preferred I/O size is the chunk size, as pgfs_stat() says: stdio and
+    # Python buffer that much per write(2), and a write of it rewrites no
+    # chunk in part
+    put(p('bs'), b'x')
+    want = sql("SELECT blksize FROM pgfs_stat('/ops/bs')")
+    check('st_blksize is the blksize pgfs_stat() reports', str(os.stat(p('bs')).st_blksize) == want,
+          (os.stat(p('bs')).st_blksize, want))
+    with open(p('bs'), 'wb') as f:
+        check('Python buffers that much per write(2)', f.raw._blksize == int(want), f.raw._blksize)
+    os.unlink(p('bs'))
+
+
 def t_truncate():
     put(p('t'), b'0123456789')
     os.truncate(p('t'), 4)
