@@ -299,9 +299,12 @@ pgfs_ll_write(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(node.size);
 }
 
-/* The elements of a one-dimensional bigint[] or integer[] argument, as int64. */
-static int64 *
-Int8ArrayArg(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
+/*
+ * The elements of a bigint[] or integer[] argument, as int64 (palloc'd, at
+ * least one); a NULL element is EINVAL, naming them as what.
+ */
+int64 *
+PgfsInt8ArrayArg(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
 {
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(argno);
 	Oid			type = ARR_ELEMTYPE(arr);
@@ -309,10 +312,6 @@ Int8ArrayArg(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
 	bool	   *elnulls;
 	int64	   *out;
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(PGFS_SQLSTATE_EINVAL),
-				 errmsg("%s must be a one-dimensional array", what)));
 	if (type == INT8OID)
 		deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &elnulls, n);
 	else if (type == INT4OID)
@@ -325,7 +324,7 @@ Int8ArrayArg(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
 		if (elnulls[i])
 			ereport(ERROR,
 					(errcode(PGFS_SQLSTATE_EINVAL),
-					 errmsg("%s must not contain NULL", what)));
+					 errmsg("%s must not be NULL", what)));
 		out[i] = type == INT8OID ? DatumGetInt64(elems[i]) : DatumGetInt32(elems[i]);
 	}
 	return out;
@@ -352,8 +351,14 @@ pgfs_ll_writev(PG_FUNCTION_ARGS)
 	PgfsExtent *ext;
 	PgfsInode	node;
 
-	offsets = Int8ArrayArg(fcinfo, 1, "offsets", &n);
-	lengths = Int8ArrayArg(fcinfo, 2, "lengths", &nlen);
+	for (int argno = 1; argno <= 2; argno++)
+		if (ARR_NDIM(PG_GETARG_ARRAYTYPE_P(argno)) > 1)
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_EINVAL),
+					 errmsg("%s must be a one-dimensional array",
+							argno == 1 ? "offsets" : "lengths")));
+	offsets = PgfsInt8ArrayArg(fcinfo, 1, "offsets", &n);
+	lengths = PgfsInt8ArrayArg(fcinfo, 2, "lengths", &nlen);
 	if (n != nlen)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),

@@ -34,7 +34,6 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "pgfs.h"
@@ -112,31 +111,16 @@ PG_FUNCTION_INFO_V1(pgfs_ll_release_many);
 Datum
 pgfs_ll_release_many(PG_FUNCTION_ARGS)
 {
-	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
 	int64		client = PG_GETARG_INT64(1);
-	Datum	   *elems;
-	bool	   *elnulls;
 	int			n,
 				released = 0;
-	int64	   *inos;
+	int64	   *inos = PgfsInt8ArrayArg(fcinfo, 0, "inode numbers", &n);
 	bool		durable = false;
 
-	if (ARR_ELEMTYPE(arr) != INT8OID)
-		elog(ERROR, "expected a bigint array");
-	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &elnulls, &n);
 	if (n > PGFS_RELEASE_MANY_MAX)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("at most %d inodes can be released at once", PGFS_RELEASE_MANY_MAX)));
-	inos = palloc(sizeof(int64) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		if (elnulls[i])
-			ereport(ERROR,
-					(errcode(PGFS_SQLSTATE_EINVAL),
-					 errmsg("inode numbers must not be NULL")));
-		inos[i] = DatumGetInt64(elems[i]);
-	}
 	/* row locks in one order, as CatalogLockInodes takes them */
 	qsort(inos, n, sizeof(int64), CompareIno);
 

@@ -277,6 +277,7 @@ extern Datum PgfsAttrDatum(FunctionCallInfo fcinfo, const PgfsInode *ino);
 extern void PgfsAttrValues(const PgfsInode *ino, Datum *values, bool *nulls);
 #define PGFS_ATTR_NCOLS 13
 extern int32 PgfsClientKey(int64 client);
+extern int64 *PgfsInt8ArrayArg(FunctionCallInfo fcinfo, int argno, const char *what, int *n);
 
 /* in policy.c */
 extern void PolicyCheckDir(int64 dir, bool write, const char *label);
