@@ -569,30 +569,35 @@ AS 'MODULE_PATHNAME', 'pgfs_ll_symlink' LANGUAGE C STRICT VOLATILE PARALLEL UNSA
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pgfs_ll_symlink(bigint, bytea, bytea, bigint, bigint) IS 'create a symbolic link';
 
-CREATE FUNCTION pgfs_ll_link(ino bigint, newparent bigint, newname bytea)
+CREATE FUNCTION pgfs_ll_link(ino bigint, newparent bigint, newname bytea, durable boolean DEFAULT true)
 RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_link' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_link(bigint, bigint, bytea) IS 'add a hard link to a non-directory inode';
+COMMENT ON FUNCTION pgfs_ll_link(bigint, bigint, bytea, boolean) IS
+'add a hard link to a non-directory inode; durable => false commits without waiting for the WAL flush';
 
-CREATE FUNCTION pgfs_ll_unlink(parent bigint, name bytea)
+CREATE FUNCTION pgfs_ll_unlink(parent bigint, name bytea, durable boolean DEFAULT true)
 RETURNS void
 AS 'MODULE_PATHNAME', 'pgfs_ll_unlink' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_unlink(bigint, bytea) IS 'remove a non-directory name';
+COMMENT ON FUNCTION pgfs_ll_unlink(bigint, bytea, boolean) IS
+'remove a non-directory name; durable => false commits without waiting for the WAL flush';
 
-CREATE FUNCTION pgfs_ll_rmdir(parent bigint, name bytea)
+CREATE FUNCTION pgfs_ll_rmdir(parent bigint, name bytea, durable boolean DEFAULT true)
 RETURNS void
 AS 'MODULE_PATHNAME', 'pgfs_ll_rmdir' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_rmdir(bigint, bytea) IS 'remove an empty directory';
+COMMENT ON FUNCTION pgfs_ll_rmdir(bigint, bytea, boolean) IS
+'remove an empty directory; durable => false commits without waiting for the WAL flush';
 
-CREATE FUNCTION pgfs_ll_rename(parent bigint, name bytea, newparent bigint, newname bytea, flags integer DEFAULT 0)
+CREATE FUNCTION pgfs_ll_rename(parent bigint, name bytea, newparent bigint, newname bytea,
+    flags integer DEFAULT 0, durable boolean DEFAULT true)
 RETURNS void
 AS 'MODULE_PATHNAME', 'pgfs_ll_rename' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_rename(bigint, bytea, bigint, bytea, integer) IS
-'rename; flags are renameat2() flags: 1 RENAME_NOREPLACE, 2 RENAME_EXCHANGE';
+COMMENT ON FUNCTION pgfs_ll_rename(bigint, bytea, bigint, bytea, integer, boolean) IS
+'rename; flags are renameat2() flags: 1 RENAME_NOREPLACE, 2 RENAME_EXCHANGE; '
+'durable => false commits without waiting for the WAL flush';
 
 CREATE FUNCTION pgfs_ll_readlink(ino bigint)
 RETURNS bytea

@@ -208,6 +208,27 @@ static uint64_t async_made,
 			async_synced;
 
 /*
+ * Directories whose names were removed, moved or linked by deferred
+ * commits (ops.c), which the directory's fsync makes durable
+ * (pgfs_sync_dir): for each, the last such commit's sequence number and
+ * the server's resets before the first.  A durable commit made with no
+ * reset since removes those it covers; the others wait for their
+ * directory's fsync, which reports their possible loss once.  Past
+ * NAMES_MAX directories, the change that adds one makes them all durable.
+ * Under sync_lock.
+ */
+struct names_dir
+{
+	int64_t		dir;
+	uint64_t	seq;
+	unsigned	resets;
+	struct names_dir *next;
+};
+#define NAMES_MAX 4096
+static struct names_dir *names_table[NBUCKETS];
+static int	names_count;
+
+/*
  * Inodes whose last handle was released: the server's count of them is set
  * to 0 by the releaser thread, off the path of close(2), unless a name of
  * the inode was removed through this mount (pgfs_ino_unlinking), when the
@@ -330,6 +351,74 @@ pgfs_fh_created_deferred(struct pgfs_fh *fh, unsigned resets, int64_t born)
 	pthread_mutex_unlock(&sync_lock);
 }
 
+static struct names_dir **
+names_find_locked(int64_t dir)
+{
+	struct names_dir **pp = &names_table[(uint64_t) dir % NBUCKETS];
+
+	while (*pp && (*pp)->dir != dir)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void
+names_drop_locked(struct names_dir **pp)
+{
+	struct names_dir *nd = *pp;
+
+	*pp = nd->next;
+	free(nd);
+	names_count--;
+}
+
+static int	sql_fsync(void);
+
+/*
+ * Names in dir and dir2 (0 if none) were removed, moved or linked by a
+ * deferred commit (durable => false); resets: pgfs_conn_resets() before it
+ * was sent.  As on a local filesystem, the change is durable once the
+ * directory is synced (or any file whose data was still to commit: one WAL
+ * flush covers every commit before it), and a crash may take it back
+ * before that.  Past NAMES_MAX directories (or without memory for the
+ * record), everything is made durable now.
+ */
+void
+pgfs_names_deferred(int64_t dir, int64_t dir2, unsigned resets)
+{
+	int64_t		dirs[2] = {dir, dir2};
+	uint64_t	seq;
+	int			now = 0;
+
+	pthread_mutex_lock(&sync_lock);
+	seq = ++async_made;
+	for (int i = 0; i < 2 && !now; i++)
+	{
+		struct names_dir **pp;
+
+		if (dirs[i] == 0 || (i == 1 && dirs[1] == dirs[0]))
+			continue;
+		pp = names_find_locked(dirs[i]);
+		if (*pp == NULL)
+		{
+			if ((*pp = malloc(sizeof(**pp))) == NULL)
+			{
+				now = 1;
+				break;
+			}
+			(*pp)->dir = dirs[i];
+			(*pp)->resets = resets;
+			(*pp)->next = NULL;
+			names_count++;
+		}
+		(*pp)->seq = seq;
+	}
+	now |= names_count > NAMES_MAX;
+	pthread_mutex_unlock(&sync_lock);
+	/* an error stays with the records, for the directories' fsync */
+	if (now)
+		(void) sql_fsync();
+}
+
 /*
  * If oi's create may have been lost (deferred, not known durable, and the
  * server was reset since it was sent): the file's birth time, else 0.
@@ -384,6 +473,24 @@ durable_done(uint64_t upto)
 	pthread_mutex_lock(&sync_lock);
 	if (upto > async_synced)
 		async_synced = upto;
+	/* unless the server was reset in between: pgfs_sync_dir reports that */
+	if (names_count > 0)
+	{
+		unsigned	resets = pgfs_conn_resets();
+
+		for (int i = 0; i < NBUCKETS; i++)
+		{
+			struct names_dir **pp = &names_table[i];
+
+			while (*pp)
+			{
+				if ((*pp)->seq <= upto && (*pp)->resets == resets)
+					names_drop_locked(pp);
+				else
+					pp = &(*pp)->next;
+			}
+		}
+	}
 	pthread_mutex_unlock(&sync_lock);
 }
 
@@ -439,30 +546,82 @@ oi_sync(struct open_inode *oi)
 }
 
 /*
- * Every deferred commit made so far durable (fsyncdir, unmount); 0, EIO if
- * a file open here has one that a server reset may have taken, or the
- * error of pgfs_ll_fsync().  A file already closed is not asked about: its
- * close made its deferred commits durable or reported that it could not
- * (oi_sync), so a directory's fsync after a server crash does not fail for
- * a file whose program already learned of it.
+ * Forget dir's name-change record (every directory's with dir 0), which a
+ * durable commit did not clear: true if one of them was made before a
+ * server reset, which may have taken it.  Under sync_lock.
+ */
+static int
+names_forget_locked(int64_t dir, unsigned resets)
+{
+	struct names_dir **pp;
+	int			lost = 0;
+
+	if (dir != 0)
+	{
+		pp = names_find_locked(dir);
+		if (*pp)
+		{
+			lost = (*pp)->resets != resets;
+			names_drop_locked(pp);
+		}
+		return lost;
+	}
+	for (int i = 0; i < NBUCKETS; i++)
+		while (names_table[i])
+		{
+			lost |= names_table[i]->resets != resets;
+			names_drop_locked(&names_table[i]);
+		}
+	return lost;
+}
+
+/*
+ * Every deferred commit made so far durable: the fsync of directory dir,
+ * or with dir 0 of the mount (unmount).  0; EIO if a file open here has a
+ * deferred commit that a server reset may have taken, or a name in dir
+ * (any directory, with 0) was changed by one; or the error of
+ * pgfs_ll_fsync().  Each directory's possible loss is reported once, and
+ * so is an error of pgfs_ll_fsync() for its name changes: a later fsync
+ * makes what is there durable and succeeds, as on a local filesystem.  A
+ * file already closed is not asked about: its close made its deferred
+ * commits durable or reported that it could not (oi_sync), so a
+ * directory's fsync after a server crash does not fail for a file whose
+ * program already learned of it.
  */
 int
-pgfs_sync_all(void)
+pgfs_sync_dir(int64_t dir)
 {
 	unsigned	resets;
 	int			need,
 				lost = 0,
-				err,
+				err = 0,
 				i;
 
 	pthread_mutex_lock(&sync_lock);
 	need = async_made > async_synced;
-	pthread_mutex_unlock(&sync_lock);
-	if (!need)
+	if (!need && names_count == 0)
+	{
+		pthread_mutex_unlock(&sync_lock);
 		return 0;
-	if ((err = sql_fsync()) != 0)
-		return err;
+	}
+	pthread_mutex_unlock(&sync_lock);
+	if (need)
+		err = sql_fsync();
 	resets = pgfs_conn_resets();
+	pthread_mutex_lock(&sync_lock);
+	/* what the flush covered is gone from the table (durable_done) */
+	if (names_forget_locked(dir, resets) && err == 0)
+	{
+		err = EIO;
+		if (dir)
+			pgfs_log(FUSE_LOG_ERR, "directory %lld: names changed before the server was "
+					 "reset may be lost: reporting EIO", (long long) dir);
+		else
+			pgfs_log(FUSE_LOG_ERR, "names changed before the server was reset may be lost");
+	}
+	pthread_mutex_unlock(&sync_lock);
+	if (err)
+		return err;
 	pthread_mutex_lock(&table_lock);
 	pthread_mutex_lock(&sync_lock);
 	for (i = 0; i < NBUCKETS && !lost; i++)
@@ -1866,6 +2025,6 @@ pgfs_flush_all(void)
 			pthread_mutex_unlock(&oi->lock);
 		}
 	pthread_mutex_unlock(&table_lock);
-	if (pgfs_sync_all() != 0)
+	if (pgfs_sync_dir(0) != 0)
 		pgfs_log(FUSE_LOG_ERR, "data written before unmount may not be durable");
 }

@@ -39,6 +39,8 @@ enum
 static const struct fuse_opt pgfs_opts[] = {
 	PGFS_OPT("ro", ro, 1),
 	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),	/* the kernel mounts read-only too */
+	PGFS_OPT("dirsync", dirsync, 1),
+	FUSE_OPT_KEY("dirsync", FUSE_OPT_KEY_KEEP),	/* shown in the mount's options */
 	PGFS_OPT("conninfo=%s", conninfo, 0),
 	PGFS_OPT("workers=%d", workers, 0),
 	PGFS_OPT("subdir=%s", subdir, 0),
@@ -64,6 +66,8 @@ usage(const char *progname)
 		   "pgfs options:\n"
 		   "    -o conninfo=CONNINFO   instead of the first argument (escape commas: \\,)\n"
 		   "    -o ro                  mount read-only, never write (works on a standby)\n"
+		   "    -o dirsync             unlink, rmdir, rename and link are durable when they\n"
+		   "                           return (default: at the next fsync of a directory)\n"
 		   "    -o workers=N           server connections (default %d)\n"
 		   "    -o subdir=/PATH        mount this directory of the store\n"
 		   "    -o attr_timeout=SECS   attribute cache time (default 1.0)\n"

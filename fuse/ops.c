@@ -184,13 +184,6 @@ exec_err(enum pgfs_stmt st, const struct pgfs_params *p)
 	return r ? 0 : err;
 }
 
-/* For statements that return nothing of interest. */
-static void
-reply_exec(fuse_req_t req, enum pgfs_stmt st, const struct pgfs_params *p)
-{
-	fuse_reply_err(req, exec_err(st, p));
-}
-
 /*
  * Run st, a change of ino's attributes or data whose parameters p holds but
  * for the last, durable, which is added here: after the buffers of ino's
@@ -474,7 +467,8 @@ pgfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newn
 {
 	struct pgfs_params p = {0};
 	unsigned	ep = pgfs_cache_epoch(),
-				xs = pgfs_cache_xattr_stamp();
+				xs = pgfs_cache_xattr_stamp(),
+				resets = pgfs_conn_resets();
 	PGresult   *r;
 	int			err;
 
@@ -484,7 +478,10 @@ pgfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newn
 	par_i64(&p, ino_in(ino));
 	par_i64(&p, ino_in(newparent));
 	par_bytes(&p, newname, strlen(newname));
+	par_bool(&p, pgfs.cfg.dirsync);
 	r = exec_attr(SQL_LINK, &p, &err);
+	if (r && !pgfs.cfg.dirsync)
+		pgfs_names_deferred(ino_in(newparent), 0, resets);
 	pgfs_dcache_added(newparent, newname);
 	reply_entry(req, newparent, newname, r, err, ep, xs);
 }
@@ -493,12 +490,18 @@ static void
 remove_name(fuse_req_t req, enum pgfs_stmt st, fuse_ino_t parent, const char *name)
 {
 	struct pgfs_params p = {0};
+	unsigned	resets = pgfs_conn_resets();
+	int			err;
 
 	REFUSE_IF_RO(req);
 	CHECK_NAME(req, name);
 	par_i64(&p, ino_in(parent));
 	par_bytes(&p, name, strlen(name));
-	reply_exec(req, st, &p);
+	par_bool(&p, pgfs.cfg.dirsync);
+	err = exec_err(st, &p);
+	if (err == 0 && !pgfs.cfg.dirsync)
+		pgfs_names_deferred(ino_in(parent), 0, resets);
+	fuse_reply_err(req, err);
 }
 
 /*
@@ -536,6 +539,7 @@ pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	struct pgfs_params p = {0};
+	unsigned	resets = pgfs_conn_resets();
 	PGresult   *r;
 	int			err = 0;
 
@@ -552,13 +556,18 @@ pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	par_i64(&p, ino_in(newparent));
 	par_bytes(&p, newname, strlen(newname));
 	par_i32(&p, flags);
+	par_bool(&p, pgfs.cfg.dirsync);
 	if (!(flags & PGFS_RENAME_EXCHANGE))
 	{
 		unlinking(newparent, newname);	/* a file it replaces */
 		rmdiring(newparent, newname);	/* or an empty directory */
 	}
 	if ((r = pgfs_exec(SQL_RENAME, &p, &err)))
+	{
+		if (!pgfs.cfg.dirsync)
+			pgfs_names_deferred(ino_in(parent), ino_in(newparent), resets);
 		pgfs_cache_rename(parent, name, newparent, newname, (flags & PGFS_RENAME_EXCHANGE) != 0);
+	}
 	PQclear(r);
 	fuse_reply_err(req, r ? 0 : err);
 }
@@ -1016,15 +1025,20 @@ rmdiring(fuse_ino_t parent, const char *name)
 }
 
 /*
- * Names are changed by durable commits, but for files created (handle.c);
- * what a directory's fsync adds is those creates and the data that writes
- * through handles of its files committed without a WAL flush, which a
- * program may count on once it synced the directory.
+ * Names are removed, moved and linked by deferred commits (but with -o
+ * dirsync), files are created by them (handle.c), and so is the data that
+ * writes through handles committed without a WAL flush: what a directory's
+ * fsync adds is the WAL flush that makes all of those durable, which a
+ * program may count on once it synced the directory, as on a local
+ * filesystem.  Directories, symbolic links and device nodes are created by
+ * durable commits: a crash that lost one could hand its inode number out
+ * again while the kernel still knows it (handle.c says how created files
+ * are kept from that).
  */
 static void
 pgfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, pgfs.cfg.ro ? 0 : pgfs_sync_all());
+	fuse_reply_err(req, pgfs.cfg.ro ? 0 : pgfs_sync_dir(ino_in(ino)));
 }
 
 /* A readdir reply being filled. */

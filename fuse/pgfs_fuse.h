@@ -58,6 +58,7 @@ struct pgfs_config
 	char	   *conninfo;		/* first non-option argument */
 	char	   *subdir;			/* -o subdir=: directory of the store to mount */
 	int			ro;				/* -o ro: never write */
+	int			dirsync;		/* -o dirsync: name changes durable before they return */
 	int			workers;		/* -o workers=: server connections */
 	double		attr_timeout;
 	double		entry_timeout;
@@ -144,10 +145,12 @@ ino_out(int64_t ino)
 			  " $3::int4, $4::int8, $5::int8, $6::int8)") \
 	PGFS_STMT(SYMLINK, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_symlink($1::int8, $2::bytea," \
 			  " $3::bytea, $4::int8, $5::int8)") \
-	PGFS_STMT(LINK, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_link($1::int8, $2::int8, $3::bytea)") \
-	PGFS_STMT(UNLINK, 1, "SELECT pgfs_ll_unlink($1::int8, $2::bytea)") \
-	PGFS_STMT(RMDIR, 1, "SELECT pgfs_ll_rmdir($1::int8, $2::bytea)") \
-	PGFS_STMT(RENAME, 1, "SELECT pgfs_ll_rename($1::int8, $2::bytea, $3::int8, $4::bytea, $5::int4)") \
+	PGFS_STMT(LINK, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_link($1::int8, $2::int8, $3::bytea," \
+			  " $4::bool)") \
+	PGFS_STMT(UNLINK, 1, "SELECT pgfs_ll_unlink($1::int8, $2::bytea, $3::bool)") \
+	PGFS_STMT(RMDIR, 1, "SELECT pgfs_ll_rmdir($1::int8, $2::bytea, $3::bool)") \
+	PGFS_STMT(RENAME, 1, "SELECT pgfs_ll_rename($1::int8, $2::bytea, $3::int8, $4::bytea, $5::int4," \
+			  " $6::bool)") \
 	PGFS_STMT(SETXATTR, 1, "SELECT pgfs_ll_setxattr($1::int8, $2::bytea, $3::bytea, $4::int4)") \
 	PGFS_STMT(REMOVEXATTR, 1, "SELECT pgfs_ll_removexattr($1::int8, $2::bytea)") \
 	PGFS_STMT(CLIENT_BEGIN, 1, "SELECT pgfs_ll_client_begin($1::int8)") \
@@ -301,6 +304,7 @@ struct pgfs_fh;
 extern int	pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out);
 extern int	pgfs_fh_keep_cache(struct pgfs_fh *fh);
 extern void pgfs_fh_created_deferred(struct pgfs_fh *fh, unsigned resets, int64_t born);
+extern void pgfs_names_deferred(int64_t dir, int64_t dir2, unsigned resets);
 extern int	pgfs_fh_release(struct pgfs_fh *fh);
 extern int	pgfs_fh_stale(struct pgfs_fh *fh);
 extern int	pgfs_fh_reregister(PGconn *pg);
@@ -315,7 +319,7 @@ extern void pgfs_ino_change_done(struct open_inode *oi, int size_change, int ok,
 extern int	pgfs_ino_nocaps(int64_t ino);
 extern void pgfs_ino_set_nocaps(int64_t ino, int none);
 extern void pgfs_flush_all(void);
-extern int	pgfs_sync_all(void);
+extern int	pgfs_sync_dir(int64_t dir);
 extern int	pgfs_fh_start(void);
 extern void pgfs_fh_stop(void);
 extern void pgfs_ino_unlinking(int64_t ino);

@@ -166,6 +166,37 @@ SELECT mode FROM pgfs_ll_setattr(:dc, 420, NULL, NULL, NULL, NULL, NULL, false, 
 SHOW synchronous_commit;
 ROLLBACK;
 SELECT mode, mtime_ns FROM pgfs_ll_getattr(:dc);
+-- and so may a name removed, moved or linked (made durable by the fsync of a
+-- directory); absent is the default, a durable commit; a failed call defers
+-- nothing and changes nothing
+BEGIN;
+SELECT (pgfs_ll_link(:dc, 1, 'dlink'::bytea, false)).nlink;
+SHOW synchronous_commit;
+COMMIT;
+BEGIN;
+SELECT pgfs_ll_rename(1, 'dlink'::bytea, 1, 'dlink2'::bytea, 0, false);
+SHOW synchronous_commit;
+COMMIT;
+BEGIN;
+SELECT pgfs_ll_rename(1, 'dlink2'::bytea, 1, 'dlink3'::bytea);
+SHOW synchronous_commit;
+ROLLBACK;
+BEGIN;
+SELECT pgfs_ll_unlink(1, 'dlink2'::bytea, false);
+SHOW synchronous_commit;
+COMMIT;
+SELECT pgfs_mkdir('/ddir') > 1 AS made;
+BEGIN;
+SELECT pgfs_ll_rmdir(1, 'ddir'::bytea, false);
+SHOW synchronous_commit;
+COMMIT;
+BEGIN;
+SELECT pg_temp.try($$SELECT pgfs_ll_unlink(1, 'no-such'::bytea, false)$$);
+SHOW synchronous_commit;
+COMMIT;
+SELECT pgfs_ll_unlink(1, 'no-such'::bytea, NULL) IS NULL AS strict;
+SELECT nlink FROM pgfs_ll_getattr(:dc);
+SELECT name FROM pgfs_readdir('/') WHERE name LIKE 'd%' ORDER BY name;
 -- a client that lost its connection registers again with the birth time its
 -- create returned: accepted for that file, refused like a missing inode for
 -- a file born at another time (the number reused after a crash lost the create)

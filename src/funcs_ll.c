@@ -112,10 +112,13 @@ RequireArgs(FunctionCallInfo fcinfo, int n)
  * between (and the creates and attribute changes of the files it has open)
  * without waiting for the WAL flush, and make them durable with
  * pgfs_ll_fsync() (or a durable call, whose commit flushes the WAL up to
- * itself) before it acknowledges the fsync or close.  Argument argno is
- * durable: false asks for that; absent or NULL is the default, true.  Only
- * this transaction's commit changes (PgfsDeferCommit, set before spi.c's
- * pin).
+ * itself) before it acknowledges the fsync or close.  The same goes for
+ * names removed, moved or linked (unlink, rmdir, rename, link), which a
+ * local filesystem makes durable at the fsync of their directory.  Argument
+ * argno is durable: false asks for that; absent or NULL is the default,
+ * true.  Only this transaction's commit changes (PgfsDeferCommit, set
+ * before spi.c's pin, and outside the nest level of a function's own SET
+ * search_path clause, which keeps a SET LOCAL of another setting).
  */
 static void
 DeferIfAsked(FunctionCallInfo fcinfo, int argno)
@@ -567,6 +570,7 @@ pgfs_ll_link(PG_FUNCTION_ARGS)
 {
 	PgfsInode	node;
 
+	DeferIfAsked(fcinfo, 3);
 	PgfsSpiBegin(false);
 	NsLink(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PgfsByteaName(PG_GETARG_BYTEA_PP(2)),
 		   NULL, &node);
@@ -578,6 +582,7 @@ PG_FUNCTION_INFO_V1(pgfs_ll_unlink);
 Datum
 pgfs_ll_unlink(PG_FUNCTION_ARGS)
 {
+	DeferIfAsked(fcinfo, 2);
 	PgfsSpiBegin(false);
 	NsRemove(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), false, NULL);
 	PgfsSpiEnd();
@@ -588,6 +593,7 @@ PG_FUNCTION_INFO_V1(pgfs_ll_rmdir);
 Datum
 pgfs_ll_rmdir(PG_FUNCTION_ARGS)
 {
+	DeferIfAsked(fcinfo, 2);
 	PgfsSpiBegin(false);
 	NsRemove(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), true, NULL);
 	PgfsSpiEnd();
@@ -598,6 +604,7 @@ PG_FUNCTION_INFO_V1(pgfs_ll_rename);
 Datum
 pgfs_ll_rename(PG_FUNCTION_ARGS)
 {
+	DeferIfAsked(fcinfo, 5);
 	PgfsSpiBegin(false);
 	NsRename(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)),
 			 PG_GETARG_INT64(2), PgfsByteaName(PG_GETARG_BYTEA_PP(3)),

@@ -14,7 +14,8 @@
 #     append, write at an offset, the same in 4 KiB pieces from the end
 #     back (scattered writes, which the daemon sends as pieces of one
 #     statement), truncate, rename, unlink through a pgfs-fuse mount.  An operation is acknowledged when fsync and close
-#     (and the fsync of the directory after a rename or unlink) returned 0.
+#     (and the fsync of the directory after a rename or unlink, of both
+#     directories after a rename across them) returned 0.
 #
 # Every file's content is derived from (seed, length) of the operation that
 # wrote it, so each writer knows what every acknowledged operation left
@@ -494,8 +495,11 @@ sub mount_op
 	}
 	if ($t eq 'R')
 	{
+		# both directories, as POSIX asks: each reports its own losses once
 		rename("$mnt$a[0]", "$mnt$a[1]") or return errno_text('rename');
-		return fsync_dir($mnt . dir_of($a[1]));
+		my $err = fsync_dir($mnt . dir_of($a[1]));
+		my $err0 = dir_of($a[0]) eq dir_of($a[1]) ? undef : fsync_dir($mnt . dir_of($a[0]));
+		return $err // $err0;
 	}
 	if ($t eq 'U')
 	{
@@ -1421,6 +1425,8 @@ SKIP:
 		ok($fh->sync, 'fsync');
 		my $ino = (stat $fh)[1];
 		ok(unlink($f), 'unlinked while open');
+		# durable only then, as on a local filesystem (3g)
+		is(fsync_dir("$mnt/orphan"), undef, 'fsync of the directory');
 		crash_server($node, 'kill9-all');
 		$node->start;
 		ok(opendir(my $dh, "$mnt/orphan"), 'the mount works again after the restart');
@@ -1594,6 +1600,29 @@ SKIP:
 			is($node->safe_psql($DB, "SELECT md5(pgfs_read('/orphan/f-src'))"), md5_hex('S' x 131072),
 				'the source of the copy keeps its bytes');
 		}
+
+		# 3g: a rename, a link and an unlink through the mount commit without
+		# waiting for the WAL flush; the fsync of their directory makes them
+		# durable, as on a local filesystem.  The crash (the WAL writer
+		# stopped again) may take them: that fsync must not succeed unless
+		# all three are there, and reports the loss once, not forever.
+		$node->safe_psql($DB,
+			"SELECT pgfs_write('/orphan/g-' || f, convert_to(f, 'UTF8')) FROM unnest('{a,b,c}'::text[]) f");
+		@writers = wal_writers($node);
+		kill 'STOP', @writers;
+		ok(rename("$mnt/orphan/g-a", "$mnt/orphan/g-moved"), 'rename (deferred)');
+		ok(link("$mnt/orphan/g-b", "$mnt/orphan/g-linked"), 'link (deferred)');
+		ok(unlink("$mnt/orphan/g-c"), 'unlink (deferred)');
+		crash_server($node, 'kill9-all');
+		$node->start;
+		my $sync1 = fsync_dir("$mnt/orphan") // 'ok';
+		my $sync2 = fsync_dir("$mnt/orphan") // 'ok';
+		my $names = $node->safe_psql($DB,
+			"SELECT string_agg(name, ',' ORDER BY name) FROM pgfs_readdir('/orphan') WHERE name LIKE 'g-%'");
+		note "3g: after the crash: $names; the directory's fsync: $sync1, then $sync2";
+		ok($sync1 ne 'ok' || $names eq 'g-b,g-linked,g-moved',
+			'the fsync of the directory does not succeed while a rename, link or unlink is missing');
+		is($sync2, 'ok', 'the next fsync of the directory succeeds');
 	};
 
 	# 4. What only a crash may do: a clean restart, or sessions terminated

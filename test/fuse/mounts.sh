@@ -108,6 +108,33 @@ bad=$(newdir)
 ! "$FUSE_BIN" "" "$bad" -o subdir=/no/such/dir 2> /dev/null
 result $? "a missing subdir fails the mount"
 
+# -o dirsync: unlink, rmdir, rename and link wait for the WAL flush (by
+# default they commit without, and a directory's fsync waits: ops.py).  With
+# the server's WAL writer (and the processes that flush WAL before writing
+# pages) stopped, only the commits themselves flush it.  (An insert position
+# at the start of a page is past the header, not yet written: 40 bytes.)
+ds=$(newdir)
+"$FUSE_BIN" "" "$ds" -o dirsync && wait_mounted "$ds"
+result $? "mount -o dirsync"
+grep -q " $ds fuse.pgfs [^ ]*dirsync" /proc/mounts
+result $? "the kernel shows dirsync among the mount's options"
+mkdir "$ds/$sub/ds" && echo x > "$ds/$sub/ds/a" && mkdir "$ds/$sub/ds/d"
+sleep 0.3	# the release of a's handle, which commits without the WAL flush
+writers=$(sql "SELECT pid FROM pg_stat_activity
+               WHERE backend_type IN ('walwriter', 'background writer', 'checkpointer')")
+# shellcheck disable=SC2086
+kill -STOP $writers
+mv "$ds/$sub/ds/a" "$ds/$sub/ds/b" && ln "$ds/$sub/ds/b" "$ds/$sub/ds/c" &&
+	rm "$ds/$sub/ds/b" && rmdir "$ds/$sub/ds/d"
+moved=$?
+lsn=$(sql "SELECT pg_current_wal_insert_lsn()")
+flushed=$(sql "SELECT pg_current_wal_flush_lsn() >= '$lsn'::pg_lsn - 40")
+# shellcheck disable=SC2086
+kill -CONT $writers
+[ $moved = 0 ] && [ "$flushed" = t ]
+result $? "with dirsync, rename, link, unlink and rmdir are durable when they return ($flushed)"
+fusermount3 -u "$ds"
+
 # the server ends our sessions: reads and writes go on over new connections,
 # and a different store identity is noticed
 kill_sessions() {

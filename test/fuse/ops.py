@@ -12,6 +12,7 @@ import errno
 import hashlib
 import os
 import random
+import signal
 import stat
 import subprocess
 import sys
@@ -463,6 +464,58 @@ def t_rename():
           p('missing'), RENAME_EXCHANGE)
     fails('RENAME_NOREPLACE|RENAME_EXCHANGE: EINVAL', errno.EINVAL, renameat2, p('n3'), p('rd3'),
           RENAME_NOREPLACE | RENAME_EXCHANGE)
+
+
+def wal_writers():
+    return [int(x) for x in sql("SELECT pid FROM pg_stat_activity WHERE backend_type IN "
+                                "('walwriter', 'background writer', 'checkpointer')").split()]
+
+
+def fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def t_names_durable():
+    # unlink, rmdir, rename and link commit without waiting for the WAL
+    # flush, and the fsync of a directory makes them durable, as on a local
+    # filesystem.  With the server's WAL writer (and the processes that
+    # flush WAL before they write pages) stopped, nothing else flushes it:
+    # right after the changes the WAL is not flushed past them, and after
+    # the directory's fsync it is.  (An insert position at the start of a
+    # page is past the header, not yet written: hence the 40 bytes.)
+    os.mkdir(p('nd'))
+    put(p('nd', 'a'), b'a')
+    put(p('nd', 'b'), b'b')
+    time.sleep(0.3)    # the releases of their handles, which commit without it
+    writers = wal_writers()
+    deferred = False
+    flushed = True
+    try:
+        for pid in writers:
+            os.kill(pid, signal.SIGSTOP)
+        for i in range(3):    # another flush in between: try again
+            os.mkdir(p('nd', f'sub{i}'))    # a durable commit: flushes all before
+            os.rename(p('nd', 'a'), p('nd', 'a2'))
+            os.link(p('nd', 'a2'), p('nd', 'a'))
+            os.unlink(p('nd', 'a2'))
+            os.rmdir(p('nd', f'sub{i}'))
+            lsn = sql("SELECT pg_current_wal_insert_lsn()")
+            r = sql(f"SELECT pg_current_wal_flush_lsn() < '{lsn}'::pg_lsn - 40")
+            fsync_dir(p('nd'))
+            flushed = flushed and sql(f"SELECT pg_current_wal_flush_lsn() >= '{lsn}'::pg_lsn - 40") == 't'
+            if r == 't':
+                deferred = True
+                break
+    finally:
+        for pid in writers:
+            os.kill(pid, signal.SIGCONT)
+    check('unlink, rmdir, rename and link do not wait for the WAL flush', deferred)
+    check('the fsync of their directory flushes the WAL past them', flushed)
+    check('... and they are there', sorted(os.listdir(p('nd'))) == ['a', 'b'] and get(p('nd', 'a')) == b'a')
 
 
 def t_xattr():
