@@ -550,24 +550,30 @@ COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigin
 'create a regular file (EEXIST if the name exists); mode may carry S_IFREG; with client, also open it; '
 'durable => false commits without waiting for the WAL flush, as pgfs_ll_write does';
 
-CREATE FUNCTION pgfs_ll_mkdir(parent bigint, name bytea, mode integer, uid bigint, gid bigint)
+CREATE FUNCTION pgfs_ll_mkdir(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
+    durable boolean DEFAULT true)
 RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_mkdir' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_mkdir(bigint, bytea, integer, bigint, bigint) IS 'create a directory';
+COMMENT ON FUNCTION pgfs_ll_mkdir(bigint, bytea, integer, bigint, bigint, boolean) IS
+'create a directory; durable => false commits without waiting for the WAL flush';
 
-CREATE FUNCTION pgfs_ll_mknod(parent bigint, name bytea, mode integer, rdev bigint, uid bigint, gid bigint)
+CREATE FUNCTION pgfs_ll_mknod(parent bigint, name bytea, mode integer, rdev bigint, uid bigint, gid bigint,
+    durable boolean DEFAULT true)
 RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_mknod' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_mknod(bigint, bytea, integer, bigint, bigint, bigint) IS
-'create a regular file, fifo, socket or device node; mode carries the S_IFMT type';
+COMMENT ON FUNCTION pgfs_ll_mknod(bigint, bytea, integer, bigint, bigint, bigint, boolean) IS
+'create a regular file, fifo, socket or device node; mode carries the S_IFMT type; '
+'durable => false commits without waiting for the WAL flush';
 
-CREATE FUNCTION pgfs_ll_symlink(parent bigint, name bytea, target bytea, uid bigint, gid bigint)
+CREATE FUNCTION pgfs_ll_symlink(parent bigint, name bytea, target bytea, uid bigint, gid bigint,
+    durable boolean DEFAULT true)
 RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_symlink' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_symlink(bigint, bytea, bytea, bigint, bigint) IS 'create a symbolic link';
+COMMENT ON FUNCTION pgfs_ll_symlink(bigint, bytea, bytea, bigint, bigint, boolean) IS
+'create a symbolic link; durable => false commits without waiting for the WAL flush';
 
 CREATE FUNCTION pgfs_ll_link(ino bigint, newparent bigint, newname bytea, durable boolean DEFAULT true)
 RETURNS pgfs_attr

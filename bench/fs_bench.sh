@@ -18,7 +18,9 @@
 #      close (juicefs bench does write + close; the fsync makes both sides
 #      durable per file, which a pgfs close is anyway); read back: open,
 #      read to EOF, close
-#   3. stat(2) of each of the 10k files
+#   3. stat(2) of each of the 10k files; then rename(2) of each within its
+#      directory, and unlink(2) of each, each phase ending in the
+#      directory's fsync (which makes a pgfs mount's name changes durable)
 #   4. the daemon's peak RSS (VmHWM, reset before each phase) while doing
 #      the above and while copying a big file into the mount with cp and
 #      reading it back (1 MiB reads, for at most BENCH_COPY_READ_SECS)
@@ -368,6 +370,15 @@ for ((r = 0; r < rounds; r++)); do
 		s=$(fsops stat "$d/s.$tag" "$small_n")
 		keep "stat:$side" "$(rate "$small_n" "$s")"
 		[ "$side" = pgfs ] && pss_take stat "$small_n" "$s"
+		log "round $((r + 1)): rename, then unlink, each of $small_n files, $side"
+		pss_reset
+		s=$(fsops rename "$d/s.$tag" "$small_n")
+		keep "rename:$side" "$(rate "$small_n" "$s")"
+		[ "$side" = pgfs ] && pss_take rename "$small_n" "$s"
+		pss_reset
+		s=$(fsops unlink "$d/s.$tag" "$small_n")
+		keep "unlink:$side" "$(rate "$small_n" "$s")"
+		[ "$side" = pgfs ] && pss_take unlink "$small_n" "$s"
 	done
 	q -c "SELECT pgfs_remove('/m.$tag', true), pgfs_remove('/s.$tag', true)" >/dev/null
 	rm -rf "$native/m.$tag" "$native/s.$tag"
@@ -489,6 +500,9 @@ fi
 		"$(verdict "${R[sread:pgfs]}" ge 3000 "≥ 3000")"
 	row "stat of the $small_n files, kernel caches cold, stats/s" "${R[stat:pgfs]}" "${R[stat:native]}" \
 		"$(verdict "${R[stat:pgfs]}" ge 20000 "≥ 20000")" 1750
+	row "rename each of the $small_n files in its directory, then fsync the directory, renames/s" \
+		"${R[rename:pgfs]}" "${R[rename:native]}" info
+	row "unlink each of them, then fsync the directory, unlinks/s" "${R[unlink:pgfs]}" "${R[unlink:native]}" info
 	row "cp of a $copy_mb MiB file into the mount, MiB/s" "${R[copy_in]}" "" info
 	row "cp of it within the mount \\| within the native directory (copy_file_range, fsync), MiB/s" \
 		"${R[cp_within:pgfs]}" "${R[cp_within:native]}" info
@@ -503,7 +517,7 @@ fi
 		echo
 		echo "| phase | per | wall time, µs | statements | server time, µs | statements by function |"
 		echo "|---|---|---:|---:|---:|---|"
-		for ph in bigwrite:MiB bigread:MiB bigread_ra:MiB randwrite:write mwrite:file mread:file swrite:file sread:file stat:file copy_in:MiB copy_out:MiB; do
+		for ph in bigwrite:MiB bigread:MiB bigread_ra:MiB randwrite:write mwrite:file mread:file swrite:file sread:file stat:file rename:file unlink:file copy_in:MiB copy_out:MiB; do
 			[ -n "${P[${ph%%:*}]:-}" ] || continue
 			IFS='|' read -r w c t f <<<"${P[${ph%%:*}]}"
 			echo "| ${ph%%:*} | ${ph#*:} | $w | $c | $t | $f |"
@@ -529,7 +543,8 @@ fi
 	echo "  fuse/dcache.c), or one ext4 inode from the page cache. Read ahead: the mount's bdi had"
 	echo "  read_ahead_kb=$ra_default, the native disk $ra_native."
 	echo "- **Small files**: $medium_n × 128 KiB, $small_n × 4 KiB in one directory each; a read is"
-	echo "  open, read to EOF, close. Stat is \`os.stat\` of each of the $small_n files by name."
+	echo "  open, read to EOF, close. Stat is \`os.stat\` of each of the $small_n files by name. Rename and"
+	echo "  unlink (the same files, caches warm from the stat) end with the directory's fsync, timed."
 	echo "- **SQL reference**: \`bench_big_write\` of bench/sql (as sql_bench.sh): $big_mb MiB in 16 MiB"
 	echo "  pieces, one transaction each, data already in the server; pgfs_write and a plain bytea table"
 	echo "  with 64 KiB rows. The mount's target compares against the bytea figure."

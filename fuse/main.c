@@ -66,7 +66,7 @@ usage(const char *progname)
 		   "pgfs options:\n"
 		   "    -o conninfo=CONNINFO   instead of the first argument (escape commas: \\,)\n"
 		   "    -o ro                  mount read-only, never write (works on a standby)\n"
-		   "    -o dirsync             unlink, rmdir, rename and link are durable when they\n"
+		   "    -o dirsync             mkdir, unlink, rename, ... are durable when they\n"
 		   "                           return (default: at the next fsync of a directory)\n"
 		   "    -o workers=N           server connections (default %d)\n"
 		   "    -o subdir=/PATH        mount this directory of the store\n"

@@ -390,13 +390,34 @@ pgfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	PQclear(r);
 }
 
+/*
+ * Names are made, removed, moved and linked by commits that do not wait for
+ * the WAL flush, which the fsync of the directory waits for (handle.c), as
+ * on a local filesystem; with -o dirsync, by durable ones.  The statement's
+ * durable parameter, and what to note once it succeeded in dir and dir2 (0
+ * if none); resets: pgfs_conn_resets() before it was sent.
+ */
+static void
+par_names_durable(struct pgfs_params *p)
+{
+	par_bool(p, pgfs.cfg.dirsync);
+}
+
+static void
+names_changed(int ok, fuse_ino_t dir, fuse_ino_t dir2, unsigned resets)
+{
+	if (ok && !pgfs.cfg.dirsync)
+		pgfs_names_deferred(ino_in(dir), dir2 ? ino_in(dir2) : 0, resets);
+}
+
 static void
 pgfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
 	unsigned	ep = pgfs_cache_epoch(),
-				xs = pgfs_cache_xattr_stamp();
+				xs = pgfs_cache_xattr_stamp(),
+				resets = pgfs_conn_resets();
 	PGresult   *r;
 	int			err;
 
@@ -408,7 +429,9 @@ pgfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev
 	par_i64(&p, rdev);
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
+	par_names_durable(&p);
 	r = exec_attr(SQL_MKNOD, &p, &err);
+	names_changed(r != NULL, parent, 0, resets);
 	pgfs_dcache_added(parent, name);
 	reply_entry(req, parent, name, r, err, ep, xs);
 }
@@ -419,7 +442,8 @@ pgfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
 	unsigned	ep = pgfs_cache_epoch(),
-				xs = pgfs_cache_xattr_stamp();
+				xs = pgfs_cache_xattr_stamp(),
+				resets = pgfs_conn_resets();
 	PGresult   *r;
 	int			err;
 
@@ -430,7 +454,9 @@ pgfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	par_i32(&p, mode & 07777);
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
+	par_names_durable(&p);
 	r = exec_attr(SQL_MKDIR, &p, &err);
+	names_changed(r != NULL, parent, 0, resets);
 	pgfs_dcache_added(parent, name);
 	reply_entry(req, parent, name, r, err, ep, xs);
 }
@@ -441,7 +467,8 @@ pgfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *na
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
 	unsigned	ep = pgfs_cache_epoch(),
-				xs = pgfs_cache_xattr_stamp();
+				xs = pgfs_cache_xattr_stamp(),
+				resets = pgfs_conn_resets();
 	PGresult   *r;
 	int			err;
 
@@ -457,7 +484,9 @@ pgfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *na
 	par_bytes(&p, link, strlen(link));
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
+	par_names_durable(&p);
 	r = exec_attr(SQL_SYMLINK, &p, &err);
+	names_changed(r != NULL, parent, 0, resets);
 	pgfs_dcache_added(parent, name);
 	reply_entry(req, parent, name, r, err, ep, xs);
 }
@@ -478,10 +507,9 @@ pgfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newn
 	par_i64(&p, ino_in(ino));
 	par_i64(&p, ino_in(newparent));
 	par_bytes(&p, newname, strlen(newname));
-	par_bool(&p, pgfs.cfg.dirsync);
+	par_names_durable(&p);
 	r = exec_attr(SQL_LINK, &p, &err);
-	if (r && !pgfs.cfg.dirsync)
-		pgfs_names_deferred(ino_in(newparent), 0, resets);
+	names_changed(r != NULL, newparent, 0, resets);
 	pgfs_dcache_added(newparent, newname);
 	reply_entry(req, newparent, newname, r, err, ep, xs);
 }
@@ -497,10 +525,9 @@ remove_name(fuse_req_t req, enum pgfs_stmt st, fuse_ino_t parent, const char *na
 	CHECK_NAME(req, name);
 	par_i64(&p, ino_in(parent));
 	par_bytes(&p, name, strlen(name));
-	par_bool(&p, pgfs.cfg.dirsync);
+	par_names_durable(&p);
 	err = exec_err(st, &p);
-	if (err == 0 && !pgfs.cfg.dirsync)
-		pgfs_names_deferred(ino_in(parent), 0, resets);
+	names_changed(err == 0, parent, 0, resets);
 	fuse_reply_err(req, err);
 }
 
@@ -556,7 +583,7 @@ pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	par_i64(&p, ino_in(newparent));
 	par_bytes(&p, newname, strlen(newname));
 	par_i32(&p, flags);
-	par_bool(&p, pgfs.cfg.dirsync);
+	par_names_durable(&p);
 	if (!(flags & PGFS_RENAME_EXCHANGE))
 	{
 		unlinking(newparent, newname);	/* a file it replaces */
@@ -564,8 +591,7 @@ pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if ((r = pgfs_exec(SQL_RENAME, &p, &err)))
 	{
-		if (!pgfs.cfg.dirsync)
-			pgfs_names_deferred(ino_in(parent), ino_in(newparent), resets);
+		names_changed(1, parent, newparent, resets);
 		pgfs_cache_rename(parent, name, newparent, newname, (flags & PGFS_RENAME_EXCHANGE) != 0);
 	}
 	PQclear(r);
@@ -1025,15 +1051,12 @@ rmdiring(fuse_ino_t parent, const char *name)
 }
 
 /*
- * Names are removed, moved and linked by deferred commits (but with -o
- * dirsync), files are created by them (handle.c), and so is the data that
- * writes through handles committed without a WAL flush: what a directory's
- * fsync adds is the WAL flush that makes all of those durable, which a
- * program may count on once it synced the directory, as on a local
- * filesystem.  Directories, symbolic links and device nodes are created by
- * durable commits: a crash that lost one could hand its inode number out
- * again while the kernel still knows it (handle.c says how created files
- * are kept from that).
+ * Names are made, removed, moved and linked by deferred commits (but with
+ * -o dirsync: par_names_durable), files are created by them (handle.c),
+ * and so is the data that writes through handles committed without a WAL
+ * flush: what a directory's fsync adds is the WAL flush that makes all of
+ * those durable, which a program may count on once it synced the
+ * directory, as on a local filesystem.
  */
 static void
 pgfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)

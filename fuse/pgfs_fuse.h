@@ -58,7 +58,7 @@ struct pgfs_config
 	char	   *conninfo;		/* first non-option argument */
 	char	   *subdir;			/* -o subdir=: directory of the store to mount */
 	int			ro;				/* -o ro: never write */
-	int			dirsync;		/* -o dirsync: name changes durable before they return */
+	int			dirsync;		/* -o dirsync: name changes durable when they return */
 	int			workers;		/* -o workers=: server connections */
 	double		attr_timeout;
 	double		entry_timeout;
@@ -140,11 +140,11 @@ ino_out(int64_t ino)
 	PGFS_STMT(CREATE, 1, "SELECT " PGFS_ATTR_COLS ", parent_generation FROM pgfs_ll_create($1::int8, $2::bytea," \
 			  " $3::int4, $4::int8, $5::int8, $6::int8, $7::bool)") \
 	PGFS_STMT(MKDIR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mkdir($1::int8, $2::bytea," \
-			  " $3::int4, $4::int8, $5::int8)") \
+			  " $3::int4, $4::int8, $5::int8, $6::bool)") \
 	PGFS_STMT(MKNOD, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mknod($1::int8, $2::bytea," \
-			  " $3::int4, $4::int8, $5::int8, $6::int8)") \
+			  " $3::int4, $4::int8, $5::int8, $6::int8, $7::bool)") \
 	PGFS_STMT(SYMLINK, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_symlink($1::int8, $2::bytea," \
-			  " $3::bytea, $4::int8, $5::int8)") \
+			  " $3::bytea, $4::int8, $5::int8, $6::bool)") \
 	PGFS_STMT(LINK, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_link($1::int8, $2::int8, $3::bytea," \
 			  " $4::bool)") \
 	PGFS_STMT(UNLINK, 1, "SELECT pgfs_ll_unlink($1::int8, $2::bytea, $3::bool)") \

@@ -197,6 +197,32 @@ COMMIT;
 SELECT pgfs_ll_unlink(1, 'no-such'::bytea, NULL) IS NULL AS strict;
 SELECT nlink FROM pgfs_ll_getattr(:dc);
 SELECT name FROM pgfs_readdir('/') WHERE name LIKE 'd%' ORDER BY name;
+-- and so may a directory, symbolic link or node made
+BEGIN;
+SELECT mode FROM pgfs_ll_mkdir(1, 'dmk'::bytea, 493, 0, 0, false);
+SHOW synchronous_commit;
+ROLLBACK;
+BEGIN;
+SELECT mode FROM pgfs_ll_symlink(1, 'dsl'::bytea, 'x'::bytea, 0, 0, false);
+SHOW synchronous_commit;
+ROLLBACK;
+BEGIN;
+SELECT mode FROM pgfs_ll_mknod(1, 'dfifo'::bytea, 4516, 0, 0, 0, false);
+SHOW synchronous_commit;
+ROLLBACK;
+BEGIN;
+SELECT mode FROM pgfs_ll_mkdir(1, 'dmk'::bytea, 493, 0, 0);
+SHOW synchronous_commit;
+ROLLBACK;
+-- such a create, when it starts a new batch of inode numbers (nextval logs
+-- the sequence 32 ahead), flushes that WAL record at once: a crash that
+-- loses the create does not give its number to another file
+SELECT setval('pgfs.ino_seq', (SELECT last_value FROM pgfs.ino_seq)) > 0 AS reset;
+BEGIN;
+SELECT pg_current_wal_insert_lsn() AS l0 \gset
+SELECT mode FROM pgfs_ll_mkdir(1, 'dseq'::bytea, 493, 0, 0, false);
+SELECT pg_current_wal_flush_lsn() > :'l0'::pg_lsn AS sequence_flushed;
+ROLLBACK;
 -- a client that lost its connection registers again with the birth time its
 -- create returned: accepted for that file, refused like a missing inode for
 -- a file born at another time (the number reused after a crash lost the create)

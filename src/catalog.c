@@ -38,6 +38,8 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "access/visibilitymap.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -488,11 +490,25 @@ CatalogLockInode(int64 ino, PgfsInode *out)
 				 errmsg("inode %lld does not exist", (long long) ino)));
 }
 
-/* a number for a new inode */
+/*
+ * A number for a new inode.  nextval() WAL-logs a sequence 32 values ahead
+ * when it starts a new batch, and a crash that loses that record hands the
+ * batch's numbers out again.  A transaction that commits without waiting
+ * for the WAL flush (durable => false: pgfs-fuse's creates) would leave a
+ * client that saw its inode number unable to tell a later file with the
+ * same number from it: so such a transaction flushes the sequence's record
+ * at once, once per batch, and a number handed out is never handed out
+ * again.
+ */
 int64
 CatalogNewIno(void)
 {
-	return nextval_internal(CatalogRelOid(PGFS_REL_INO_SEQ), true);
+	XLogRecPtr	before = XactLastRecEnd;
+	int64		ino = nextval_internal(CatalogRelOid(PGFS_REL_INO_SEQ), true);
+
+	if (XactLastRecEnd != before && synchronous_commit == SYNCHRONOUS_COMMIT_OFF)
+		XLogFlush(XactLastRecEnd);
+	return ino;
 }
 
 /*

@@ -113,8 +113,10 @@ RequireArgs(FunctionCallInfo fcinfo, int n)
  * without waiting for the WAL flush, and make them durable with
  * pgfs_ll_fsync() (or a durable call, whose commit flushes the WAL up to
  * itself) before it acknowledges the fsync or close.  The same goes for
- * names removed, moved or linked (unlink, rmdir, rename, link), which a
- * local filesystem makes durable at the fsync of their directory.  Argument
+ * names made, removed, moved or linked (mkdir, symlink, mknod, unlink,
+ * rmdir, rename, link), which a local filesystem makes durable at the fsync
+ * of their directory (CatalogNewIno says why a lost create cannot give its
+ * inode number to another file).  Argument
  * argno is durable: false asks for that; absent or NULL is the default,
  * true.  Only this transaction's commit changes (PgfsDeferCommit, set
  * before spi.c's pin, and outside the nest level of a function's own SET
@@ -505,6 +507,7 @@ PG_FUNCTION_INFO_V1(pgfs_ll_mkdir);
 Datum
 pgfs_ll_mkdir(PG_FUNCTION_ARGS)
 {
+	DeferIfAsked(fcinfo, 5);
 	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
 	return CreateCommon(fcinfo, S_IFDIR | (PG_GETARG_INT32(2) & 07777), 0,
 						PG_GETARG_INT64(3), PG_GETARG_INT64(4), NULL, 0, false);
@@ -536,6 +539,7 @@ pgfs_ll_mknod(PG_FUNCTION_ARGS)
 	if (!S_ISCHR(mode) && !S_ISBLK(mode))
 		rdev = 0;
 	CheckOwner(PG_GETARG_INT64(4), PG_GETARG_INT64(5));
+	DeferIfAsked(fcinfo, 6);
 	return CreateCommon(fcinfo, (mode & S_IFMT) | (mode & 07777), rdev,
 						PG_GETARG_INT64(4), PG_GETARG_INT64(5), NULL, 0, false);
 }
@@ -560,6 +564,7 @@ pgfs_ll_symlink(PG_FUNCTION_ARGS)
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("symbolic link target contains a NUL byte")));
 	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
+	DeferIfAsked(fcinfo, 5);
 	return CreateCommon(fcinfo, S_IFLNK | 0777, 0,
 						PG_GETARG_INT64(3), PG_GETARG_INT64(4), target, 0, false);
 }

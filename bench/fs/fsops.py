@@ -165,6 +165,30 @@ def stat(d, n):
     done(t0, n)
 
 
+def fsync_dir(d):
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    os.fsync(fd)
+    os.close(fd)
+
+
+def rename(d, n):
+    """f<i> to g<i> in d, then the directory's fsync (makes the renames durable)"""
+    t0 = time.perf_counter()
+    for i in range(n):
+        os.rename("%s/f%d" % (d, i), "%s/g%d" % (d, i))
+    fsync_dir(d)
+    done(t0, n)
+
+
+def unlink(d, n):
+    """g<i> in d, then the directory's fsync"""
+    t0 = time.perf_counter()
+    for i in range(n):
+        os.unlink("%s/g%d" % (d, i))
+    fsync_dir(d)
+    done(t0, n)
+
+
 def touch(d, first, n):
     t0 = time.perf_counter()
     for i in range(first, first + n):
@@ -236,6 +260,10 @@ def main(argv):
         smallread(a[0], int(a[1]), int(a[2]), verify)
     elif op == "stat":
         stat(a[0], int(a[1]))
+    elif op == "rename":
+        rename(a[0], int(a[1]))
+    elif op == "unlink":
+        unlink(a[0], int(a[1]))
     elif op == "touch":
         touch(a[0], int(a[1]), int(a[2]))
     elif op == "statlist":

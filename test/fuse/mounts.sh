@@ -108,8 +108,9 @@ bad=$(newdir)
 ! "$FUSE_BIN" "" "$bad" -o subdir=/no/such/dir 2> /dev/null
 result $? "a missing subdir fails the mount"
 
-# -o dirsync: unlink, rmdir, rename and link wait for the WAL flush (by
-# default they commit without, and a directory's fsync waits: ops.py).  With
+# -o dirsync: mkdir, symlink, unlink, rmdir, rename and link wait for the
+# WAL flush (by default they commit without, and a directory's fsync waits:
+# ops.py).  With
 # the server's WAL writer (and the processes that flush WAL before writing
 # pages) stopped, only the commits themselves flush it.  (An insert position
 # at the start of a page is past the header, not yet written: 40 bytes.)
@@ -125,14 +126,14 @@ writers=$(sql "SELECT pid FROM pg_stat_activity
 # shellcheck disable=SC2086
 kill -STOP $writers
 mv "$ds/$sub/ds/a" "$ds/$sub/ds/b" && ln "$ds/$sub/ds/b" "$ds/$sub/ds/c" &&
-	rm "$ds/$sub/ds/b" && rmdir "$ds/$sub/ds/d"
+	rm "$ds/$sub/ds/b" && rmdir "$ds/$sub/ds/d" && ln -s c "$ds/$sub/ds/s" && mkdir "$ds/$sub/ds/e"
 moved=$?
 lsn=$(sql "SELECT pg_current_wal_insert_lsn()")
 flushed=$(sql "SELECT pg_current_wal_flush_lsn() >= '$lsn'::pg_lsn - 40")
 # shellcheck disable=SC2086
 kill -CONT $writers
 [ $moved = 0 ] && [ "$flushed" = t ]
-result $? "with dirsync, rename, link, unlink and rmdir are durable when they return ($flushed)"
+result $? "with dirsync, rename, link, unlink, rmdir, symlink and mkdir are durable when they return ($flushed)"
 fusermount3 -u "$ds"
 
 # the server ends our sessions: reads and writes go on over new connections,

@@ -480,13 +480,14 @@ def fsync_dir(path):
 
 
 def t_names_durable():
-    # unlink, rmdir, rename and link commit without waiting for the WAL
-    # flush, and the fsync of a directory makes them durable, as on a local
-    # filesystem.  With the server's WAL writer (and the processes that
-    # flush WAL before they write pages) stopped, nothing else flushes it:
-    # right after the changes the WAL is not flushed past them, and after
-    # the directory's fsync it is.  (An insert position at the start of a
-    # page is past the header, not yet written: hence the 40 bytes.)
+    # mkdir, symlink, mknod, unlink, rmdir, rename and link commit without
+    # waiting for the WAL flush, and the fsync of a directory makes them
+    # durable, as on a local filesystem.  With the server's WAL writer (and
+    # the processes that flush WAL before they write pages) stopped, nothing
+    # else flushes it: right after the changes the WAL is not flushed past
+    # them, and after the directory's fsync it is.  (An insert position at
+    # the start of a page is past the header, not yet written: hence the 40
+    # bytes.)
     os.mkdir(p('nd'))
     put(p('nd', 'a'), b'a')
     put(p('nd', 'b'), b'b')
@@ -498,10 +499,14 @@ def t_names_durable():
         for pid in writers:
             os.kill(pid, signal.SIGSTOP)
         for i in range(3):    # another flush in between: try again
-            os.mkdir(p('nd', f'sub{i}'))    # a durable commit: flushes all before
+            fsync_dir(p('nd'))    # flushes all before
+            os.mkdir(p('nd', f'sub{i}'))
+            os.symlink('a', p('nd', f'sl{i}'))
+            os.mkfifo(p('nd', f'fifo{i}'))
             os.rename(p('nd', 'a'), p('nd', 'a2'))
             os.link(p('nd', 'a2'), p('nd', 'a'))
-            os.unlink(p('nd', 'a2'))
+            for name in ('a2', f'sl{i}', f'fifo{i}'):
+                os.unlink(p('nd', name))
             os.rmdir(p('nd', f'sub{i}'))
             lsn = sql("SELECT pg_current_wal_insert_lsn()")
             r = sql(f"SELECT pg_current_wal_flush_lsn() < '{lsn}'::pg_lsn - 40")
@@ -513,7 +518,8 @@ def t_names_durable():
     finally:
         for pid in writers:
             os.kill(pid, signal.SIGCONT)
-    check('unlink, rmdir, rename and link do not wait for the WAL flush', deferred)
+    check('mkdir, symlink, mknod, unlink, rmdir, rename and link do not wait for the WAL flush',
+          deferred)
     check('the fsync of their directory flushes the WAL past them', flushed)
     check('... and they are there', sorted(os.listdir(p('nd'))) == ['a', 'b'] and get(p('nd', 'a')) == b'a')
 
