@@ -15,8 +15,9 @@
  * off for their own transaction (SET LOCAL, after spi.c has dropped its
  * search_path pin, so that the setting lasts until the commit; and no SET
  * clause on the functions, which would end it with the call) unless the
- * transaction may free an unlinked file, which stays a durable commit like
- * any other change of the tree.
+ * transaction may free an unlinked file, which stays a durable commit: no
+ * fsync follows a release to make it durable later, as one follows the
+ * name changes a client asks to defer (funcs_ll.c).
  *
  * pgfs_ll_open_read registers a handle and returns the first bytes of the
  * file, read under the row lock it took: a program that opens a small file
