@@ -546,32 +546,35 @@ oi_sync(struct open_inode *oi)
 }
 
 /*
- * Forget dir's name-change record (every directory's with dir 0), which a
- * durable commit did not clear: true if one of them was made before a
- * server reset, which may have taken it.  Under sync_lock.
+ * Forget dir's name-change record (every directory's with dir 0) if its
+ * last change is no later than upto (a change made since belongs to a later
+ * fsync), which a durable commit did not clear: true if one of them was
+ * made before a server reset, which may have taken it.  Under sync_lock.
  */
 static int
-names_forget_locked(int64_t dir, unsigned resets)
+names_forget_locked(int64_t dir, uint64_t upto, unsigned resets)
 {
-	struct names_dir **pp;
 	int			lost = 0;
 
-	if (dir != 0)
-	{
-		pp = names_find_locked(dir);
-		if (*pp)
-		{
-			lost = (*pp)->resets != resets;
-			names_drop_locked(pp);
-		}
-		return lost;
-	}
 	for (int i = 0; i < NBUCKETS; i++)
-		while (names_table[i])
+	{
+		struct names_dir **pp = dir ? names_find_locked(dir) : &names_table[i];
+
+		while (*pp)
 		{
-			lost |= names_table[i]->resets != resets;
-			names_drop_locked(&names_table[i]);
+			if ((*pp)->seq <= upto)
+			{
+				lost |= (*pp)->resets != resets;
+				names_drop_locked(pp);
+			}
+			else
+				pp = &(*pp)->next;
+			if (dir)
+				break;
 		}
+		if (dir)
+			break;
+	}
 	return lost;
 }
 
@@ -592,6 +595,7 @@ int
 pgfs_sync_dir(int64_t dir)
 {
 	unsigned	resets;
+	uint64_t	upto;
 	int			need,
 				lost = 0,
 				err = 0,
@@ -599,6 +603,7 @@ pgfs_sync_dir(int64_t dir)
 
 	pthread_mutex_lock(&sync_lock);
 	need = async_made > async_synced;
+	upto = async_made;
 	if (!need && names_count == 0)
 	{
 		pthread_mutex_unlock(&sync_lock);
@@ -610,7 +615,7 @@ pgfs_sync_dir(int64_t dir)
 	resets = pgfs_conn_resets();
 	pthread_mutex_lock(&sync_lock);
 	/* what the flush covered is gone from the table (durable_done) */
-	if (names_forget_locked(dir, resets) && err == 0)
+	if (names_forget_locked(dir, upto, resets) && err == 0)
 	{
 		err = EIO;
 		if (dir)

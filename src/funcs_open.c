@@ -13,8 +13,7 @@
  * unlink's "is it still open?" writes a WAL record, and a transaction that
  * wrote WAL commits synchronously.  These functions set synchronous_commit
  * off for their own transaction (SET LOCAL, after spi.c has dropped its
- * search_path pin, so that the setting lasts until the commit; and no SET
- * clause on the functions, which would end it with the call) unless the
+ * search_path pin, so that the setting lasts until the commit) unless the
  * transaction may free an unlinked file, which stays a durable commit: no
  * fsync follows a release to make it durable later, as one follows the
  * name changes a client asks to defer (funcs_ll.c).
