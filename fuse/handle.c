@@ -371,6 +371,43 @@ names_drop_locked(struct names_dir **pp)
 	names_count--;
 }
 
+/*
+ * Drop the records of dir (of every directory with dir 0) whose last change
+ * is no later than upto; a change made since belongs to a later fsync.
+ * covered: a durable commit covered up to upto (durable_done), so only
+ * records made with no server reset since go, and the others stay for
+ * their directory's fsync.  Otherwise that fsync is reporting: all of
+ * them go, and the result says whether one was made before a reset, which
+ * may have taken it.  Under sync_lock.
+ */
+static int
+names_clear_locked(int64_t dir, uint64_t upto, unsigned resets, int covered)
+{
+	int			lo = dir ? (int) ((uint64_t) dir % NBUCKETS) : 0;
+	int			hi = dir ? lo + 1 : NBUCKETS;
+	int			lost = 0;
+
+	for (int i = lo; i < hi; i++)
+	{
+		struct names_dir **pp = &names_table[i];
+
+		while (*pp)
+		{
+			struct names_dir *nd = *pp;
+
+			if ((dir == 0 || nd->dir == dir) && nd->seq <= upto &&
+				(!covered || nd->resets == resets))
+			{
+				lost |= nd->resets != resets;
+				names_drop_locked(pp);
+			}
+			else
+				pp = &nd->next;
+		}
+	}
+	return lost;
+}
+
 static int	sql_fsync(void);
 
 /*
@@ -475,22 +512,7 @@ durable_done(uint64_t upto)
 		async_synced = upto;
 	/* unless the server was reset in between: pgfs_sync_dir reports that */
 	if (names_count > 0)
-	{
-		unsigned	resets = pgfs_conn_resets();
-
-		for (int i = 0; i < NBUCKETS; i++)
-		{
-			struct names_dir **pp = &names_table[i];
-
-			while (*pp)
-			{
-				if ((*pp)->seq <= upto && (*pp)->resets == resets)
-					names_drop_locked(pp);
-				else
-					pp = &(*pp)->next;
-			}
-		}
-	}
+		(void) names_clear_locked(0, upto, pgfs_conn_resets(), 1);
 	pthread_mutex_unlock(&sync_lock);
 }
 
@@ -546,39 +568,6 @@ oi_sync(struct open_inode *oi)
 }
 
 /*
- * Forget dir's name-change record (every directory's with dir 0) if its
- * last change is no later than upto (a change made since belongs to a later
- * fsync), which a durable commit did not clear: true if one of them was
- * made before a server reset, which may have taken it.  Under sync_lock.
- */
-static int
-names_forget_locked(int64_t dir, uint64_t upto, unsigned resets)
-{
-	int			lost = 0;
-
-	for (int i = 0; i < NBUCKETS; i++)
-	{
-		struct names_dir **pp = dir ? names_find_locked(dir) : &names_table[i];
-
-		while (*pp)
-		{
-			if ((*pp)->seq <= upto)
-			{
-				lost |= (*pp)->resets != resets;
-				names_drop_locked(pp);
-			}
-			else
-				pp = &(*pp)->next;
-			if (dir)
-				break;
-		}
-		if (dir)
-			break;
-	}
-	return lost;
-}
-
-/*
  * Every deferred commit made so far durable: the fsync of directory dir,
  * or with dir 0 of the mount (unmount).  0; EIO if a file open here has a
  * deferred commit that a server reset may have taken, or a name in dir
@@ -615,7 +604,7 @@ pgfs_sync_dir(int64_t dir)
 	resets = pgfs_conn_resets();
 	pthread_mutex_lock(&sync_lock);
 	/* what the flush covered is gone from the table (durable_done) */
-	if (names_forget_locked(dir, upto, resets) && err == 0)
+	if (names_clear_locked(dir, upto, resets, 0) && err == 0)
 	{
 		err = EIO;
 		if (dir)
