@@ -12,6 +12,7 @@ OBJS = \
 	src/chunkstore.o \
 	src/compress.o \
 	src/namespace.o \
+	src/acl.o \
 	src/funcs_path.o \
 	src/funcs_ll.o \
 	src/funcs_open.o \

@@ -542,30 +542,32 @@ COMMENT ON FUNCTION pgfs_ll_fsync() IS
 'as synchronous_commit asks): the fsync of a client that committed writes with durable => false';
 
 CREATE FUNCTION pgfs_ll_create(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
-    client bigint DEFAULT NULL, durable boolean DEFAULT true)
+    client bigint DEFAULT NULL, durable boolean DEFAULT true, umask integer DEFAULT 0)
 RETURNS pgfs_created
 AS 'MODULE_PATHNAME', 'pgfs_ll_create' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
-COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint, boolean) IS
+COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint, boolean, integer) IS
 'create a regular file (EEXIST if the name exists); mode may carry S_IFREG; with client, also open it; '
-'durable => false commits without waiting for the WAL flush, as pgfs_ll_write does';
+'durable => false commits without waiting for the WAL flush, as pgfs_ll_write does; umask applies '
+'unless the directory has a default ACL, which then gives the file its ACL';
 
 CREATE FUNCTION pgfs_ll_mkdir(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
-    durable boolean DEFAULT true)
+    durable boolean DEFAULT true, umask integer DEFAULT 0)
 RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_mkdir' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_mkdir(bigint, bytea, integer, bigint, bigint, boolean) IS
-'create a directory; durable => false commits without waiting for the WAL flush';
+COMMENT ON FUNCTION pgfs_ll_mkdir(bigint, bytea, integer, bigint, bigint, boolean, integer) IS
+'create a directory; durable => false commits without waiting for the WAL flush; umask applies '
+'unless the parent has a default ACL, which the directory then inherits';
 
 CREATE FUNCTION pgfs_ll_mknod(parent bigint, name bytea, mode integer, rdev bigint, uid bigint, gid bigint,
-    durable boolean DEFAULT true)
+    durable boolean DEFAULT true, umask integer DEFAULT 0)
 RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_mknod' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_mknod(bigint, bytea, integer, bigint, bigint, bigint, boolean) IS
+COMMENT ON FUNCTION pgfs_ll_mknod(bigint, bytea, integer, bigint, bigint, bigint, boolean, integer) IS
 'create a regular file, fifo, socket or device node; mode carries the S_IFMT type; '
-'durable => false commits without waiting for the WAL flush';
+'durable => false commits without waiting for the WAL flush; umask as for pgfs_ll_create';
 
 CREATE FUNCTION pgfs_ll_symlink(parent bigint, name bytea, target bytea, uid bigint, gid bigint,
     durable boolean DEFAULT true)

@@ -47,6 +47,8 @@ static const struct fuse_opt pgfs_opts[] = {
 	PGFS_OPT("attr_timeout=%lf", attr_timeout, 0),
 	PGFS_OPT("entry_timeout=%lf", entry_timeout, 0),
 	PGFS_OPT("read_ahead_kb=%d", read_ahead_kb, 0),
+	PGFS_OPT("default_permissions", default_permissions, 1),
+	FUSE_OPT_KEY("default_permissions", FUSE_OPT_KEY_KEEP),	/* for the kernel */
 	PGFS_OPT("fsname=", has_fsname, 1),
 	FUSE_OPT_KEY("fsname=", FUSE_OPT_KEY_KEEP),
 	PGFS_OPT("subtype=", has_subtype, 1),

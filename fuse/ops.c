@@ -227,6 +227,36 @@ pgfs_init(void *userdata, struct fuse_conn_info *conn)
 								   FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_READDIRPLUS |
 								   FUSE_CAP_READDIRPLUS_AUTO);
 	conn->max_write = PGFS_WBUF_MAX;
+
+	/*
+	 * POSIX ACLs, when the kernel checks permissions: it enforces them and
+	 * caches them; the server keeps them and the mode in step and hands a
+	 * directory's default ACL down (src/acl.c).  It then leaves the umask
+	 * to us, because a default ACL replaces it: creates pass it on.
+	 * Without default_permissions nothing would enforce an ACL, so setting
+	 * one is refused (EOPNOTSUPP) rather than accepted and ignored.
+	 */
+	if (pgfs.cfg.default_permissions &&
+		(conn->capable & (FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK)) ==
+		(FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK))
+	{
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+		pgfs.acl = 1;
+	}
+}
+
+/* the umask a create passes to the server: the kernel applied it unless pgfs.acl */
+static void
+par_umask(struct pgfs_params *p, const struct fuse_ctx *ctx)
+{
+	par_i32(p, pgfs.acl ? (int32_t) (ctx->umask & 0777) : 0);
+}
+
+static int
+is_acl_name(const char *name)
+{
+	return strcmp(name, "system.posix_acl_access") == 0 ||
+		strcmp(name, "system.posix_acl_default") == 0;
 }
 
 static void
@@ -430,6 +460,7 @@ pgfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	par_names_durable(&p);
+	par_umask(&p, ctx);
 	r = exec_attr(SQL_MKNOD, &p, &err);
 	names_changed(r != NULL, parent, 0, resets);
 	pgfs_dcache_added(parent, name);
@@ -455,6 +486,7 @@ pgfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	par_i64(&p, ctx->uid);
 	par_i64(&p, ctx->gid);
 	par_names_durable(&p);
+	par_umask(&p, ctx);
 	r = exec_attr(SQL_MKDIR, &p, &err);
 	names_changed(r != NULL, parent, 0, resets);
 	pgfs_dcache_added(parent, name);
@@ -721,6 +753,7 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	par_i64(&p, pgfs.client);	/* create and open in one transaction */
 	/* durable at close or fsync, or at once with O_SYNC (handle.c) */
 	par_bool(&p, durable);
+	par_umask(&p, ctx);
 	for (attempt = 0;; attempt++)
 	{
 		sent = pgfs_now_ns();
@@ -1266,6 +1299,42 @@ reply_xattr_change(fuse_req_t req, fuse_ino_t ino, enum pgfs_stmt st, const stru
 	fuse_reply_err(req, err);
 }
 
+/*
+ * Setting an access ACL clears the set-group-ID bit unless the caller is in
+ * the file's group or has CAP_FSETID (Linux's posix_acl_update_mode).  The
+ * kernel decides this but tells only daemons that speak a newer protocol
+ * than libfuse 3.14, so it is decided here, with root standing for the
+ * capability.
+ */
+static int
+acl_kills_sgid(fuse_req_t req, fuse_ino_t ino)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t		groups[64];
+	struct stat st;
+	PGresult   *r;
+	int			err,
+				n,
+				kill = 0;
+
+	if (ctx->uid == 0)
+		return 0;
+	if (!(r = getattr_sql(ino_in(ino), &err)))
+		return 0;				/* the setxattr will say what is wrong */
+	pgfs_row_stat(r, 0, 0, &st);
+	PQclear(r);
+	if ((st.st_mode & S_ISGID) != 0)
+	{
+		gid_t		gid = st.st_gid;
+
+		kill = gid != ctx->gid;
+		n = fuse_req_getgroups(req, 64, groups);
+		for (int i = 0; kill && i < n && i < 64; i++)
+			kill = gid != groups[i];
+	}
+	return kill;
+}
+
 static void
 pgfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			  size_t size, int flags)
@@ -1283,10 +1352,18 @@ pgfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *valu
 		fuse_reply_err(req, E2BIG);
 		return;
 	}
+	if (is_acl_name(name) && !pgfs.acl)
+	{
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	flags &= PGFS_XATTR_CREATE | PGFS_XATTR_REPLACE;
+	if (pgfs.acl && strcmp(name, "system.posix_acl_access") == 0 && acl_kills_sgid(req, ino))
+		flags |= PGFS_XATTR_ACL_KILL_SGID;
 	par_i64(&p, ino_in(ino));
 	par_bytes(&p, name, strlen(name));
 	par_bytes(&p, value, size);
-	par_i32(&p, flags & (PGFS_XATTR_CREATE | PGFS_XATTR_REPLACE));
+	par_i32(&p, flags);
 	pgfs_ino_set_nocaps(ino_in(ino), 0);
 	reply_xattr_change(req, ino, SQL_SETXATTR, &p);
 }
@@ -1387,6 +1464,11 @@ pgfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (strlen(name) > PGFS_XATTR_NAME_MAX)
 	{
 		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	if (is_acl_name(name) && !pgfs.acl)
+	{
+		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
 	par_i64(&p, ino_in(ino));

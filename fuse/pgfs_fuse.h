@@ -63,6 +63,7 @@ struct pgfs_config
 	double		attr_timeout;
 	double		entry_timeout;
 	int			read_ahead_kb;	/* -o read_ahead_kb=: the mount's read-ahead, or -1 */
+	int			default_permissions;	/* the kernel checks permissions, ACLs too */
 	int			debug;
 	int			has_fsname;		/* the user chose -o fsname= / subtype= */
 	int			has_subtype;
@@ -75,6 +76,7 @@ struct pgfs_state
 	int64_t		client;			/* random id marking our open handles */
 	int64_t		root_ino;		/* pgfs inode shown as FUSE_ROOT_ID */
 	char	   *mountpoint;		/* absolute */
+	int			acl;			/* the kernel enforces POSIX ACLs (ops.c) */
 };
 
 extern struct pgfs_state pgfs;
@@ -138,11 +140,11 @@ ino_out(int64_t ino)
 	PGFS_STMT(FALLOCATE, 1, "SELECT pgfs_ll_fallocate($1::int8, $2::int4, $3::int8, $4::int8, $5::bool)") \
 	PGFS_STMT(SEEK, 0, "SELECT pgfs_ll_seek($1::int8, $2::int8, $3::int4)") \
 	PGFS_STMT(CREATE, 1, "SELECT " PGFS_ATTR_COLS ", parent_generation FROM pgfs_ll_create($1::int8, $2::bytea," \
-			  " $3::int4, $4::int8, $5::int8, $6::int8, $7::bool)") \
+			  " $3::int4, $4::int8, $5::int8, $6::int8, $7::bool, $8::int4)") \
 	PGFS_STMT(MKDIR, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mkdir($1::int8, $2::bytea," \
-			  " $3::int4, $4::int8, $5::int8, $6::bool)") \
+			  " $3::int4, $4::int8, $5::int8, $6::bool, $7::int4)") \
 	PGFS_STMT(MKNOD, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_mknod($1::int8, $2::bytea," \
-			  " $3::int4, $4::int8, $5::int8, $6::int8, $7::bool)") \
+			  " $3::int4, $4::int8, $5::int8, $6::int8, $7::bool, $8::int4)") \
 	PGFS_STMT(SYMLINK, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_symlink($1::int8, $2::bytea," \
 			  " $3::bytea, $4::int8, $5::int8, $6::bool)") \
 	PGFS_STMT(LINK, 1, "SELECT " PGFS_ATTR_COLS " FROM pgfs_ll_link($1::int8, $2::int8, $3::bytea," \

@@ -75,6 +75,13 @@
 /* setxattr flags, the Linux values */
 #define PGFS_XATTR_CREATE		1
 #define PGFS_XATTR_REPLACE		2
+/*
+ * and one of pgfs's: setting system.posix_acl_access also clears the
+ * set-group-ID bit, for a caller outside the file's group (Linux's
+ * FUSE_SETXATTR_ACL_KILL_SGID, which the kernel decides and pgfs-fuse
+ * passes on)
+ */
+#define PGFS_XATTR_ACL_KILL_SGID	4
 
 /* limits shared with clients */
 #define PGFS_NAME_MAX			255

@@ -32,6 +32,7 @@ PGFS_PACKAGES=(
 	rsync
 	fio
 	stress-ng
+	acl
 	pgbackrest
 	postgresql-contrib
 )

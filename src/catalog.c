@@ -71,13 +71,13 @@ static PgfsPlan lock_plan = {
  */
 static PgfsPlan create_plan = {
 	"WITH i AS (INSERT INTO pgfs.inode (ino, mode, nlink, uid, gid, rdev, size, blocks,"
-	"   atime_ns, mtime_ns, ctime_ns, btime_ns, generation, parent, target)"
-	"  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $9, 1, $10, $11)),"
+	"   atime_ns, mtime_ns, ctime_ns, btime_ns, generation, parent, target, xattrs)"
+	"  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $9, 1, $10, $11, $16)),"
 	" d AS (INSERT INTO pgfs.dirent (parent, name, ino) VALUES ($12, $13, $1))"
 	" UPDATE pgfs.inode SET nlink = $14, mtime_ns = $9, ctime_ns = $9, generation = $15"
 	" WHERE ino = $12",
-	15, {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	INT8OID, BYTEAOID, INT8OID, BYTEAOID, INT4OID, INT8OID}
+	16, {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, BYTEAOID, INT8OID, BYTEAOID, INT4OID, INT8OID, INT4OID}
 };
 static PgfsPlan update_plan = {
 	"UPDATE pgfs.inode SET mode = $2, nlink = $3, uid = $4, gid = $5, size = $6,"
@@ -568,8 +568,9 @@ CreateDirect(const PgfsInode *node, bytea *target, PgfsInode *dir, PgfsName name
 	n[13] = node->parent == 0;
 	v[14] = PointerGetDatum(target);
 	n[14] = target == NULL;
-	v[15] = (Datum) 0;
-	n[15] = true;				/* no extended attributes */
+	/* the ACLs it inherits, which the caller inserts next (namespace.c) */
+	v[15] = Int32GetDatum(node->xattrs);
+	n[15] = node->xattrs == 0;
 	RowInsert(PGFS_REL_INODE, v, n);
 
 	/* dirent: parent, name, ino and the default cookie */
@@ -591,8 +592,8 @@ CreateDirect(const PgfsInode *node, bytea *target, PgfsInode *dir, PgfsName name
 void
 CatalogCreate(const PgfsInode *node, bytea *target, PgfsInode *dir, PgfsName name, int64 now)
 {
-	Datum		v[15];
-	char		nulls[15];
+	Datum		v[16];
+	char		nulls[16];
 
 	Assert(node->ctime_ns == now);
 	CheckCounts(node);
@@ -618,6 +619,9 @@ CatalogCreate(const PgfsInode *node, bytea *target, PgfsInode *dir, PgfsName nam
 	v[12] = NameDatum(name);
 	v[13] = Int32GetDatum(dir->nlink);
 	v[14] = Int64GetDatum(dir->generation);
+	v[15] = Int32GetDatum(node->xattrs);
+	if (node->xattrs == 0)
+		nulls[15] = 'n';
 	if (PgfsExec(&create_plan, v, nulls) != 1)
 		elog(ERROR, "inode %lld vanished while locked", (long long) dir->ino);
 }

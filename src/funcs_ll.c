@@ -453,7 +453,7 @@ pgfs_ll_seek(PG_FUNCTION_ARGS)
  * the directory in between (pgfs-fuse's directory listings, fuse/dcache.c).
  */
 static Datum
-CreateCommon(FunctionCallInfo fcinfo, int32 mode, int64 rdev, int64 uid, int64 gid,
+CreateCommon(FunctionCallInfo fcinfo, int32 mode, int32 umask, int64 rdev, int64 uid, int64 gid,
 			 bytea *target, int64 client, bool dir_generation)
 {
 	PgfsInode	node;
@@ -462,7 +462,7 @@ CreateCommon(FunctionCallInfo fcinfo, int32 mode, int64 rdev, int64 uid, int64 g
 	bool		nulls[PGFS_ATTR_NCOLS + 1];
 
 	PgfsSpiBegin(false);
-	NsCreate(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), mode, rdev,
+	NsCreate(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)), mode, umask, rdev,
 			 uid, gid, target, NULL, true, &node, NULL, &dirgen);
 	if (client != 0)
 		NsOpen(node.ino, client);
@@ -473,6 +473,27 @@ CreateCommon(FunctionCallInfo fcinfo, int32 mode, int64 rdev, int64 uid, int64 g
 	values[PGFS_ATTR_NCOLS] = Int64GetDatum(dirgen);
 	nulls[PGFS_ATTR_NCOLS] = false;
 	return HeapTupleGetDatum(heap_form_tuple(PgfsResultDesc(fcinfo), values, nulls));
+}
+
+/*
+ * The creator's umask, argument argno: it applies unless the directory has
+ * a default ACL (namespace.c).  A client whose kernel applied it already
+ * passes 0.
+ */
+static int32
+GetUmask(FunctionCallInfo fcinfo, int argno)
+{
+	int32		umask;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return 0;
+	umask = PG_GETARG_INT32(argno);
+	if ((umask & ~0777) != 0)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid umask %o", umask),
+				 errdetail("A umask has permission bits (0777) only.")));
+	return umask;
 }
 
 static void
@@ -498,7 +519,7 @@ pgfs_ll_create(PG_FUNCTION_ARGS)
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("pgfs_ll_create makes regular files only")));
 	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
-	return CreateCommon(fcinfo, S_IFREG | (mode & 07777), 0,
+	return CreateCommon(fcinfo, S_IFREG | (mode & 07777), GetUmask(fcinfo, 7), 0,
 						PG_GETARG_INT64(3), PG_GETARG_INT64(4), NULL,
 						PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5), true);
 }
@@ -509,7 +530,7 @@ pgfs_ll_mkdir(PG_FUNCTION_ARGS)
 {
 	DeferIfAsked(fcinfo, 5);
 	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
-	return CreateCommon(fcinfo, S_IFDIR | (PG_GETARG_INT32(2) & 07777), 0,
+	return CreateCommon(fcinfo, S_IFDIR | (PG_GETARG_INT32(2) & 07777), GetUmask(fcinfo, 6), 0,
 						PG_GETARG_INT64(3), PG_GETARG_INT64(4), NULL, 0, false);
 }
 
@@ -540,7 +561,7 @@ pgfs_ll_mknod(PG_FUNCTION_ARGS)
 		rdev = 0;
 	CheckOwner(PG_GETARG_INT64(4), PG_GETARG_INT64(5));
 	DeferIfAsked(fcinfo, 6);
-	return CreateCommon(fcinfo, (mode & S_IFMT) | (mode & 07777), rdev,
+	return CreateCommon(fcinfo, (mode & S_IFMT) | (mode & 07777), GetUmask(fcinfo, 7), rdev,
 						PG_GETARG_INT64(4), PG_GETARG_INT64(5), NULL, 0, false);
 }
 
@@ -565,7 +586,7 @@ pgfs_ll_symlink(PG_FUNCTION_ARGS)
 				 errmsg("symbolic link target contains a NUL byte")));
 	CheckOwner(PG_GETARG_INT64(3), PG_GETARG_INT64(4));
 	DeferIfAsked(fcinfo, 5);
-	return CreateCommon(fcinfo, S_IFLNK | 0777, 0,
+	return CreateCommon(fcinfo, S_IFLNK | 0777, 0, 0,
 						PG_GETARG_INT64(3), PG_GETARG_INT64(4), target, 0, false);
 }
 

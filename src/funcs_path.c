@@ -342,7 +342,7 @@ pgfs_mkdir(PG_FUNCTION_ARGS)
 				node = p.inode;
 				continue;
 			}
-			NsCreate(p.parent, p.name, S_IFDIR | mode, 0, pgfs_default_uid,
+			NsCreate(p.parent, p.name, S_IFDIR | mode, 0, 0, pgfs_default_uid,
 					 pgfs_default_gid, NULL, prefix, false, &node, &created, NULL);
 			if (!created && !PGFS_IS_DIR(node.mode))
 				ereport(ERROR,
@@ -357,7 +357,7 @@ pgfs_mkdir(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(PGFS_SQLSTATE_EEXIST),
 					 errmsg("file \"%s\" already exists", path)));
-		NsCreate(p.parent, p.name, S_IFDIR | mode, 0, pgfs_default_uid,
+		NsCreate(p.parent, p.name, S_IFDIR | mode, 0, 0, pgfs_default_uid,
 				 pgfs_default_gid, NULL, path, true, &node, NULL, NULL);
 	}
 	PgfsSpiEnd();
@@ -462,7 +462,7 @@ pgfs_symlink(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EEXIST),
 				 errmsg("file \"%s\" already exists", linkpath)));
-	NsCreate(p.parent, p.name, S_IFLNK | 0777, 0, pgfs_default_uid, pgfs_default_gid,
+	NsCreate(p.parent, p.name, S_IFLNK | 0777, 0, 0, pgfs_default_uid, pgfs_default_gid,
 			 (bytea *) target, linkpath, true, &node, NULL, NULL);
 	PgfsSpiEnd();
 	PG_RETURN_VOID();
@@ -614,7 +614,7 @@ pgfs_mknod(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EEXIST),
 				 errmsg("file \"%s\" already exists", path)));
-	NsCreate(p.parent, p.name, fmt | mode, rdev, pgfs_default_uid, pgfs_default_gid,
+	NsCreate(p.parent, p.name, fmt | mode, 0, rdev, pgfs_default_uid, pgfs_default_gid,
 			 NULL, path, true, &node, NULL, NULL);
 	PgfsSpiEnd();
 	PG_RETURN_INT64(node.ino);

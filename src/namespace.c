@@ -44,6 +44,8 @@ static PgfsPlan release_last_plan = {
 };
 
 static const char *InoLabel(int64 ino, const char *errpath);
+static PgfsAcl *GetAcl(int64 ino, PgfsAclType type, const char *label);
+static void PutAcl(int64 ino, PgfsAclType type, bytea *value);
 
 /* a label for messages: the path when the caller has one, else the name */
 static const char *
@@ -79,14 +81,16 @@ LockDir(int64 ino, PgfsInode *dir, const char *errpath)
 }
 
 /*
- * Create name in directory parent.  A regular file may be given its first
+ * Create name in directory parent, with the permissions of mode that umask
+ * leaves, or, below a directory with a default ACL, with that ACL narrowed
+ * by mode and no umask (acl.c).  A regular file may be given its first
  * contents (data, len at offset): they are stored before the inode row is
  * inserted, so that the row goes in once, with its final size.
  * dir_generation, if not NULL, gets the directory's generation after the
  * create (the caller's transaction holds its row lock until it ends).
  */
 static void
-Create(int64 parent, PgfsName name, int32 mode, int64 rdev,
+Create(int64 parent, PgfsName name, int32 mode, int32 umask, int64 rdev,
 	   int64 uid, int64 gid, bytea *target, const char *errpath,
 	   bool excl, int64 offset, const char *data, int64 len,
 	   PgfsInode *out, bool *created, int64 *dir_generation)
@@ -95,6 +99,8 @@ Create(int64 parent, PgfsName name, int32 mode, int64 rdev,
 	PgfsInode	node;
 	int64		now;
 	const char *label = Label(errpath, name);
+	PgfsAcl    *dacl = NULL;
+	bytea	   *access = NULL;
 
 	PgfsValidateName(name, errpath);
 	LockDir(parent, &dir, label);
@@ -124,10 +130,25 @@ Create(int64 parent, PgfsName name, int32 mode, int64 rdev,
 			mode |= S_ISGID;
 	}
 
+	/* the directory's default ACL, if it has any extended attribute at all */
+	if (!PGFS_IS_LNK(mode) && dir.xattrs > 0)
+		dacl = GetAcl(parent, PGFS_ACL_DEFAULT, label);
+	if (dacl != NULL)
+	{
+		PgfsAcl    *acl = palloc(offsetof(PgfsAcl, e) + sizeof(PgfsAclEntry) * dacl->count);
+
+		memcpy(acl, dacl, offsetof(PgfsAcl, e) + sizeof(PgfsAclEntry) * dacl->count);
+		if (PgfsAclCreateMasq(acl, &mode))
+			access = PgfsAclEncode(acl);
+	}
+	else if (!PGFS_IS_LNK(mode))
+		mode &= ~(umask & 0777);
+
 	now = PgfsNowNs();
 	memset(&node, 0, sizeof(node));
 	node.ino = CatalogNewIno();
 	node.mode = mode;
+	node.xattrs = (access != NULL) + (dacl != NULL && PGFS_IS_DIR(mode));
 	node.nlink = PGFS_IS_DIR(mode) ? 2 : 1;
 	node.uid = uid;
 	node.gid = gid;
@@ -145,6 +166,10 @@ Create(int64 parent, PgfsName name, int32 mode, int64 rdev,
 	if (PGFS_IS_DIR(mode))
 		dir.nlink++;
 	CatalogCreate(&node, target, &dir, name, now);
+	if (access != NULL)
+		PutAcl(node.ino, PGFS_ACL_ACCESS, access);
+	if (dacl != NULL && PGFS_IS_DIR(mode))
+		PutAcl(node.ino, PGFS_ACL_DEFAULT, PgfsAclEncode(dacl));
 	*out = node;
 	if (dir_generation)
 		*dir_generation = dir.generation;
@@ -153,11 +178,11 @@ Create(int64 parent, PgfsName name, int32 mode, int64 rdev,
 }
 
 void
-NsCreate(int64 parent, PgfsName name, int32 mode, int64 rdev,
+NsCreate(int64 parent, PgfsName name, int32 mode, int32 umask, int64 rdev,
 		 int64 uid, int64 gid, bytea *target, const char *errpath,
 		 bool excl, PgfsInode *out, bool *created, int64 *dir_generation)
 {
-	Create(parent, name, mode, rdev, uid, gid, target, errpath, excl, 0, NULL, 0,
+	Create(parent, name, mode, umask, rdev, uid, gid, target, errpath, excl, 0, NULL, 0,
 		   out, created, dir_generation);
 }
 
@@ -172,7 +197,7 @@ NsCreateFile(int64 parent, PgfsName name, int32 mode, int64 uid, int64 gid,
 			 int64 offset, const char *data, int64 len, const char *errpath,
 			 PgfsInode *out, bool *created)
 {
-	Create(parent, name, S_IFREG | mode, 0, uid, gid, NULL, errpath, false,
+	Create(parent, name, S_IFREG | mode, 0, 0, uid, gid, NULL, errpath, false,
 		   offset, data, len, out, created, NULL);
 }
 
@@ -521,7 +546,20 @@ NsSetattr(int64 ino, const int32 *mode, const int64 *uid, const int64 *gid,
 		node.mtime_ns = now;
 	}
 	if (mode)
+	{
 		node.mode = (node.mode & S_IFMT) | *mode;
+		/* an access ACL follows the mode (posix_acl_chmod) */
+		if (node.xattrs > 0 && !PGFS_IS_LNK(node.mode))
+		{
+			PgfsAcl    *acl = GetAcl(ino, PGFS_ACL_ACCESS, label);
+
+			if (acl != NULL)
+			{
+				PgfsAclChmod(acl, node.mode);
+				PutAcl(ino, PGFS_ACL_ACCESS, PgfsAclEncode(acl));
+			}
+		}
+	}
 	if (uid)
 		node.uid = *uid;
 	if (gid)
@@ -819,6 +857,77 @@ InoLabel(int64 ino, const char *errpath)
 	return errpath ? errpath : psprintf("inode %lld", (long long) ino);
 }
 
+/* an ACL of inode ino, or NULL */
+static PgfsAcl *
+GetAcl(int64 ino, PgfsAclType type, const char *label)
+{
+	Datum		v[2];
+	bool		isnull;
+
+	v[0] = Int64GetDatum(ino);
+	v[1] = XattrNameDatum(PgfsAclName(type), label);
+	if (PgfsExec(&xattr_get_plan, v, NULL) == 0)
+		return NULL;
+	return PgfsAclParse(DatumGetByteaPP(PgfsGetDatum(0, 1, &isnull)), label);
+}
+
+/* store an ACL of inode ino; the caller counts it in the inode's xattrs */
+static void
+PutAcl(int64 ino, PgfsAclType type, bytea *value)
+{
+	Datum		v[3];
+
+	v[0] = Int64GetDatum(ino);
+	v[1] = XattrNameDatum(PgfsAclName(type), "");
+	v[2] = PointerGetDatum(value);
+	PgfsExec(&xattr_insert_plan, v, NULL);
+}
+
+/*
+ * Set (or, with an ACL of no entries, remove) an ACL of locked inode node,
+ * keeping its mode in step (acl.c).  Linux ignores XATTR_CREATE and
+ * XATTR_REPLACE here, and so does this.
+ */
+static void
+SetAcl(PgfsInode *node, PgfsAclType type, bytea *value, int flags, const char *label)
+{
+	PgfsAcl    *acl;
+	Datum		v[2];
+	bool		exists;
+
+	if (PGFS_IS_LNK(node->mode))
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EOPNOTSUPP),
+				 errmsg("\"%s\" is a symbolic link, which cannot have an access control list",
+						label)));
+	acl = PgfsAclParse(value, label);
+	if (type == PGFS_ACL_DEFAULT && !PGFS_IS_DIR(node->mode))
+	{
+		if (acl != NULL)
+			ereport(ERROR,
+					(errcode(PGFS_SQLSTATE_EACCES),
+					 errmsg("\"%s\" is not a directory: only directories have a default ACL",
+							label)));
+		return;
+	}
+	if (type == PGFS_ACL_ACCESS)
+	{
+		/* an ACL that a mode can say is kept as that mode only */
+		if (acl != NULL && !PgfsAclToMode(acl, &node->mode))
+			acl = NULL;
+		if (flags & PGFS_XATTR_ACL_KILL_SGID)
+			node->mode &= ~S_ISGID;
+	}
+	v[0] = Int64GetDatum(node->ino);
+	v[1] = XattrNameDatum(PgfsAclName(type), label);
+	exists = PgfsExec(&xattr_delete_plan, v, NULL) > 0;
+	if (acl != NULL)
+		PutAcl(node->ino, type, PgfsAclEncode(acl));
+	node->xattrs += (acl != NULL) - exists;
+	node->ctime_ns = PgfsNowNs();
+	CatalogUpdateInode(node);
+}
+
 void
 NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpath)
 {
@@ -826,11 +935,15 @@ NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpat
 	Datum		v[3];
 	PgfsInode	node;
 	bool		exists;
+	PgfsAclType acltype;
 
 	v[0] = Int64GetDatum(ino);
 	v[1] = XattrNameDatum(name, label);
 	v[2] = PointerGetDatum(value);
-	if ((flags & ~(PGFS_XATTR_CREATE | PGFS_XATTR_REPLACE)) != 0)
+	acltype = PgfsAclNameType(name);
+	if ((flags & ~(PGFS_XATTR_CREATE | PGFS_XATTR_REPLACE)) != 0 &&
+		(flags != (flags & (PGFS_XATTR_CREATE | PGFS_XATTR_REPLACE | PGFS_XATTR_ACL_KILL_SGID)) ||
+		 acltype != PGFS_ACL_ACCESS))
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("invalid extended attribute flags %d for \"%s\"", flags, label)));
@@ -841,6 +954,11 @@ NsSetxattr(int64 ino, PgfsName name, bytea *value, int flags, const char *errpat
 						label, PGFS_XATTR_SIZE_MAX)));
 	CatalogLockInode(ino, &node);
 	PolicyCheckInode(&node, true, label);
+	if (acltype != PGFS_ACL_NONE)
+	{
+		SetAcl(&node, acltype, value, flags, label);
+		return;
+	}
 	exists = PgfsExec(&xattr_get_plan, v, NULL) > 0;
 	if (exists && (flags & PGFS_XATTR_CREATE))
 		ereport(ERROR,

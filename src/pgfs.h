@@ -126,6 +126,27 @@ typedef struct PgfsPath
 	PgfsInode	inode;			/* valid when exists */
 } PgfsPath;
 
+/* A POSIX ACL, decoded (acl.c) */
+typedef enum PgfsAclType
+{
+	PGFS_ACL_NONE,
+	PGFS_ACL_ACCESS,			/* system.posix_acl_access */
+	PGFS_ACL_DEFAULT			/* system.posix_acl_default */
+} PgfsAclType;
+
+typedef struct PgfsAclEntry
+{
+	uint16		tag;
+	uint16		perm;
+	uint32		id;
+} PgfsAclEntry;
+
+typedef struct PgfsAcl
+{
+	int			count;
+	PgfsAclEntry e[FLEXIBLE_ARRAY_MEMBER];
+} PgfsAcl;
+
 /* in pgfs.c */
 extern int	pgfs_default_uid;
 extern int	pgfs_default_gid;
@@ -239,8 +260,17 @@ extern bool PgfsDecompressFrames(const char *src, int srclen, char *dst, int raw
 extern bool PgfsFrameBounds(const char *hdr, int rawlen, int stored, int k, int *start, int *end);
 extern bool PgfsDecodeFrame(const char *src, int srclen, char *dst, int flen, int want);
 
+/* in acl.c */
+extern PgfsAclType PgfsAclNameType(PgfsName name);
+extern PgfsName PgfsAclName(PgfsAclType type);
+extern PgfsAcl *PgfsAclParse(bytea *value, const char *label);
+extern bytea *PgfsAclEncode(const PgfsAcl *acl);
+extern bool PgfsAclToMode(const PgfsAcl *acl, int32 *mode);
+extern void PgfsAclChmod(PgfsAcl *acl, int32 mode);
+extern bool PgfsAclCreateMasq(PgfsAcl *acl, int32 *mode);
+
 /* in namespace.c */
-extern void NsCreate(int64 parent, PgfsName name, int32 mode, int64 rdev,
+extern void NsCreate(int64 parent, PgfsName name, int32 mode, int32 umask, int64 rdev,
 					 int64 uid, int64 gid, bytea *target, const char *errpath,
 					 bool excl, PgfsInode *out, bool *created, int64 *dir_generation);
 extern void NsRemove(int64 parent, PgfsName name, bool rmdir, const char *errpath);

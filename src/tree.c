@@ -113,7 +113,7 @@ CopyNode(int64 src, int64 newparent, PgfsName newname, const char *errpath)
 	CatalogGetInodeOrError(src, &node);
 	if (PGFS_IS_LNK(node.mode))
 		target = CatalogGetTarget(src);
-	NsCreate(newparent, newname, node.mode, node.rdev, pgfs_default_uid, pgfs_default_gid,
+	NsCreate(newparent, newname, node.mode, 0, node.rdev, pgfs_default_uid, pgfs_default_gid,
 			 target, errpath, true, &copy, NULL, NULL);
 	CatalogLockInode(src, &node);
 	if (PGFS_IS_REG(node.mode) && node.size > 0)

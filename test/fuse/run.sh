@@ -96,6 +96,7 @@ run_test randio bash "$here/randio.sh" "$MNT" randio
 run_test preread "$PYTHON" "$here/preread.py" "$MNT" preread
 run_test mounts bash "$here/mounts.sh" "$MNT" mounts
 run_test dcache bash "$here/dcache.sh" "$MNT" dcache
+run_test acl bash "$here/acl.sh" "$MNT/acl" "$SCRATCH/acl-ref"
 if mount_store "$MNT2"; then
 	run_test concurrent "$PYTHON" "$here/concurrent.py" "$MNT/concurrent" "$MNT2/concurrent"
 	rm -rf "$MNT/concurrent"
