@@ -133,6 +133,16 @@ SELECT pg_temp.perms('/acl/e/file');
 SELECT pg_temp.try($$SELECT pgfs_mkdir('/acl/d/sub')$$) AS exists;
 SELECT count(*) FROM pgfs.xattr WHERE convert_from(name, 'UTF8') LIKE 'system.posix_acl%';
 
+-- pgfs_fsck() checks that the mode agrees with the access ACL, and where ACLs are
+SELECT * FROM pgfs_fsck();
+UPDATE pgfs.inode SET mode = mode # 8 WHERE ino = (pgfs_stat('/acl/d/file')).ino;
+SELECT problem, detail FROM pgfs_fsck();
+UPDATE pgfs.inode SET mode = mode # 8 WHERE ino = (pgfs_stat('/acl/d/file')).ino;
+UPDATE pgfs.xattr SET name = 'system.posix_acl_default' WHERE ino = (pgfs_stat('/acl/d/file')).ino;
+SELECT problem, detail FROM pgfs_fsck();
+UPDATE pgfs.xattr SET name = 'system.posix_acl_access' WHERE ino = (pgfs_stat('/acl/d/file')).ino;
+SELECT count(*) FROM pgfs_fsck();
+
 SELECT pgfs_remove('/acl', true) > 0;
 SELECT * FROM pgfs_fsck();
 SELECT count(*) FROM pgfs.xattr;

@@ -120,6 +120,25 @@ static FsckCheck checks[] = {
 		  "SELECT i.ino, 'xattrs is ' || coalesce(i.xattrs, 0) || ', it has ' || coalesce(x.n, 0)"
 		  " FROM pgfs.inode i LEFT JOIN (SELECT ino, count(*) AS n FROM pgfs.xattr GROUP BY ino) x"
 		  " ON x.ino = i.ino WHERE coalesce(i.xattrs, 0) <> coalesce(x.n, 0)"),
+	/* the mode's owner, group (or mask) and other bits are the access ACL's (acl.c) */
+	CHECK("acl_mode_mismatch",
+		  "SELECT x.ino, 'mode ' || ((i.mode >> 6) & 7) || ((i.mode >> 3) & 7) || (i.mode & 7)"
+		  " || ', its access ACL says ' || ((a.m >> 6) & 7) || ((a.m >> 3) & 7) || (a.m & 7)"
+		  " FROM pgfs.xattr x JOIN pgfs.inode i ON i.ino = x.ino CROSS JOIN LATERAL"
+		  " (SELECT (max(p) FILTER (WHERE t = 1) << 6)"
+		  "   | (coalesce(max(p) FILTER (WHERE t = 16), max(p) FILTER (WHERE t = 4)) << 3)"
+		  "   | max(p) FILTER (WHERE t = 32) AS m"
+		  "  FROM (SELECT get_byte(x.value, 4 + 8 * k) + 256 * get_byte(x.value, 5 + 8 * k) AS t,"
+		  "               get_byte(x.value, 6 + 8 * k) AS p"
+		  "         FROM generate_series(0, (length(x.value) - 4) / 8 - 1) k) e) a"
+		  " WHERE x.name = 'system.posix_acl_access'::bytea"
+		  " AND a.m IS DISTINCT FROM (i.mode & 511)"),
+	CHECK("misplaced_acl",
+		  "SELECT x.ino, encode(x.name, 'escape') || ' on a ' ||"
+		  " CASE WHEN (i.mode & 61440) = 40960 THEN 'symbolic link' ELSE 'file that is no directory' END"
+		  " FROM pgfs.xattr x JOIN pgfs.inode i ON i.ino = x.ino"
+		  " WHERE (x.name = 'system.posix_acl_default'::bytea AND (i.mode & 61440) <> 16384)"
+		  " OR (x.name = 'system.posix_acl_access'::bytea AND (i.mode & 61440) = 40960)"),
 	CHECK("handle_without_inode",
 		  "SELECT h.ino, 'open handle of client ' || h.client || ' on a missing inode'"
 		  " FROM pgfs.handle h WHERE NOT EXISTS (SELECT 1 FROM pgfs.inode i WHERE i.ino = h.ino)"),

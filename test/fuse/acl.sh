@@ -110,6 +110,29 @@ done <<<"$sections"
 grep -q 'user:nobody:---' <<<"$got" && grep -q 'Permission denied' <<<"$got"
 result $? "the ACL steps ran (an entry shown, a read denied)"
 
+# an ACL set through another mount applies here within attr_timeout (1 s)
+other=$(mktemp -d /tmp/pgfs-fuse-acl2.XXXXXX)
+chmod 755 "$other"
+if mount_store "$other" -o allow_other,default_permissions; then
+	sub=${mnt#"$MNT"}
+	echo open > "$mnt/shared"
+	chmod 644 "$mnt/shared"
+	runuser -u nobody -- cat "$other$sub/shared" > /dev/null 2>&1
+	result $? "another mount: readable before the ACL"
+	setfacl -m u:nobody:--- "$mnt/shared"
+	sleep 1.5
+	! runuser -u nobody -- cat "$other$sub/shared" > /dev/null 2>&1
+	result $? "another mount: an ACL denying the read applies after attr_timeout"
+	setfacl -b "$mnt/shared"
+	sleep 1.5
+	runuser -u nobody -- cat "$other$sub/shared" > /dev/null 2>&1
+	result $? "another mount: and its removal too"
+	fusermount3 -u "$other"
+else
+	result 1 "a second mount, with default_permissions"
+fi
+rmdir "$other"
+
 # without default_permissions nothing enforces an ACL: setting one is refused
 second=$(mktemp -d /tmp/pgfs-fuse-noperm.XXXXXX)
 chmod 755 "$second"
