@@ -691,15 +691,18 @@ COMMENT ON FUNCTION pgfs_ll_release(bigint, bigint) IS
 'drop an open handle; an unlinked inode is freed with its last handle';
 
 CREATE FUNCTION pgfs_ll_open_read(ino bigint, client bigint, count integer, max_bytes integer,
-    cached_generation bigint DEFAULT -1, OUT size bigint, OUT data bytea, OUT generation bigint)
+    cached_generation bigint DEFAULT -1, atime integer DEFAULT 0,
+    OUT size bigint, OUT data bytea, OUT generation bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgfs_ll_open_read' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c; no SET clause, see src/funcs_open.c
-COMMENT ON FUNCTION pgfs_ll_open_read(bigint, bigint, integer, integer, bigint) IS
+COMMENT ON FUNCTION pgfs_ll_open_read(bigint, bigint, integer, integer, bigint, integer) IS
 'set the number of open handles of client on ino, as pgfs_ll_reopen, and return the file size, '
 'its first max_bytes bytes (at most 131072; NULL for a file that is not regular, or when its '
-'generation is still cached_generation, whose bytes the client has) and its generation; commits '
-'without waiting for the WAL flush, since the handle table is unlogged';
+'generation is still cached_generation, whose bytes the client has) and its generation; atime '
+'1 sets a regular file''s access time as relatime does (when not later than its mtime or ctime, '
+'or a day old), 2 always, 0 never; commits without waiting for the WAL flush (the handle table '
+'is unlogged; a crash may lose an access time)';
 
 CREATE FUNCTION pgfs_ll_release_many(inos bigint[], client bigint)
 RETURNS integer

@@ -870,8 +870,8 @@ preread_drop(struct pgfs_fh *fh)
  * that writes nothing (a standby takes no writes).
  */
 static int
-open_read(struct open_inode *oi, int count, int want, int64_t cached, struct pgfs_fh *fh,
-		  int64_t *gen)
+open_read(struct open_inode *oi, int count, int flags, int want, int64_t cached,
+		  struct pgfs_fh *fh, int64_t *gen)
 {
 	struct pgfs_params p = {0};
 	PGresult   *r;
@@ -883,6 +883,13 @@ open_read(struct open_inode *oi, int count, int want, int64_t cached, struct pgf
 		reg_params(&p, oi, count);
 	par_i32(&p, want);
 	par_i64(&p, cached);		/* the kernel's pages are as of this one: no bytes then */
+	/*
+	 * The access time: an open for reading stands for the read (the kernel
+	 * leaves access times to FUSE daemons, and reads that its pages answer
+	 * never reach us); a read-only mount leaves it.
+	 */
+	if (!pgfs.cfg.ro)
+		par_i32(&p, (flags & O_ACCMODE) != O_WRONLY ? pgfs.cfg.atime : PGFS_ATIME_NONE);
 	if (!(r = pgfs_exec(pgfs.cfg.ro ? SQL_OPEN_RO : SQL_OPEN_READ, &p, &err)))
 		return err;
 	*gen = PQntuples(r) == 1 && !PQgetisnull(r, 0, 2) ? res_i64(r, 0, 2) : -1;
@@ -1237,7 +1244,7 @@ open_for_reading(struct open_inode *oi, int count, int flags, struct pgfs_fh *fh
 		fh->pgen = oi->wgen;
 	}
 	pthread_mutex_unlock(&oi->lock);
-	err = open_read(oi, count, want, kc_cached(oi->ino, others), fh, &gen);
+	err = open_read(oi, count, flags, want, kc_cached(oi->ino, others), fh, &gen);
 	if (!err)
 		fh->keep = kc_open(oi->ino, gen, others);
 	return err;

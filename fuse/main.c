@@ -47,6 +47,11 @@ static const struct fuse_opt pgfs_opts[] = {
 	PGFS_OPT("attr_timeout=%lf", attr_timeout, 0),
 	PGFS_OPT("entry_timeout=%lf", entry_timeout, 0),
 	PGFS_OPT("read_ahead_kb=%d", read_ahead_kb, 0),
+	/* access times: kept by the server (the kernel leaves them to FUSE daemons) */
+	PGFS_OPT("noatime", atime, PGFS_ATIME_NONE),
+	FUSE_OPT_KEY("noatime", FUSE_OPT_KEY_KEEP),
+	PGFS_OPT("relatime", atime, PGFS_ATIME_RELATIME),
+	FUSE_OPT_KEY("relatime", FUSE_OPT_KEY_KEEP),
 	PGFS_OPT("default_permissions", default_permissions, 1),
 	FUSE_OPT_KEY("default_permissions", FUSE_OPT_KEY_KEEP),	/* for the kernel */
 	PGFS_OPT("fsname=", has_fsname, 1),
@@ -70,6 +75,9 @@ usage(const char *progname)
 		   "    -o ro                  mount read-only, never write (works on a standby)\n"
 		   "    -o dirsync             mkdir, unlink, rename, ... are durable when they\n"
 		   "                           return (default: at the next fsync of a directory)\n"
+		   "    -o noatime             a read leaves a file's access time (default:\n"
+		   "                           relatime, set when not later than the mtime)\n"
+		   "    -o default_permissions the kernel checks permissions and POSIX ACLs\n"
 		   "    -o workers=N           server connections (default %d)\n"
 		   "    -o subdir=/PATH        mount this directory of the store\n"
 		   "    -o attr_timeout=SECS   attribute cache time (default 1.0)\n"
@@ -254,6 +262,7 @@ main(int argc, char *argv[])
 	pgfs.cfg.attr_timeout = 1.0;
 	pgfs.cfg.entry_timeout = 1.0;
 	pgfs.cfg.read_ahead_kb = PGFS_DEFAULT_READ_AHEAD_KB;
+	pgfs.cfg.atime = PGFS_ATIME_RELATIME;
 	pgfs.root_ino = 1;
 
 	if (fuse_opt_parse(&args, &pgfs.cfg, pgfs_opts, opt_proc) != 0)

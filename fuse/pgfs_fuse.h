@@ -64,6 +64,7 @@ struct pgfs_config
 	double		entry_timeout;
 	int			read_ahead_kb;	/* -o read_ahead_kb=: the mount's read-ahead, or -1 */
 	int			default_permissions;	/* the kernel checks permissions, ACLs too */
+	int			atime;			/* -o relatime (the default) or noatime: PGFS_ATIME_* */
 	int			debug;
 	int			has_fsname;		/* the user chose -o fsname= / subtype= */
 	int			has_subtype;
@@ -158,7 +159,7 @@ ino_out(int64_t ino)
 	PGFS_STMT(CLIENT_BEGIN, 1, "SELECT pgfs_ll_client_begin($1::int8)") \
 	PGFS_STMT(REOPEN, 2, "SELECT pgfs_ll_reopen($1::int8, $2::int8, $3::int4, $4::int8)") \
 	PGFS_STMT(OPEN_READ, 2, "SELECT size, data, generation FROM pgfs_ll_open_read($1::int8, $2::int8," \
-			  " $3::int4, $4::int4, $5::int8)") \
+			  " $3::int4, $4::int4, $5::int8, $6::int4)") \
 	PGFS_STMT(OPEN_RO, 0, "SELECT a.size, CASE WHEN $2::int4 = 0 OR a.generation = $3::int8 THEN NULL" \
 			  " ELSE pgfs_ll_read($1::int8, 0, $2::int4) END, a.generation FROM pgfs_ll_getattr($1::int8) a") \
 	PGFS_STMT(RELEASE_MANY, 2, "SELECT pgfs_ll_release_many($1::int8[], $2::int8)") \

@@ -83,6 +83,11 @@
  */
 #define PGFS_XATTR_ACL_KILL_SGID	4
 
+/* access time rules of pgfs_ll_open_read: noatime, relatime, strictatime */
+#define PGFS_ATIME_NONE			0
+#define PGFS_ATIME_RELATIME		1
+#define PGFS_ATIME_STRICT		2
+
 /* limits shared with clients */
 #define PGFS_NAME_MAX			255
 #define PGFS_PATH_MAX			4096	/* including the terminating NUL */

@@ -651,15 +651,35 @@ UpdateDirect(const Datum *params, const char *nulls)
 	return RowUpdateInode(DatumGetInt64(params[0]), v, n, set);
 }
 
+static void UpdateInode(PgfsInode *node);
+
 /* write back every mutable column; bumps the generation */
 void
 CatalogUpdateInode(PgfsInode *node)
+{
+	node->generation++;
+	UpdateInode(node);
+}
+
+/*
+ * Write back a new access time, and nothing else that caches would care
+ * about: the generation stays (file pages, directory listings and the
+ * like are not made stale by a read).
+ */
+void
+CatalogSetAtime(PgfsInode *node, int64 atime_ns)
+{
+	node->atime_ns = atime_ns;
+	UpdateInode(node);
+}
+
+static void
+UpdateInode(PgfsInode *node)
 {
 	Datum		v[13];
 	char		nulls[13] = "             ";
 
 	CheckCounts(node);
-	node->generation++;
 	v[0] = Int64GetDatum(node->ino);
 	v[1] = Int32GetDatum(node->mode);
 	v[2] = Int32GetDatum(node->nlink);

@@ -61,6 +61,7 @@ pgfs_ll_open_read(PG_FUNCTION_ARGS)
 	int32		count = PG_GETARG_INT32(2);
 	int32		max_bytes = PG_GETARG_INT32(3);
 	int64		cached = PG_NARGS() > 4 ? PG_GETARG_INT64(4) : -1;
+	int32		atime = PG_NARGS() > 5 ? PG_GETARG_INT32(5) : PGFS_ATIME_NONE;
 	TupleDesc	td;
 	PgfsInode	node;
 	bytea	   *data = NULL;
@@ -76,6 +77,11 @@ pgfs_ll_open_read(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("max_bytes must be between 0 and %d", PGFS_OPEN_READ_MAX)));
+	if (atime != PGFS_ATIME_NONE && atime != PGFS_ATIME_RELATIME && atime != PGFS_ATIME_STRICT)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid access time rule %d for inode %lld", atime, (long long) ino),
+				 errdetail("0 leaves the access time, 1 sets it as relatime does, 2 always.")));
 	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	td = BlessTupleDesc(td);
@@ -83,6 +89,9 @@ pgfs_ll_open_read(PG_FUNCTION_ARGS)
 	PgfsSpiBegin(false);
 	/* locks the inode row and checks that the caller may read it */
 	NsReopen(ino, client, count, &node);
+	/* an open for reading stands for the read, as the client asks */
+	if (atime != PGFS_ATIME_NONE && PGFS_IS_REG(node.mode))
+		NsReadAtime(&node, atime == PGFS_ATIME_STRICT);
 	/* a client that holds the file's pages as of this generation has them */
 	if (max_bytes > 0 && PGFS_IS_REG(node.mode) && node.generation != cached)
 		data = ChunkRead(&node, 0, Min((int64) max_bytes, node.size));

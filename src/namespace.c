@@ -796,6 +796,23 @@ NsReopen(int64 ino, int64 client, int32 count, PgfsInode *out)
 		*out = node;
 }
 
+/*
+ * A read of locked regular file node, for its access time: under relatime
+ * (Linux's default) it is set when it is not later than the last change of
+ * the data or the inode, or is a day old; strict sets it always.  The
+ * generation stays.
+ */
+void
+NsReadAtime(PgfsInode *node, bool strict)
+{
+	int64		now = PgfsNowNs();
+
+	if (!strict && node->atime_ns > node->mtime_ns && node->atime_ns > node->ctime_ns &&
+		now - node->atime_ns < INT64CONST(86400000000000))
+		return;
+	CatalogSetAtime(node, now);
+}
+
 void
 NsRelease(int64 ino, int64 client)
 {

@@ -79,7 +79,7 @@ INSERT INTO api VALUES
     ('pgfs_ll_open',      '{bigint,bigint}',                'void',         'volatile',  true,  true),
     ('pgfs_ll_reopen',    '{bigint,bigint,integer,bigint}', 'void',         'volatile',  false, true),
     ('pgfs_ll_release',   '{bigint,bigint}',                'void',         'volatile',  true,  true),
-    ('pgfs_ll_open_read', '{bigint,bigint,integer,integer,bigint}', 'record', 'volatile', true,  true),
+    ('pgfs_ll_open_read', '{bigint,bigint,integer,integer,bigint,integer}', 'record', 'volatile', true,  true),
     ('pgfs_ll_release_many', '{bigint[],bigint}',           'integer',      'volatile',  true,  true);
 
 -- five assertions per function, and the whole-API checks below

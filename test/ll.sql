@@ -3,7 +3,7 @@
 -- readdir cookies and paging, byte names, xattrs, and open handles that
 -- keep unlinked files alive until release (or until their client is gone).
 BEGIN;
-SELECT plan(68);
+SELECT plan(76);
 
 -- the root
 SELECT is((SELECT (ino, mode, nlink) FROM pgfs_ll_getattr(1)), (1::bigint, 16877, 2), 'getattr of the root');
@@ -140,6 +140,30 @@ SELECT is((SELECT (size, data IS NULL, generation) FROM pgfs_ll_open_read(:r, 42
 SELECT pgfs_ll_write(:r, 0, 'F'::bytea) \g /dev/null
 SELECT is((SELECT (data, generation > :rgen) FROM pgfs_ll_open_read(:r, 4242, 1, 5, :rgen)),
           ('First'::bytea, true), 'a change bumps the generation, and the bytes come again');
+-- the access time: relatime (1), always (2), never (0, the default)
+UPDATE pgfs.inode SET atime_ns = mtime_ns - 1000000000 WHERE ino = :r;
+SELECT atime_ns AS a0, generation AS g0 FROM pgfs_ll_getattr(:r) \gset
+SELECT pgfs_ll_open_read(:r, 4242, 1, 0) \g /dev/null
+SELECT is((SELECT atime_ns FROM pgfs_ll_getattr(:r)), :a0::bigint, 'open_read leaves the access time by default');
+SELECT pgfs_ll_open_read(:r, 4242, 1, 0, -1, 1) \g /dev/null
+SELECT ok((SELECT atime_ns > mtime_ns FROM pgfs_ll_getattr(:r)), 'relatime: an access time before the mtime is set');
+SELECT is((SELECT generation FROM pgfs_ll_getattr(:r)), :g0::bigint, '... and the generation stays');
+SELECT atime_ns AS a1 FROM pgfs_ll_getattr(:r) \gset
+SELECT pgfs_ll_open_read(:r, 4242, 1, 0, -1, 1) \g /dev/null
+SELECT is((SELECT atime_ns FROM pgfs_ll_getattr(:r)), :a1::bigint, 'relatime: a later one within a day stays');
+UPDATE pgfs.inode SET atime_ns = atime_ns - 86400000000000, mtime_ns = mtime_ns - 2 * 86400000000000,
+                      ctime_ns = ctime_ns - 2 * 86400000000000 WHERE ino = :r;
+SELECT pgfs_ll_open_read(:r, 4242, 1, 0, -1, 1) \g /dev/null
+SELECT ok((SELECT atime_ns > :a1 - 1000000000 FROM pgfs_ll_getattr(:r)), 'relatime: a day-old one is set');
+SELECT atime_ns AS a2 FROM pgfs_ll_getattr(:r) \gset
+SELECT pgfs_ll_open_read(:r, 4242, 1, 0, -1, 2) \g /dev/null
+SELECT ok((SELECT atime_ns > :a2 FROM pgfs_ll_getattr(:r)), 'strict: set at every read');
+SELECT throws_ok(format('SELECT pgfs_ll_open_read(%s, 4242, 1, 0, -1, 3)', :r), 'PF022', NULL,
+                 'another access time rule is EINVAL');
+SELECT atime_ns AS dir_a FROM pgfs_ll_getattr(:dir) \gset
+SELECT pgfs_ll_open_read(:dir, 4242, 1, 0, -1, 2) \g /dev/null
+SELECT is((SELECT atime_ns FROM pgfs_ll_getattr(:dir)), :dir_a::bigint, 'only a regular file''s is set');
+SELECT pgfs_ll_reopen(:dir, 4242, 0) \g /dev/null
 SELECT pgfs_ll_release(:r, 4242) \g /dev/null
 
 SELECT is_empty('SELECT * FROM pgfs_fsck()', 'fsck finds no problem');

@@ -97,6 +97,7 @@ run_test preread "$PYTHON" "$here/preread.py" "$MNT" preread
 run_test mounts bash "$here/mounts.sh" "$MNT" mounts
 run_test dcache bash "$here/dcache.sh" "$MNT" dcache
 run_test acl bash "$here/acl.sh" "$MNT/acl" "$SCRATCH/acl-ref"
+run_test atime bash "$here/atime.sh" "$MNT/atime" "$SCRATCH/atime-ref"
 if mount_store "$MNT2"; then
 	run_test concurrent "$PYTHON" "$here/concurrent.py" "$MNT/concurrent" "$MNT2/concurrent"
 	rm -rf "$MNT/concurrent"
