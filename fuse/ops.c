@@ -1302,8 +1302,9 @@ reply_xattr_change(fuse_req_t req, fuse_ino_t ino, enum pgfs_stmt st, const stru
 /*
  * Setting an access ACL clears the set-group-ID bit unless the caller is in
  * the file's group or has CAP_FSETID (Linux's posix_acl_update_mode).  The
- * kernel decides this but tells only daemons that speak a newer protocol
- * than libfuse 3.14, so it is decided here, with root standing for the
+ * kernel decides this, but says so in a flag of the extended setxattr
+ * request (FUSE_SETXATTR_ACL_KILL_SGID) that libfuse 3.14 does not hand to
+ * filesystems, so it is decided here, with root standing for the
  * capability.
  */
 static int

@@ -77,9 +77,8 @@
 #define PGFS_XATTR_REPLACE		2
 /*
  * and one of pgfs's: setting system.posix_acl_access also clears the
- * set-group-ID bit, for a caller outside the file's group (Linux's
- * FUSE_SETXATTR_ACL_KILL_SGID, which the kernel decides and pgfs-fuse
- * passes on)
+ * set-group-ID bit, for a caller outside the file's group (what Linux's
+ * FUSE_SETXATTR_ACL_KILL_SGID says; pgfs-fuse decides it, fuse/ops.c)
  */
 #define PGFS_XATTR_ACL_KILL_SGID	4
 
