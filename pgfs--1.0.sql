@@ -542,32 +542,30 @@ COMMENT ON FUNCTION pgfs_ll_fsync() IS
 'as synchronous_commit asks): the fsync of a client that committed writes with durable => false';
 
 CREATE FUNCTION pgfs_ll_create(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
-    client bigint DEFAULT NULL, durable boolean DEFAULT true, umask integer DEFAULT 0)
+    client bigint DEFAULT NULL, durable boolean DEFAULT true)
 RETURNS pgfs_created
 AS 'MODULE_PATHNAME', 'pgfs_ll_create' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c
-COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint, boolean, integer) IS
+COMMENT ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint, boolean) IS
 'create a regular file (EEXIST if the name exists); mode may carry S_IFREG; with client, also open it; '
-'durable => false commits without waiting for the WAL flush, as pgfs_ll_write does; umask applies '
-'unless the directory has a default ACL, which then gives the file its ACL';
+'durable => false commits without waiting for the WAL flush, as pgfs_ll_write does';
 
 CREATE FUNCTION pgfs_ll_mkdir(parent bigint, name bytea, mode integer, uid bigint, gid bigint,
-    durable boolean DEFAULT true, umask integer DEFAULT 0)
+    durable boolean DEFAULT true)
 RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_mkdir' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_mkdir(bigint, bytea, integer, bigint, bigint, boolean, integer) IS
-'create a directory; durable => false commits without waiting for the WAL flush; umask applies '
-'unless the parent has a default ACL, which the directory then inherits';
+COMMENT ON FUNCTION pgfs_ll_mkdir(bigint, bytea, integer, bigint, bigint, boolean) IS
+'create a directory; durable => false commits without waiting for the WAL flush';
 
 CREATE FUNCTION pgfs_ll_mknod(parent bigint, name bytea, mode integer, rdev bigint, uid bigint, gid bigint,
-    durable boolean DEFAULT true, umask integer DEFAULT 0)
+    durable boolean DEFAULT true)
 RETURNS pgfs_attr
 AS 'MODULE_PATHNAME', 'pgfs_ll_mknod' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pgfs_ll_mknod(bigint, bytea, integer, bigint, bigint, bigint, boolean, integer) IS
+COMMENT ON FUNCTION pgfs_ll_mknod(bigint, bytea, integer, bigint, bigint, bigint, boolean) IS
 'create a regular file, fifo, socket or device node; mode carries the S_IFMT type; '
-'durable => false commits without waiting for the WAL flush; umask as for pgfs_ll_create';
+'durable => false commits without waiting for the WAL flush';
 
 CREATE FUNCTION pgfs_ll_symlink(parent bigint, name bytea, target bytea, uid bigint, gid bigint,
     durable boolean DEFAULT true)
@@ -691,18 +689,15 @@ COMMENT ON FUNCTION pgfs_ll_release(bigint, bigint) IS
 'drop an open handle; an unlinked inode is freed with its last handle';
 
 CREATE FUNCTION pgfs_ll_open_read(ino bigint, client bigint, count integer, max_bytes integer,
-    cached_generation bigint DEFAULT -1, atime integer DEFAULT 0,
-    OUT size bigint, OUT data bytea, OUT generation bigint)
+    cached_generation bigint DEFAULT -1, OUT size bigint, OUT data bytea, OUT generation bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgfs_ll_open_read' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER;   -- search_path: pinned in C, see src/spi.c; no SET clause, see src/funcs_open.c
-COMMENT ON FUNCTION pgfs_ll_open_read(bigint, bigint, integer, integer, bigint, integer) IS
+COMMENT ON FUNCTION pgfs_ll_open_read(bigint, bigint, integer, integer, bigint) IS
 'set the number of open handles of client on ino, as pgfs_ll_reopen, and return the file size, '
 'its first max_bytes bytes (at most 131072; NULL for a file that is not regular, or when its '
-'generation is still cached_generation, whose bytes the client has) and its generation; atime '
-'1 sets a regular file''s access time as relatime does (when not later than its mtime or ctime, '
-'or a day old), 2 always, 0 never; commits without waiting for the WAL flush (the handle table '
-'is unlogged; a crash may lose an access time)';
+'generation is still cached_generation, whose bytes the client has) and its generation; commits '
+'without waiting for the WAL flush, since the handle table is unlogged';
 
 CREATE FUNCTION pgfs_ll_release_many(inos bigint[], client bigint)
 RETURNS integer

@@ -360,13 +360,13 @@ connect_one(void)
 
 			/*
 			 * 42883: the extension is there (the first statements prepared)
-			 * but lacks a function this daemon calls: it was installed by
-			 * an older build.
+			 * but lacks a function this daemon calls: an older version (or
+			 * build) of it.
 			 */
 			pgfs_log(FUSE_LOG_ERR, "cannot prepare %s (%s): %s", stmts[i].name,
 					 i > 0 && state && strcmp(state, "42883") == 0 ?
-					 "the pgfs extension in this database was installed by an older "
-					 "build of pgfs than this pgfs-fuse" :
+					 "the pgfs extension in this database is older than this "
+					 "pgfs-fuse " PGFS_FUSE_VERSION ": run ALTER EXTENSION pgfs UPDATE in it" :
 					 "is extension pgfs installed?",
 					 PQresultErrorMessage(r));
 			PQclear(r);

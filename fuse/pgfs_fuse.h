@@ -22,7 +22,7 @@
 
 #include "pgfs_errcodes.h"
 
-#define PGFS_FUSE_VERSION	"1.0"
+#define PGFS_FUSE_VERSION	"1.1"
 
 /* one write to the server carries at most this much buffered data */
 #define PGFS_WBUF_MAX		(1024 * 1024)

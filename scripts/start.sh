@@ -13,7 +13,8 @@
 # the daemon has been built.
 #
 # With PGFS_CONNINFO="host=... dbname=..." it uses that database instead: it
-# only runs CREATE EXTENSION IF NOT EXISTS pgfs there and mounts it.
+# only runs CREATE EXTENSION IF NOT EXISTS pgfs there (and ALTER EXTENSION
+# pgfs UPDATE, to the version just built) and mounts it.
 #
 # Running it again is harmless: what already runs is left alone.
 
@@ -100,6 +101,7 @@ setup_database() {
 	EOF
 	su_psql -d pgfs <<-EOF
 		CREATE EXTENSION IF NOT EXISTS pgfs;
+		ALTER EXTENSION pgfs UPDATE;
 		GRANT pgfs_admin TO pgfs;
 	EOF
 }
@@ -181,7 +183,7 @@ case $action in
 			setup_database
 		else
 			"$PGFS_PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d "$PGFS_CONNINFO" \
-				-c 'CREATE EXTENSION IF NOT EXISTS pgfs'
+				-c 'CREATE EXTENSION IF NOT EXISTS pgfs' -c 'ALTER EXTENSION pgfs UPDATE'
 		fi
 		mount_pgfs
 		report

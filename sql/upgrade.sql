@@ -1,0 +1,31 @@
+-- A database made with pgfs 1.0 is brought to 1.1 by ALTER EXTENSION pgfs
+-- UPDATE and keeps its files; until then the 1.1 library serves its 1.0
+-- functions.  (A new install runs the same two scripts, so the other tests
+-- check what 1.1 is.)
+SET client_min_messages = warning;
+CREATE DATABASE pgfs_upgrade_old;
+
+\c pgfs_upgrade_old
+SET client_min_messages = warning;
+CREATE EXTENSION pgfs VERSION '1.0';
+SELECT pg_get_function_arguments('pgfs_ll_create'::regproc) AS create_1_0;
+SELECT pgfs_mkdir('/d') > 0 AS made, pgfs_write('/d/f', 'kept across the update'::bytea) AS wrote;
+-- the 1.1 library serves the 1.0 functions (a missing argument takes its default)
+SELECT mode & 511 AS mode FROM pgfs_ll_create((pgfs_stat('/d')).ino, 'g'::bytea, 438, 0, 0);
+SELECT size FROM pgfs_ll_open_read((pgfs_stat('/d/f')).ino, 5, 1, 4);
+SELECT pgfs_ll_reopen((pgfs_stat('/d/f')).ino, 5, 0);
+ALTER EXTENSION pgfs UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pgfs';
+SELECT pg_get_function_arguments('pgfs_ll_create'::regproc) AS create_1_1;
+SELECT count(*) AS functions_granted_to_public FROM pg_proc p
+  JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
+   AND d.refclassid = 'pg_extension'::regclass
+  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pgfs'
+ WHERE has_function_privilege('public', p.oid, 'EXECUTE');
+SELECT has_function_privilege('pgfs_writer', 'pgfs_ll_open_read(bigint, bigint, integer, integer, bigint, integer)', 'EXECUTE') AS writer_may_open;
+SELECT convert_from(pgfs_read('/d/f'), 'UTF8') AS data, pgfs_stat('/d/g') IS NOT NULL AS g;
+SELECT mode & 511 AS mode FROM pgfs_ll_create((pgfs_stat('/d')).ino, 'h'::bytea, 438, 0, 0, NULL, true, 18);
+SELECT * FROM pgfs_fsck();
+
+\c contrib_regression
+DROP DATABASE pgfs_upgrade_old;
