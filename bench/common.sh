@@ -53,7 +53,7 @@ bench_commit() {	# paths...
 # settings (those named, plus $2's comma-separated names) and datadir.
 bench_mount_setup() {	# setup.sql [extra,settings]
 	local sockdir hba extra=${2:-}
-	commit=$(bench_commit src include pgfs--1.0.sql $([ -z "${FUSE_BIN:-}" ] && echo fuse))
+	commit=$(bench_commit src include 'pgfs--*.sql' $([ -z "${FUSE_BIN:-}" ] && echo fuse))
 	[ -z "${FUSE_BIN:-}" ] || commit="$commit, pgfs-fuse ${FUSE_LABEL:-of another build (FUSE_BIN)}"
 	cluster=$(pg_lsclusters -h 2>/dev/null | awk -v p="$PGPORT" '$3 == p { print $1, $2; exit }')
 	sockdir=$(val "SHOW unix_socket_directories" | cut -d, -f1 | sed 's/^ *//')

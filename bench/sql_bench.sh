@@ -317,7 +317,7 @@ scale_sizes=$(val "SELECT format('pgfs.inode %s, pgfs.dirent %s (with indexes), 
 # ---------------------------------------------------------------------------
 elapsed=$(( $(date +%s) - start ))
 load1=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
-commit=$(bench_commit src include pgfs--1.0.sql)
+commit=$(bench_commit src include 'pgfs--*.sql')
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 ncpu=$(nproc 2>/dev/null || echo '?')
 mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)

@@ -1,4 +1,4 @@
--- test/catalog.sql: the SQL API of pgfs--1.0.sql as declared: every function
+-- test/catalog.sql: the SQL API of pgfs--1.0.sql and its update scripts as declared: every function
 -- exists with its return type, volatility, strictness, SECURITY DEFINER,
 -- parallel label and comment; and no other pgfs_* function exists.
 BEGIN;
