@@ -1454,8 +1454,10 @@ SKIP:
 			'writing and fsync through the descriptor work: ' . ($synced ? 'ok' : "$!"));
 		ok(close($fh), 'close');
 		like(reclaim_orphans($node), qr/^\d+$/, 'pgfs_reclaim_orphans() after close');
-		is($node->safe_psql($DB, "SELECT count(*) FROM pgfs.inode WHERE ino = $ino"),
-			'0', 'gone after close');
+		# the kernel sends the release after close(2) returns, not before
+		ok($node->poll_query_until($DB,
+				"SELECT count(*) = 0 FROM pgfs.inode WHERE ino = $ino"),
+			'gone after close (its release, which the kernel sends after close returns)');
 		pgfs_fsck_is_clean($node, $DB, 'fsck clean after close');
 	};
 
