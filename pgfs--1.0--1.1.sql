@@ -4,7 +4,8 @@
 \echo Use "ALTER EXTENSION pgfs UPDATE TO '1.1'" to load this file. \quit
 
 /*
- * 1.1: POSIX ACLs and access times (src/acl.c, src/funcs_open.c).  No table
+ * 1.1: POSIX ACLs, access times and RENAME_WHITEOUT (src/acl.c,
+ * src/funcs_open.c, src/namespace.c).  No table
  * changes: system.posix_acl_access and system.posix_acl_default are rows of
  * pgfs.xattr as before, now kept in step with the mode.  The inode calls
  * that create take the creator's umask, which applies unless the directory
@@ -75,6 +76,17 @@ COMMENT ON FUNCTION pgfs_ll_open_read(bigint, bigint, integer, integer, bigint, 
 'or a day old), 2 always, 0 never; commits without waiting for the WAL flush (the handle table '
 'is unlogged; a crash may lose an access time)';
 
+DROP FUNCTION pgfs_ll_rename(bigint, bytea, bigint, bytea, integer, boolean);
+CREATE FUNCTION pgfs_ll_rename(parent bigint, name bytea, newparent bigint, newname bytea,
+    flags integer DEFAULT 0, durable boolean DEFAULT true, uid bigint DEFAULT 0, gid bigint DEFAULT 0)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgfs_ll_rename' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pgfs_ll_rename(bigint, bytea, bigint, bytea, integer, boolean, bigint, bigint) IS
+'rename; flags are renameat2() flags: 1 RENAME_NOREPLACE, 2 RENAME_EXCHANGE, 4 RENAME_WHITEOUT '
+'(leaves a character device 0:0 owned by uid:gid at the old name); '
+'durable => false commits without waiting for the WAL flush';
+
 COMMENT ON FUNCTION pgfs_ll_setxattr(bigint, bytea, bytea, integer) IS
 'set an extended attribute; flags 1 XATTR_CREATE, 2 XATTR_REPLACE, 4 with system.posix_acl_access: '
 'also clear set-group-ID (Linux does for a caller outside the file''s group)';
@@ -83,8 +95,10 @@ COMMENT ON FUNCTION pgfs_ll_setxattr(bigint, bytea, bytea, integer) IS
 REVOKE ALL ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint, boolean, integer),
     pgfs_ll_mkdir(bigint, bytea, integer, bigint, bigint, boolean, integer),
     pgfs_ll_mknod(bigint, bytea, integer, bigint, bigint, bigint, boolean, integer),
-    pgfs_ll_open_read(bigint, bigint, integer, integer, bigint, integer) FROM PUBLIC;
+    pgfs_ll_open_read(bigint, bigint, integer, integer, bigint, integer),
+    pgfs_ll_rename(bigint, bytea, bigint, bytea, integer, boolean, bigint, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgfs_ll_create(bigint, bytea, integer, bigint, bigint, bigint, boolean, integer),
     pgfs_ll_mkdir(bigint, bytea, integer, bigint, bigint, boolean, integer),
     pgfs_ll_mknod(bigint, bytea, integer, bigint, bigint, bigint, boolean, integer),
-    pgfs_ll_open_read(bigint, bigint, integer, integer, bigint, integer) TO pgfs_writer;
+    pgfs_ll_open_read(bigint, bigint, integer, integer, bigint, integer),
+    pgfs_ll_rename(bigint, bytea, bigint, bytea, integer, boolean, bigint, bigint) TO pgfs_writer;

@@ -597,6 +597,7 @@ static void
 pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct pgfs_params p = {0};
 	unsigned	resets = pgfs_conn_resets();
 	PGresult   *r;
@@ -605,7 +606,7 @@ pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	REFUSE_IF_RO(req);
 	CHECK_NAME(req, name);
 	CHECK_NAME(req, newname);
-	if (flags & ~(PGFS_RENAME_NOREPLACE | PGFS_RENAME_EXCHANGE))
+	if (flags & ~(PGFS_RENAME_NOREPLACE | PGFS_RENAME_EXCHANGE | PGFS_RENAME_WHITEOUT))
 	{
 		fuse_reply_err(req, EINVAL);
 		return;
@@ -616,12 +617,17 @@ pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	par_bytes(&p, newname, strlen(newname));
 	par_i32(&p, flags);
 	par_names_durable(&p);
+	par_i64(&p, ctx->uid);		/* a whiteout's owner */
+	par_i64(&p, ctx->gid);
 	if (!(flags & PGFS_RENAME_EXCHANGE))
 	{
 		unlinking(newparent, newname);	/* a file it replaces */
 		rmdiring(newparent, newname);	/* or an empty directory */
 	}
-	if ((r = pgfs_exec(SQL_RENAME, &p, &err)))
+	r = pgfs_exec(SQL_RENAME, &p, &err);
+	if (flags & PGFS_RENAME_WHITEOUT)
+		pgfs_dcache_added(parent, name);	/* the whiteout */
+	if (r)
 	{
 		names_changed(1, parent, newparent, resets);
 		pgfs_cache_rename(parent, name, newparent, newname, (flags & PGFS_RENAME_EXCHANGE) != 0);

@@ -153,7 +153,7 @@ ino_out(int64_t ino)
 	PGFS_STMT(UNLINK, 1, "SELECT pgfs_ll_unlink($1::int8, $2::bytea, $3::bool)") \
 	PGFS_STMT(RMDIR, 1, "SELECT pgfs_ll_rmdir($1::int8, $2::bytea, $3::bool)") \
 	PGFS_STMT(RENAME, 1, "SELECT pgfs_ll_rename($1::int8, $2::bytea, $3::int8, $4::bytea, $5::int4," \
-			  " $6::bool)") \
+			  " $6::bool, $7::int8, $8::int8)") \
 	PGFS_STMT(SETXATTR, 1, "SELECT pgfs_ll_setxattr($1::int8, $2::bytea, $3::bytea, $4::int4)") \
 	PGFS_STMT(REMOVEXATTR, 1, "SELECT pgfs_ll_removexattr($1::int8, $2::bytea)") \
 	PGFS_STMT(CLIENT_BEGIN, 1, "SELECT pgfs_ll_client_begin($1::int8)") \

@@ -62,6 +62,7 @@
 /* rename flags, the Linux renameat2() values */
 #define PGFS_RENAME_NOREPLACE	(1 << 0)
 #define PGFS_RENAME_EXCHANGE	(1 << 1)
+#define PGFS_RENAME_WHITEOUT	(1 << 2)
 
 /* fallocate modes pgfs knows, the Linux values */
 #define PGFS_FALLOC_KEEP_SIZE	0x01

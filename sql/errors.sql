@@ -77,7 +77,7 @@ SELECT pg_temp.try(format('SELECT * FROM pgfs_ll_mkdir(1, %L::bytea, 493, 0, 0)'
 SELECT pg_temp.try(format('SELECT * FROM pgfs_ll_lookup(1, %L::bytea)', '\x' || repeat('61', 256)));
 SELECT pg_temp.try($$SELECT * FROM pgfs_ll_getattr(999999)$$);
 SELECT pg_temp.try($$SELECT * FROM pgfs_ll_read(1, 0, 10)$$);
-SELECT pg_temp.try($$SELECT * FROM pgfs_ll_rename(1, 'er'::bytea, 1, 'x'::bytea, 4)$$);
+SELECT pg_temp.try($$SELECT * FROM pgfs_ll_rename(1, 'er'::bytea, 1, 'x'::bytea, 8)$$);
 SELECT pg_temp.try($$SELECT * FROM pgfs_ll_mknod(1, 'q'::bytea, 16877, 0, 0, 0)$$);
 SELECT pg_temp.try($$SELECT * FROM pgfs_ll_symlink(1, 'q'::bytea, ''::bytea, 0, 0)$$);
 SELECT pg_temp.try($$SELECT * FROM pgfs_ll_readdir((pgfs_stat('/er/f')).ino, 0, 10)$$);

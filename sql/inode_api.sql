@@ -241,6 +241,26 @@ SELECT generation - :g0 AS now FROM pgfs_ll_getattr(1);
 SELECT pgfs_unlink('/gen');
 SELECT generation - :g0 AS after_unlink FROM pgfs_ll_getattr(1);
 
+-- RENAME_WHITEOUT (4): the old name becomes a character device 0:0 with no
+-- permissions, owned by the caller (overlayfs's whiteout); not with EXCHANGE
+SELECT pgfs_mkdir('/wo') > 0 AS made, pgfs_mkdir('/wo2') > 0 AS made2;
+SELECT pgfs_write('/wo/a', 'x'::bytea);
+SELECT (pgfs_stat('/wo')).ino AS wo, (pgfs_stat('/wo2')).ino AS wo2 \gset
+SELECT pgfs_ll_rename(:wo, 'a'::bytea, :wo, 'b'::bytea, 4, true, 1000, 100);
+SELECT name, type FROM pgfs_readdir('/wo') ORDER BY name;
+SELECT type, mode & 4095 AS perms, rdev, uid, gid, nlink, size FROM pgfs_lstat('/wo/a');
+SELECT convert_from(pgfs_read('/wo/b'), 'UTF8') AS moved;
+SELECT pgfs_write('/wo/c', 'y'::bytea);
+SELECT pg_temp.try(format('SELECT pgfs_ll_rename(%s, %L::bytea, %s, %L::bytea, 5)', :wo, 'c', :wo, 'b')) AS noreplace;
+SELECT pg_temp.try(format('SELECT pgfs_ll_rename(%s, %L::bytea, %s, %L::bytea, 6)', :wo, 'c', :wo, 'b')) AS with_exchange;
+SELECT pgfs_ll_rename(:wo, 'c'::bytea, :wo, 'b'::bytea, 4);
+SELECT convert_from(pgfs_read('/wo/b'), 'UTF8') AS replaced, (pgfs_lstat('/wo/c')).type AS c;
+-- a directory, to another directory: the whiteout takes no link of the parent
+SELECT pgfs_mkdir('/wo/d') > 0 AS made;
+SELECT pgfs_ll_rename(:wo, 'd'::bytea, :wo2, 'd'::bytea, 4);
+SELECT (pgfs_lstat('/wo/d')).type AS d, (pgfs_stat('/wo')).nlink AS wo_nlink, (pgfs_stat('/wo2')).nlink AS wo2_nlink;
+SELECT pgfs_remove('/wo', true) > 0, pgfs_remove('/wo2', true) > 0;
+
 SELECT pgfs_remove('/ll', true) > 0, pgfs_remove('/rd', true) > 0, pgfs_remove('/kept');
 SELECT * FROM pgfs_fsck();
 SELECT count(*) FROM pgfs.inode;

@@ -630,11 +630,16 @@ PG_FUNCTION_INFO_V1(pgfs_ll_rename);
 Datum
 pgfs_ll_rename(PG_FUNCTION_ARGS)
 {
+	/* the owner of a whiteout (1.0 has no such arguments) */
+	int64		uid = PG_NARGS() > 7 ? PG_GETARG_INT64(6) : 0;
+	int64		gid = PG_NARGS() > 7 ? PG_GETARG_INT64(7) : 0;
+
+	CheckOwner(uid, gid);
 	DeferIfAsked(fcinfo, 5);
 	PgfsSpiBegin(false);
 	NsRename(PG_GETARG_INT64(0), PgfsByteaName(PG_GETARG_BYTEA_PP(1)),
 			 PG_GETARG_INT64(2), PgfsByteaName(PG_GETARG_BYTEA_PP(3)),
-			 PG_GETARG_INT32(4), NULL, NULL);
+			 PG_GETARG_INT32(4), uid, gid, NULL, NULL);
 	PgfsSpiEnd();
 	PG_RETURN_VOID();
 }

@@ -410,7 +410,8 @@ pgfs_rename(PG_FUNCTION_ARGS)
 	NoRoot(&from, PGFS_SQLSTATE_EBUSY);
 	PgfsResolve(newpath, false, &to);
 	NoRoot(&to, PGFS_SQLSTATE_EBUSY);
-	NsRename(from.parent, from.name, to.parent, to.name, flags, oldpath, newpath);
+	NsRename(from.parent, from.name, to.parent, to.name, flags, pgfs_default_uid,
+			 pgfs_default_gid, oldpath, newpath);
 	PgfsSpiEnd();
 	PG_RETURN_VOID();
 }

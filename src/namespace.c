@@ -319,9 +319,30 @@ NsIsAncestor(int64 ino, int64 start)
 	return r;
 }
 
+/*
+ * RENAME_WHITEOUT leaves a whiteout where the source was: a character
+ * device 0:0 with no permissions, as overlayfs reads one, owned by the
+ * caller (the directory's group below a set-group-ID directory).
+ */
+static void
+Whiteout(PgfsInode *dir, PgfsName name, int64 uid, int64 gid, int64 now)
+{
+	PgfsInode	node;
+
+	memset(&node, 0, sizeof(node));
+	node.ino = CatalogNewIno();
+	node.mode = S_IFCHR;
+	node.nlink = 1;
+	node.uid = uid;
+	node.gid = (dir->mode & S_ISGID) ? dir->gid : gid;
+	node.atime_ns = node.mtime_ns = node.ctime_ns = node.btime_ns = now;
+	node.generation = 1;
+	CatalogCreate(&node, NULL, dir, name, now);
+}
+
 void
 NsRename(int64 parent, PgfsName name, int64 newparent, PgfsName newname,
-		 int flags, const char *errpath, const char *errnewpath)
+		 int flags, int64 uid, int64 gid, const char *errpath, const char *errnewpath)
 {
 	const char *label = Label(errpath, name);
 	const char *newlabel = Label(errnewpath, newname);
@@ -338,8 +359,9 @@ NsRename(int64 parent, PgfsName name, int64 newparent, PgfsName newname,
 
 	PgfsValidateName(name, errpath);
 	PgfsValidateName(newname, errnewpath);
-	if ((flags & ~(PGFS_RENAME_NOREPLACE | PGFS_RENAME_EXCHANGE)) != 0 ||
-		(flags & PGFS_RENAME_NOREPLACE && flags & PGFS_RENAME_EXCHANGE))
+	if ((flags & ~(PGFS_RENAME_NOREPLACE | PGFS_RENAME_EXCHANGE | PGFS_RENAME_WHITEOUT)) != 0 ||
+		(flags & PGFS_RENAME_NOREPLACE && flags & PGFS_RENAME_EXCHANGE) ||
+		(flags & PGFS_RENAME_WHITEOUT && flags & PGFS_RENAME_EXCHANGE))
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("invalid rename flags %d for \"%s\"", flags, label)));
@@ -459,6 +481,8 @@ NsRename(int64 parent, PgfsName name, int64 newparent, PgfsName newname,
 		else
 			CatalogInsertDirent(newparent, newname, src->ino);
 		CatalogDeleteDirent(parent, name);
+		if (flags & PGFS_RENAME_WHITEOUT)
+			Whiteout(pd, name, uid, gid, now);
 		if (cross && PGFS_IS_DIR(src->mode))
 		{
 			src->parent = newparent;

@@ -278,7 +278,8 @@ extern void NsRemove(int64 parent, PgfsName name, bool rmdir, const char *errpat
 extern void NsLink(int64 ino, int64 newparent, PgfsName newname,
 				   const char *errpath, PgfsInode *out);
 extern void NsRename(int64 parent, PgfsName name, int64 newparent, PgfsName newname,
-					 int flags, const char *errpath, const char *errnewpath);
+					 int flags, int64 uid, int64 gid,
+					 const char *errpath, const char *errnewpath);
 extern void NsSetattr(int64 ino, const int32 *mode, const int64 *uid, const int64 *gid,
 					  const int64 *size, const int64 *atime_ns, const int64 *mtime_ns,
 					  bool kill_suid, const char *errpath, PgfsInode *out);

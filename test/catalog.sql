@@ -67,7 +67,7 @@ INSERT INTO api VALUES
     ('pgfs_ll_link',      '{bigint,bigint,bytea,boolean}',  'pgfs_attr',       'volatile',  true,  true),
     ('pgfs_ll_unlink',    '{bigint,bytea,boolean}',         'void',         'volatile',  true,  true),
     ('pgfs_ll_rmdir',     '{bigint,bytea,boolean}',         'void',         'volatile',  true,  true),
-    ('pgfs_ll_rename',    '{bigint,bytea,bigint,bytea,integer,boolean}', 'void',    'volatile',  true,  true),
+    ('pgfs_ll_rename',    '{bigint,bytea,bigint,bytea,integer,boolean,bigint,bigint}', 'void',    'volatile',  true,  true),
     ('pgfs_ll_readlink',  '{bigint}',                       'bytea',        'stable',    true,  true),
     ('pgfs_ll_readdir',   '{bigint,bigint,integer}',        'setof record', 'stable',    true,  true),
     ('pgfs_ll_statfs',    '{}',                             'record',       'stable',    false, true),

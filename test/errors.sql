@@ -271,8 +271,8 @@ SELECT throws_ok($$SELECT pgfs_ll_copy_range((pgfs_stat('/er/f')).ino, 0, (pgfs_
                  'PF022', NULL, 'copy_file_range of a negative length is EINVAL');
 SELECT throws_ok($$SELECT pgfs_ll_rename(1, 'er'::bytea, (pgfs_stat('/er/d')).ino, 'er'::bytea)$$, 'PF022', NULL,
                  'rename of a directory into its subtree is EINVAL');
-SELECT throws_ok($$SELECT pgfs_ll_rename(1, 'er'::bytea, 1, 'x'::bytea, 4)$$, 'PF022', NULL,
-                 'unknown rename flags (RENAME_WHITEOUT) are EINVAL');
+SELECT throws_ok($$SELECT pgfs_ll_rename(1, 'er'::bytea, 1, 'x'::bytea, 8)$$, 'PF022', NULL,
+                 'unknown rename flags (8) are EINVAL');
 SELECT throws_ok($$SELECT pgfs_ll_link((pgfs_stat('/er/d')).ino, 1, 'dl'::bytea)$$, 'PF001', NULL,
                  'link to a directory is EPERM');
 SELECT throws_ok($$SELECT pgfs_ll_readlink((pgfs_stat('/er/f')).ino)$$, 'PF022', NULL,

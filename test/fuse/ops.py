@@ -64,7 +64,7 @@ def renameat2(old, new, flags):
         raise OSError(e, os.strerror(e), old)
 
 
-RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
 
 
 def as_nobody(script):
@@ -464,6 +464,17 @@ def t_rename():
           p('missing'), RENAME_EXCHANGE)
     fails('RENAME_NOREPLACE|RENAME_EXCHANGE: EINVAL', errno.EINVAL, renameat2, p('n3'), p('rd3'),
           RENAME_NOREPLACE | RENAME_EXCHANGE)
+    put(p('w1'), b'w1')
+    renameat2(p('w1'), p('w2'), RENAME_WHITEOUT)
+    st = os.lstat(p('w1'))
+    check('RENAME_WHITEOUT leaves a whiteout (a character device 0:0, no permissions) at the old name',
+          stat.S_ISCHR(st.st_mode) and st.st_rdev == 0 and stat.S_IMODE(st.st_mode) == 0 and
+          st.st_uid == os.geteuid() and get(p('w2')) == b'w1')
+    fails('RENAME_WHITEOUT|RENAME_EXCHANGE: EINVAL', errno.EINVAL, renameat2, p('w2'), p('n3'),
+          RENAME_WHITEOUT | RENAME_EXCHANGE)
+    fails('RENAME_WHITEOUT|RENAME_NOREPLACE onto existing: EEXIST', errno.EEXIST, renameat2, p('w2'),
+          p('n3'), RENAME_WHITEOUT | RENAME_NOREPLACE)
+    os.unlink(p('w1'))
 
 
 def wal_writers():
