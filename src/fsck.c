@@ -104,7 +104,7 @@ static FsckCheck checks[] = {
 		  "SELECT m.ino, 'chunk ' || m.chunkno || ' maps to missing chunk row ' || m.chunk_id"
 		  " FROM pgfs.filemap m WHERE NOT EXISTS (SELECT 1 FROM pgfs.chunk c WHERE c.chunk_id = m.chunk_id)"),
 	CHECK("wrong_refs",
-		  "SELECT (SELECT min(ino) FROM pgfs.filemap m WHERE m.chunk_id = c.chunk_id),"
+		  "SELECT (SELECT min(ino + 0) FROM pgfs.filemap m WHERE m.chunk_id = c.chunk_id),"
 		  " 'chunk row ' || c.chunk_id || ' has refs ' || c.refs || ' but ' || n.n || ' map rows'"
 		  " FROM pgfs.chunk c CROSS JOIN LATERAL (SELECT count(*) AS n FROM pgfs.filemap m"
 		  "  WHERE m.chunk_id = c.chunk_id) n WHERE c.refs <> n.n"),
@@ -144,9 +144,16 @@ static FsckCheck checks[] = {
 		  " FROM pgfs.handle h WHERE NOT EXISTS (SELECT 1 FROM pgfs.inode i WHERE i.ino = h.ino)"),
 };
 
+/*
+ * The file a chunk belongs to, for the report: min(ino + 0) rather than
+ * min(ino), which the planner may turn into a walk of filemap's primary key
+ * in ino order until a row of that chunk turns up -- a scan of the whole
+ * map per chunk (pgfs_fsck() of a store of 250000 files took 8.5 minutes).
+ * This way it is a probe of filemap_chunk_idx.
+ */
 static PgfsPlan chunks_plan = {
 	"SELECT c.chunk_id, c.rawlen, c.comp, c.data,"
-	" (SELECT min(m.ino) FROM pgfs.filemap m WHERE m.chunk_id = c.chunk_id)"
+	" (SELECT min(m.ino + 0) FROM pgfs.filemap m WHERE m.chunk_id = c.chunk_id)"
 	" FROM pgfs.chunk c",
 	0, {InvalidOid}
 };

@@ -75,6 +75,7 @@ _PG_init(void)
 							&pgfs_compression_level, PGFS_COMPRESSION_LEVEL_DEFAULT,
 							0, PGFS_COMPRESSION_LEVEL_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	CatalogInit();
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pgfs");
 #else

@@ -210,6 +210,9 @@ extern void CatalogForget(void);
 extern int64 CatalogNewIno(void);
 extern void CatalogCreate(const PgfsInode *node, bytea *target, PgfsInode *dir,
 						  PgfsName name, int64 now);
+extern void CatalogInit(void);
+extern void CatalogHintInode(int64 ino, ItemPointer tid);
+extern bool ProbeInode(Relation rel, int64 ino, Snapshot snap, TupleTableSlot *slot);
 extern bool CatalogGetInode(int64 ino, PgfsInode *out);
 extern void CatalogGetInodeOrError(int64 ino, PgfsInode *out);
 extern bool CatalogLookup(int64 parent, PgfsName name, PgfsInode *out);
