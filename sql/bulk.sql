@@ -83,6 +83,27 @@ DROP EXTENSION amcheck;
 SELECT nlink FROM pgfs_stat('/bulk/d');
 SELECT count(*) FROM pgfs_readdir('/bulk/d');
 
+-- one file rewritten in place 3000 times in one transaction: its inode row
+-- and its chunk get as many versions; the last write costs what an early
+-- one did, and reads see the last of them
+BEGIN;
+SELECT pgfs_write('/bulk/w', convert_to(repeat('x', 100), 'UTF8'));
+SELECT count(pgfs_write('/bulk/w', convert_to(lpad(i::text, 8), 'UTF8'), 8 * (i % 12)))
+  FROM generate_series(1, 20) i;
+SELECT pg_temp.blocks($$SELECT pgfs_write('/bulk/w', '\x41'::bytea, 96)$$) AS write_early \gset
+SELECT count(pgfs_write('/bulk/w', convert_to(lpad(i::text, 8), 'UTF8'), 8 * (i % 12)))
+  FROM generate_series(21, 3000) i;
+SELECT pg_temp.blocks($$SELECT pgfs_write('/bulk/w', '\x42'::bytea, 97)$$) AS write_late \gset
+SELECT :write_late <= 2 * :write_early AS write_flat;
+SELECT convert_from(pgfs_read('/bulk/w'), 'UTF8') AS content, size FROM pgfs_stat('/bulk/w');
+SAVEPOINT s;
+SELECT pgfs_write('/bulk/w', '\x43'::bytea, 98);
+ROLLBACK TO s;
+SELECT pgfs_write('/bulk/w', '\x44'::bytea, 99);
+SELECT convert_from(pgfs_read('/bulk/w', 90, 10), 'UTF8') AS tail;
+COMMIT;
+SELECT convert_from(pgfs_read('/bulk/w', 90, 10), 'UTF8') AS tail;
+
 -- removing a tree in one call, in the transaction that made it: twice the
 -- files, twice the cost
 BEGIN;

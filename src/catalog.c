@@ -199,7 +199,7 @@ CatalogForget(void)
 }
 
 /*
- * Where this transaction last wrote some inode rows.
+ * Where this transaction last wrote some inode and chunk rows.
  *
  * A transaction that changes one directory many times -- creating or
  * removing thousands of files in it, one pgfs_write after another, or
@@ -209,70 +209,80 @@ CatalogForget(void)
  * find the one it sees: every change got slower as the transaction went
  * on.  Measured: 5000 new files in one directory and one statement took
  * 1.1 s, 20000 took 13.8 s (pgfs_copy and pgfs_remove of the latter 11-12
- * s), where the work per file is constant.
+ * s), where the work per file is constant.  A file written piece by piece
+ * in one transaction (appends of a few bytes each) does the same to its
+ * inode row and to the chunk it is appending to.
  *
  * So the direct updates (rowwrite.c) note here the tuple a row was last
- * written to, and a probe of that inode fetches that tuple first.  It is
+ * written to, and a probe of that row fetches that tuple first.  It is
  * only a hint: the tuple is taken if the probe's snapshot sees it and it
- * belongs to the inode, and then it is the version the index scan would
- * have found (a snapshot sees at most one version of a row, and inode
+ * has the key, and then it is the version the index scan would have found
+ * (a snapshot sees at most one version of a row, and inode and chunk
  * numbers are never reused); otherwise the probe goes through the index.
  * A tuple this transaction wrote cannot be pruned while the transaction
  * runs, unless the subtransaction that wrote it aborts: the hints are
- * dropped then, and at the end of every transaction.  A fixed table with
- * one slot per hash bucket bounds the memory; a row that loses its slot
- * only costs the index probe.
+ * dropped then, and at the end of every transaction.  A fixed table per
+ * relation with one slot per hash bucket bounds the memory; a row that
+ * loses its slot only costs the index probe.
  */
-#define INODE_HINTS 256
+#define ROW_HINTS 256
 
-typedef struct InodeHint
+typedef struct RowHint
 {
-	int64		ino;			/* 0: empty */
+	int64		key;			/* 0: empty */
 	ItemPointerData tid;
 	int32		weight;			/* its updates, less the collisions since */
-} InodeHint;
+} RowHint;
 
-static InodeHint inode_hints[INODE_HINTS];
-static bool inode_hints_set = false;
+static RowHint row_hints[2][ROW_HINTS];	/* inode, chunk */
+static bool row_hints_set = false;
 
-static inline InodeHint *
-HintSlot(int64 ino)
+static RowHint *
+HintSlot(PgfsRel which, int64 key)
 {
-	return &inode_hints[(uint64) ino % INODE_HINTS];
+	int			t;
+
+	if (which == PGFS_REL_INODE)
+		t = 0;
+	else if (which == PGFS_REL_CHUNK)
+		t = 1;
+	else
+		elog(ERROR, "relation %d has no row hints", (int) which);
+	return &row_hints[t][(uint64) key % ROW_HINTS];
 }
 
 /*
- * A direct update left inode ino's row at tid.  A row updated often keeps
- * its slot against rows that collide with it once (the files created in a
- * busy directory): each collision takes one from its weight, and a
- * newcomer takes the slot only when that reaches zero.
+ * A direct update left the row of which with primary key key at tid.  A
+ * row updated often keeps its slot against rows that collide with it once
+ * (the files created in a busy directory): each collision takes one from
+ * its weight, and a newcomer takes the slot only when that reaches zero.
  */
 void
-CatalogHintInode(int64 ino, ItemPointer tid)
+CatalogHintRow(PgfsRel which, int64 key, ItemPointer tid)
 {
-	InodeHint  *h = HintSlot(ino);
+	RowHint    *h = HintSlot(which, key);
 
-	if (h->ino == ino)
+	if (h->key == key)
 	{
 		h->tid = *tid;
 		if (h->weight < PG_INT32_MAX)
 			h->weight++;
 	}
-	else if (h->ino == 0 || --h->weight <= 0)
+	else if (h->key == 0 || --h->weight <= 0)
 	{
-		h->ino = ino;
+		h->key = key;
 		h->tid = *tid;
 		h->weight = 1;
 	}
-	inode_hints_set = true;
+	row_hints_set = true;
 }
 
 static void
 HintsReset(void)
 {
-	if (inode_hints_set)
-		memset(inode_hints, 0, sizeof(inode_hints));
-	inode_hints_set = false;
+	if (row_hints_set)
+		memset(row_hints, 0, sizeof(row_hints));
+	row_hints_set = false;
 }
 
 static void
@@ -296,47 +306,48 @@ CatalogInit(void)
 	RegisterSubXactCallback(HintsSubXactCallback, NULL);
 }
 
-/* inode ino's row as the hint has it, if snap sees it there */
-static bool
-FetchHinted(Relation rel, int64 ino, Snapshot snap, TupleTableSlot *slot)
+/*
+ * The row of which (rel, opened) whose primary key (its first column, a
+ * bigint) is key, into slot, as the hint has it, if snap sees it there.
+ */
+bool
+CatalogFetchHinted(PgfsRel which, Relation rel, int64 key, Snapshot snap,
+				   TupleTableSlot *slot)
 {
-	InodeHint  *h = HintSlot(ino);
+	RowHint    *h = HintSlot(which, key);
 	bool		isnull;
 
-	if (h->ino != ino)
+	if (h->key != key)
 		return false;
 	if (!table_tuple_fetch_row_version(rel, &h->tid, snap, slot))
 		return false;
-	if (DatumGetInt64(slot_getattr(slot, 1, &isnull)) == ino && !isnull)
+	if (DatumGetInt64(slot_getattr(slot, 1, &isnull)) == key && !isnull)
 		return true;
 	ExecClearTuple(slot);
 	return false;
 }
 
-/* the row of rel whose primary key matches key[0..nkeys), into slot */
-static bool
-Probe(PgfsRel rel, PgfsRel pkey, ScanKey key, int nkeys, TupleTableSlot *slot)
+/*
+ * The row of which (inode or chunk; rel, opened) whose primary key is key,
+ * under snap, into slot: where a hint says, or through the primary key.
+ */
+bool
+CatalogProbeRow(PgfsRel which, Relation rel, int64 key, Snapshot snap, TupleTableSlot *slot)
 {
-	IndexScanDesc scan = index_beginscan(CatalogOpen(rel), CatalogOpen(pkey),
-										 GetActiveSnapshot(), nkeys, 0);
+	ScanKeyData sk;
+	IndexScanDesc scan;
 	bool		found;
 
-	index_rescan(scan, key, nkeys, NULL, 0);
+	if (CatalogFetchHinted(which, rel, key, snap, slot))
+		return true;
+	ScanKeyInit(&sk, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
+	scan = index_beginscan(rel, CatalogOpen(which == PGFS_REL_INODE ? PGFS_REL_INODE_PKEY
+											: PGFS_REL_CHUNK_PKEY),
+						   snap, 1, 0);
+	index_rescan(scan, &sk, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
 	return found;
-}
-
-/* inode ino's row under snap, into slot (a slot of pgfs.inode, rel) */
-bool
-ProbeInode(Relation rel, int64 ino, Snapshot snap, TupleTableSlot *slot)
-{
-	ScanKeyData key;
-
-	if (FetchHinted(rel, ino, snap, slot))
-		return true;
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(ino));
-	return Probe(PGFS_REL_INODE, PGFS_REL_INODE_PKEY, &key, 1, slot);
 }
 
 static void SlotToInode(TupleTableSlot *slot, PgfsInode *out);
@@ -349,7 +360,7 @@ DirectGetInode(int64 ino, PgfsInode *out)
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	bool		found;
 
-	found = ProbeInode(rel, ino, GetActiveSnapshot(), slot);
+	found = CatalogProbeRow(PGFS_REL_INODE, rel, ino, GetActiveSnapshot(), slot);
 	if (found)
 		SlotToInode(slot, out);
 	ExecDropSingleTupleTableSlot(slot);
@@ -550,7 +561,7 @@ CatalogLockInodeIfExists(int64 ino, PgfsInode *out)
 	PreventCommandIfReadOnly("SELECT FOR UPDATE");
 	LockRelationOid(RelationGetRelid(rel), RowShareLock);
 	PgfsLookupBegin();
-	found = ProbeInode(rel, ino, GetActiveSnapshot(), slot);
+	found = CatalogProbeRow(PGFS_REL_INODE, rel, ino, GetActiveSnapshot(), slot);
 	if (found)
 	{
 		TM_FailureData tmfd;
@@ -756,7 +767,7 @@ UpdateDirect(const Datum *params, const char *nulls)
 		n[cols[k]] = nulls[k + 1] == 'n';
 		set[cols[k]] = true;
 	}
-	return RowUpdateInode(DatumGetInt64(params[0]), v, n, set);
+	return RowUpdate(PGFS_REL_INODE, DatumGetInt64(params[0]), v, n, set);
 }
 
 static void UpdateInode(PgfsInode *node);

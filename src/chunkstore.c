@@ -145,11 +145,16 @@ RangeNext(RangeScan *rs)
 	{
 		rs->chunkno = DatumGetInt64(slot_getattr(rs->mapslot, 2, &isnull));
 		rs->chunk_id = DatumGetInt64(slot_getattr(rs->mapslot, 3, &isnull));
-		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(rs->chunk_id));
-		index_rescan(rs->chunkscan, &key, 1, NULL, 0);
-		/* a map entry without its chunk: skipped, as the join it replaces did */
-		if (!index_getnext_slot(rs->chunkscan, ForwardScanDirection, rs->chunkslot))
-			continue;
+		/* a chunk this transaction rewrote: where it left it (catalog.c) */
+		if (!CatalogFetchHinted(PGFS_REL_CHUNK, rs->chunkrel, rs->chunk_id,
+								rs->mapscan->xs_snapshot, rs->chunkslot))
+		{
+			ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(rs->chunk_id));
+			index_rescan(rs->chunkscan, &key, 1, NULL, 0);
+			/* a map entry without its chunk: skipped, as the join it replaces did */
+			if (!index_getnext_slot(rs->chunkscan, ForwardScanDirection, rs->chunkslot))
+				continue;
+		}
 		rs->refs = DatumGetInt32(slot_getattr(rs->chunkslot, 2, &isnull));
 		rs->rawlen = DatumGetInt32(slot_getattr(rs->chunkslot, 3, &isnull));
 		rs->comp = DatumGetInt16(slot_getattr(rs->chunkslot, 4, &isnull));
@@ -333,6 +338,30 @@ InsertChunk(const Datum *v)
 	row[1] = v[1];				/* chunkno */
 	row[2] = chunk_id;
 	RowInsert(PGFS_REL_FILEMAP, row, nulls);
+}
+
+/*
+ * update_plan's change (v: its parameters) written directly, as the inode
+ * row's is (catalog.c, UpdateDirect): a file written piece by piece in one
+ * transaction rewrites its last chunk each time, and the statement's index
+ * scan walked every version of the row left so far.  false if it must be
+ * left to update_plan after all.
+ */
+static bool
+UpdateChunk(const Datum *v)
+{
+	Datum		row[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	bool		set[5] = {false, false, true, true, true};
+
+	if (!RowPlain(PGFS_REL_CHUNK, CMD_UPDATE))
+		return false;
+	row[0] = v[0];				/* chunk_id, the key */
+	row[1] = (Datum) 0;			/* refs: kept */
+	row[2] = v[1];				/* rawlen */
+	row[3] = v[2];				/* comp */
+	row[4] = v[3];				/* data */
+	return RowUpdate(PGFS_REL_CHUNK, DatumGetInt64(v[0]), row, nulls, set);
 }
 
 /* 512-byte blocks a chunk of rawlen bytes accounts for in st_blocks */
@@ -646,7 +675,8 @@ StoreChunk(PgfsInode *inode, int64 chunkno, char *page, int len,
 		v[1] = Int32GetDatum(len);
 		v[2] = Int16GetDatum(comp);
 		v[3] = payload;
-		PgfsExec(&update_plan, v, NULL);
+		if (!UpdateChunk(v))
+			PgfsExec(&update_plan, v, NULL);
 	}
 	else
 	{

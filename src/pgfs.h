@@ -211,8 +211,11 @@ extern int64 CatalogNewIno(void);
 extern void CatalogCreate(const PgfsInode *node, bytea *target, PgfsInode *dir,
 						  PgfsName name, int64 now);
 extern void CatalogInit(void);
-extern void CatalogHintInode(int64 ino, ItemPointer tid);
-extern bool ProbeInode(Relation rel, int64 ino, Snapshot snap, TupleTableSlot *slot);
+extern void CatalogHintRow(PgfsRel which, int64 key, ItemPointer tid);
+extern bool CatalogFetchHinted(PgfsRel which, Relation rel, int64 key, Snapshot snap,
+							   TupleTableSlot *slot);
+extern bool CatalogProbeRow(PgfsRel which, Relation rel, int64 key, Snapshot snap,
+							TupleTableSlot *slot);
 extern bool CatalogGetInode(int64 ino, PgfsInode *out);
 extern void CatalogGetInodeOrError(int64 ino, PgfsInode *out);
 extern bool CatalogLookup(int64 parent, PgfsName name, PgfsInode *out);
@@ -235,7 +238,8 @@ extern void CatalogTouch(PgfsInode *ino, bool mtime, int64 now);
 /* in rowwrite.c */
 extern bool RowPlain(PgfsRel which, CmdType cmd);
 extern void RowInsert(PgfsRel which, const Datum *values, const bool *isnull);
-extern bool RowUpdateInode(int64 ino, const Datum *values, const bool *isnull, const bool *set);
+extern bool RowUpdate(PgfsRel which, int64 key, const Datum *values, const bool *isnull,
+					  const bool *set);
 
 /* in chunkstore.c */
 typedef struct PgfsExtent

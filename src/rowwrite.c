@@ -214,10 +214,11 @@ RowInsert(PgfsRel which, const Datum *values, const bool *isnull)
 }
 
 /*
- * The index entries of a new version of inode row ino that is not HOT.
- * The primary key's is made without the unique check the executor does:
- * the key is the old version's, which held it alone under the row lock the
- * caller has, and a concurrent insert of the same key checks against this
+ * The index entries of a new version of row key (of the inode or chunk
+ * table; w's) that is not HOT.  The primary key's is made without the
+ * unique check the executor does: the key is the old version's, which held
+ * it alone under the lock the caller has (the inode's row lock, for a
+ * chunk too), and a concurrent insert of the same key checks against this
  * entry.  The check is not free when a transaction updates one row many
  * times (a directory gaining thousands of files): it visits every version
  * left in the index under that key, and made such a transaction quadratic
@@ -225,13 +226,14 @@ RowInsert(PgfsRel which, const Datum *values, const bool *isnull)
  * indexes go through the executor's code as before.
  */
 static void
-InsertUpdatedIndexes(RowWriter *w, int64 ino)
+InsertUpdatedIndexes(RowWriter *w, PgfsRel which, int64 keyval)
 {
 	ResultRelInfo *rri = w->rri;
-	Oid			pkey = CatalogRelOid(PGFS_REL_INODE_PKEY);
+	Oid			pkey = CatalogRelOid(which == PGFS_REL_INODE ? PGFS_REL_INODE_PKEY
+									 : PGFS_REL_CHUNK_PKEY);
 	int			n = rri->ri_NumIndices;
 	int			pk = -1;
-	Datum		key = Int64GetDatum(ino);
+	Datum		key = Int64GetDatum(keyval);
 	bool		isnull = false;
 
 	for (int i = 0; i < n; i++)
@@ -267,24 +269,27 @@ InsertUpdatedIndexes(RowWriter *w, int64 ino)
 }
 
 /*
- * Replace the columns of inode row ino that set[] marks with values/isnull
- * (indexed by column, as the table's).  The caller holds the row's lock and
- * has checked RowPlain(PGFS_REL_INODE, CMD_UPDATE).  false, with nothing
+ * Replace the columns of the row of which (PGFS_REL_INODE or
+ * PGFS_REL_CHUNK) with primary key key that set[] marks with values/isnull
+ * (indexed by column, as the table's; never the key).  The caller holds
+ * the row's lock (a chunk's: its file's, the chunk being that file's alone)
+ * and has checked RowPlain(which, CMD_UPDATE).  false, with nothing
  * written, if the row is not there or the update did not go through: the
  * caller's SQL statement decides what that means.
  */
 bool
-RowUpdateInode(int64 ino, const Datum *values, const bool *isnull, const bool *set)
+RowUpdate(PgfsRel which, int64 key, const Datum *values, const bool *isnull, const bool *set)
 {
 	RowWriter	w;
 	TupleTableSlot *old;
 	bool		found;
 	bool		done = false;
 
-	WriterBegin(&w, PGFS_REL_INODE, "UPDATE");
+	Assert(!set[0]);
+	WriterBegin(&w, which, "UPDATE");
 	old = table_slot_create(w.rel, NULL);
 	PgfsLookupBegin();
-	found = ProbeInode(w.rel, ino, GetActiveSnapshot(), old);
+	found = CatalogProbeRow(which, w.rel, key, GetActiveSnapshot(), old);
 	if (found)
 	{
 		int			natts = RelationGetDescr(w.rel)->natts;
@@ -306,10 +311,10 @@ RowUpdateInode(int64 ino, const Datum *values, const bool *isnull, const bool *s
 								 &tmfd, &lockmode, &update_indexes);
 		if (res == TM_Ok)
 		{
-			CatalogHintInode(ino, &w.slot->tts_tid);
+			CatalogHintRow(which, key, &w.slot->tts_tid);
 			/* not a HOT update: every index gets an entry for the new version */
 			if (UPDATE_INDEXES(update_indexes))
-				InsertUpdatedIndexes(&w, ino);
+				InsertUpdatedIndexes(&w, which, key);
 			done = true;
 		}
 	}
