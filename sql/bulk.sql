@@ -117,6 +117,19 @@ SELECT pgfs_remove('/bulk', true);
 COMMIT;
 SELECT pgfs_exists('/bulk');
 
+-- the extension dropped and created again in the transaction: the new
+-- tables' rows are found, not where the old ones were
+BEGIN;
+SELECT count(pgfs_mkdir('/zz' || i)) FROM generate_series(1, 400) i;
+DROP EXTENSION pgfs;
+CREATE EXTENSION pgfs;
+SELECT pgfs_mkdir('/zz') > 0 AS made;
+SELECT pgfs_write('/zz/a', '\x01'::bytea);
+SELECT count(*) FROM pgfs_readdir('/');
+SELECT count(*) FROM pgfs_fsck();
+ROLLBACK;
+SELECT count(*) FROM pgfs_readdir('/') WHERE name LIKE 'zz%';
+
 -- pgfs_fsck() names the file of each chunk it decodes with one probe of the
 -- map, and stays linear in the size of the store on tables the planner
 -- knows nothing about, as after a restore: it took minutes for 250000

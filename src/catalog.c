@@ -123,9 +123,18 @@ static Oid	rel_oids[PGFS_NRELS];
 static bool rel_oids_valid = false;
 static bool rel_callback_registered = false;
 
+static void HintsReset(void);
+
 static void
 RelOidsInvalidate(Datum arg, Oid relid)
 {
+	/*
+	 * The row hints point into the relations' files, which TRUNCATE or a
+	 * new extension replaces: they go with any change to the relations.
+	 */
+	if (!rel_oids_valid || relid == InvalidOid ||
+		relid == rel_oids[PGFS_REL_INODE] || relid == rel_oids[PGFS_REL_CHUNK])
+		HintsReset();
 	if (!rel_oids_valid)
 		return;
 	if (relid == InvalidOid)
