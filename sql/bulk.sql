@@ -1,11 +1,13 @@
 --
--- Bulk work in one transaction.  Thousands of files created in, or removed
--- from, one directory in one transaction update the directory's inode row
--- as many times, and none of those row versions can be pruned before the
--- transaction ends.  Each change must still cost what the first did: it
--- must not look at every earlier version of the row (src/catalog.c, the
--- hints; src/rowwrite.c, the primary key's entries).  Cost is counted in
--- buffer accesses, which do not depend on the machine.
+-- Bulk work in one transaction.  Thousands of files created in, renamed in
+-- or removed from one directory in one transaction update the directory's
+-- inode row as many times, a file rewritten piece by piece does the same to
+-- its inode and chunk rows, and none of those row versions can be pruned
+-- before the transaction ends.  A late change must still cost about what an
+-- early one did: it must not look at every earlier version of the row
+-- (src/catalog.c, the hints; src/rowwrite.c, the primary key's entries).
+-- Cost is counted in buffer accesses, which do not depend on the machine.
+-- Also here: pgfs_fsck() stays linear on tables never analysed.
 --
 CREATE FUNCTION pg_temp.blocks(q text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
