@@ -106,6 +106,27 @@ SELECT convert_from(pgfs_read('/bulk/w', 90, 10), 'UTF8') AS tail;
 COMMIT;
 SELECT convert_from(pgfs_read('/bulk/w', 90, 10), 'UTF8') AS tail;
 
+-- one file copied 2000 times in one transaction: its chunks' reference
+-- counts get as many versions; the last copy costs what an early one did
+BEGIN;
+SELECT pgfs_write('/bulk/tpl', convert_to(repeat('template ', 1000), 'UTF8'));
+SELECT count(pgfs_copy('/bulk/tpl', '/bulk/c' || i)) FROM generate_series(1, 20) i;
+SELECT pg_temp.blocks($$SELECT pgfs_copy('/bulk/tpl', '/bulk/c_early')$$) AS copy_early \gset
+SELECT count(pgfs_copy('/bulk/tpl', '/bulk/c' || i)) FROM generate_series(21, 2000) i;
+SELECT pg_temp.blocks($$SELECT pgfs_copy('/bulk/tpl', '/bulk/c_late')$$) AS copy_late \gset
+SELECT :copy_late <= :copy_early + 15 AS copy_flat;
+SELECT c.refs FROM pgfs.filemap m JOIN pgfs.chunk c USING (chunk_id)
+ WHERE m.ino = (pgfs_stat('/bulk/tpl')).ino;
+COMMIT;
+-- a file of 2500 chunks (more than one batch of map entries) copied whole
+SELECT count(pgfs_write('/bulk/sparse', '\x07'::bytea, k * 65536)) FROM generate_series(0, 2499) k;
+SELECT pgfs_copy('/bulk/sparse', '/bulk/sparse2');
+SELECT count(*) AS shared, min(c.refs) AS min_refs, max(c.refs) AS max_refs
+  FROM pgfs.filemap a JOIN pgfs.filemap b USING (chunkno, chunk_id) JOIN pgfs.chunk c USING (chunk_id)
+ WHERE a.ino = (pgfs_stat('/bulk/sparse')).ino AND b.ino = (pgfs_stat('/bulk/sparse2')).ino;
+SELECT size, blocks FROM pgfs_stat('/bulk/sparse2');
+SELECT count(*) FROM pgfs_fsck();
+
 -- removing a tree in one call, in the transaction that made it: twice the
 -- files, twice the cost
 BEGIN;

@@ -1152,11 +1152,56 @@ ChunkTruncate(PgfsInode *inode, int64 newsize)
 		inode->blocks = 0;
 }
 
-/* make dst (an empty regular file) share all of src's chunks */
+/*
+ * Make dst (an empty regular file) share all of src's chunks: its map
+ * entries, a batch at a time in chunk order, then a reference more on each
+ * chunk, added directly (rowwrite.c).  One UPDATE of every chunk's count
+ * (share_plan) found each through the primary key, past every version the
+ * transaction had left of it: copying one file 4000 times in a transaction
+ * took 311 ms, against 50 ms for 1000.
+ */
+#define SHARE_BATCH 1024
+
+static PgfsPlan share_batch_plan = {
+	"INSERT INTO pgfs.filemap (ino, chunkno, chunk_id)"
+	" SELECT $2, chunkno, chunk_id FROM pgfs.filemap WHERE ino = $1 AND chunkno > $3"
+	" ORDER BY chunkno LIMIT " CppAsString2(SHARE_BATCH) " RETURNING chunkno, chunk_id",
+	3, {INT8OID, INT8OID, INT8OID}
+};
+
 void
 ChunkShareAll(int64 src, PgfsInode *dst)
 {
-	Datum		v[2] = {Int64GetDatum(src), Int64GetDatum(dst->ino)};
+	Datum		v[3] = {Int64GetDatum(src), Int64GetDatum(dst->ino), Int64GetDatum(PG_INT64_MIN)};
+	int64	   *ids;
+	int			rows;
 
-	PgfsExec(&share_plan, v, NULL);
+	if (!RowPlain(PGFS_REL_CHUNK, CMD_UPDATE))
+	{
+		PgfsExec(&share_plan, v, NULL);
+		return;
+	}
+	ids = palloc(sizeof(int64) * SHARE_BATCH);
+	do
+	{
+		int64		last = DatumGetInt64(v[2]);
+
+		rows = PgfsExec(&share_batch_plan, v, NULL);
+		for (int r = 0; r < rows; r++)
+		{
+			last = Max(last, PgfsGetInt64(r, 1));
+			ids[r] = PgfsGetInt64(r, 2);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		v[2] = Int64GetDatum(last);
+		for (int r = 0; r < rows; r++)
+		{
+			Datum		id = Int64GetDatum(ids[r]);
+
+			/* a concurrent change to the count: the UPDATE reads it again */
+			if (!RowAddChunkRefs(ids[r], 1))
+				PgfsExec(&ref_plan, &id, NULL);
+		}
+	} while (rows == SHARE_BATCH);
+	pfree(ids);
 }

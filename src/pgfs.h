@@ -240,6 +240,7 @@ extern bool RowPlain(PgfsRel which, CmdType cmd);
 extern void RowInsert(PgfsRel which, const Datum *values, const bool *isnull);
 extern bool RowUpdate(PgfsRel which, int64 key, const Datum *values, const bool *isnull,
 					  const bool *set);
+extern bool RowAddChunkRefs(int64 chunk_id, int32 add);
 
 /* in chunkstore.c */
 typedef struct PgfsExtent

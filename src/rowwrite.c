@@ -40,6 +40,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "common/int.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -271,14 +272,18 @@ InsertUpdatedIndexes(RowWriter *w, PgfsRel which, int64 keyval)
 /*
  * Replace the columns of the row of which (PGFS_REL_INODE or
  * PGFS_REL_CHUNK) with primary key key that set[] marks with values/isnull
- * (indexed by column, as the table's; never the key).  The caller holds
- * the row's lock (a chunk's: its file's, the chunk being that file's alone)
- * and has checked RowPlain(which, CMD_UPDATE).  false, with nothing
- * written, if the row is not there or the update did not go through: the
+ * (indexed by column, as the table's; never the key), and add add to the
+ * integer column add_col (0-based; -1: none) of the version found.  The
+ * caller holds the row's lock (a chunk's: its file's, the chunk being that
+ * file's alone), or adds to a count that concurrent writers change only by
+ * adding too, and has checked RowPlain(which, CMD_UPDATE).  false, with
+ * nothing written, if the row is not there or the update did not go
+ * through (a concurrent change committed since the version was read): the
  * caller's SQL statement decides what that means.
  */
-bool
-RowUpdate(PgfsRel which, int64 key, const Datum *values, const bool *isnull, const bool *set)
+static bool
+RowUpdateAdd(PgfsRel which, int64 key, const Datum *values, const bool *isnull,
+			 const bool *set, int add_col, int32 add)
 {
 	RowWriter	w;
 	TupleTableSlot *old;
@@ -305,6 +310,15 @@ RowUpdate(PgfsRel which, int64 key, const Datum *values, const bool *isnull, con
 			w.slot->tts_values[i] = set[i] ? values[i] : old->tts_values[i];
 			w.slot->tts_isnull[i] = set[i] ? isnull[i] : old->tts_isnull[i];
 		}
+		if (add_col >= 0)
+		{
+			int32		sum;
+
+			if (w.slot->tts_isnull[add_col] ||
+				pg_add_s32_overflow(DatumGetInt32(w.slot->tts_values[add_col]), add, &sum))
+				goto out;		/* the statement says what is wrong */
+			w.slot->tts_values[add_col] = Int32GetDatum(sum);
+		}
 		ExecStoreVirtualTuple(w.slot);
 		res = table_tuple_update(w.rel, &old->tts_tid, w.slot, GetCurrentCommandId(true),
 								 GetActiveSnapshot(), InvalidSnapshot, true,
@@ -318,8 +332,30 @@ RowUpdate(PgfsRel which, int64 key, const Datum *values, const bool *isnull, con
 			done = true;
 		}
 	}
+out:
 	PgfsLookupEnd();
 	ExecDropSingleTupleTableSlot(old);
 	WriterEnd(&w);
 	return done;
+}
+
+bool
+RowUpdate(PgfsRel which, int64 key, const Datum *values, const bool *isnull, const bool *set)
+{
+	return RowUpdateAdd(which, key, values, isnull, set, -1, 0);
+}
+
+/*
+ * refs = refs + add on chunk row chunk_id, as an UPDATE would do it; false
+ * if it must be left to the UPDATE after all.  The caller has checked
+ * RowPlain(PGFS_REL_CHUNK, CMD_UPDATE).
+ */
+bool
+RowAddChunkRefs(int64 chunk_id, int32 add)
+{
+	Datum		v[5] = {0};
+	bool		n[5] = {false, false, false, false, false};
+	bool		set[5] = {false, false, false, false, false};
+
+	return RowUpdateAdd(PGFS_REL_CHUNK, chunk_id, v, n, set, 1, add);
 }
