@@ -1155,7 +1155,7 @@ ChunkTruncate(PgfsInode *inode, int64 newsize)
 /*
  * Make dst (an empty regular file) share all of src's chunks: its map
  * entries, a batch at a time in chunk order, then a reference more on each
- * chunk, added directly (rowwrite.c).  One UPDATE of every chunk's count
+ * chunk, added directly (rowwrite.c) in ascending chunk_id order.  One UPDATE of every chunk's count
  * (share_plan) found each through the primary key, past every version the
  * transaction had left of it: copying one file 4000 times in a transaction
  * took 311 ms, against 50 ms for 1000.
@@ -1168,6 +1168,15 @@ static PgfsPlan share_batch_plan = {
 	" ORDER BY chunkno LIMIT " CppAsString2(SHARE_BATCH) " RETURNING chunkno, chunk_id",
 	3, {INT8OID, INT8OID, INT8OID}
 };
+
+static int
+IdCmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
 
 void
 ChunkShareAll(int64 src, PgfsInode *dst)
@@ -1194,6 +1203,8 @@ ChunkShareAll(int64 src, PgfsInode *dst)
 		}
 		SPI_freetuptable(SPI_tuptable);
 		v[2] = Int64GetDatum(last);
+		/* chunk rows in one order, as rows are locked everywhere */
+		qsort(ids, rows, sizeof(int64), IdCmp);
 		for (int r = 0; r < rows; r++)
 		{
 			Datum		id = Int64GetDatum(ids[r]);
