@@ -336,6 +336,18 @@ CatalogFetchHinted(PgfsRel which, Relation rel, int64 key, Snapshot snap,
 	return false;
 }
 
+/* the primary key of inode or chunk, the tables whose rows are updated directly */
+PgfsRel
+CatalogPkeyOf(PgfsRel which)
+{
+	if (which == PGFS_REL_INODE)
+		return PGFS_REL_INODE_PKEY;
+	if (which == PGFS_REL_CHUNK)
+		return PGFS_REL_CHUNK_PKEY;
+	elog(ERROR, "relation %d is not updated directly", (int) which);
+	return which;				/* keep the compiler quiet */
+}
+
 /*
  * The row of which (inode or chunk; rel, opened) whose primary key is key,
  * under snap, into slot: where a hint says, or through the primary key.
@@ -350,9 +362,7 @@ CatalogProbeRow(PgfsRel which, Relation rel, int64 key, Snapshot snap, TupleTabl
 	if (CatalogFetchHinted(which, rel, key, snap, slot))
 		return true;
 	ScanKeyInit(&sk, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
-	scan = index_beginscan(rel, CatalogOpen(which == PGFS_REL_INODE ? PGFS_REL_INODE_PKEY
-											: PGFS_REL_CHUNK_PKEY),
-						   snap, 1, 0);
+	scan = index_beginscan(rel, CatalogOpen(CatalogPkeyOf(which)), snap, 1, 0);
 	index_rescan(scan, &sk, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);

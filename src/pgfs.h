@@ -214,6 +214,7 @@ extern void CatalogInit(void);
 extern void CatalogHintRow(PgfsRel which, int64 key, ItemPointer tid);
 extern bool CatalogFetchHinted(PgfsRel which, Relation rel, int64 key, Snapshot snap,
 							   TupleTableSlot *slot);
+extern PgfsRel CatalogPkeyOf(PgfsRel which);
 extern bool CatalogProbeRow(PgfsRel which, Relation rel, int64 key, Snapshot snap,
 							TupleTableSlot *slot);
 extern bool CatalogGetInode(int64 ino, PgfsInode *out);

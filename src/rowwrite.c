@@ -230,8 +230,7 @@ static void
 InsertUpdatedIndexes(RowWriter *w, PgfsRel which, int64 keyval)
 {
 	ResultRelInfo *rri = w->rri;
-	Oid			pkey = CatalogRelOid(which == PGFS_REL_INODE ? PGFS_REL_INODE_PKEY
-									 : PGFS_REL_CHUNK_PKEY);
+	Oid			pkey = CatalogRelOid(CatalogPkeyOf(which));
 	int			n = rri->ri_NumIndices;
 	int			pk = -1;
 	Datum		key = Int64GetDatum(keyval);
