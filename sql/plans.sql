@@ -29,6 +29,29 @@ SELECT pgfs_write('/plans/h', '\x01'::bytea);
 SHOW enable_seqscan;
 RESET enable_seqscan;
 
+-- A directory emptied of most of its entries: VACUUM brings dirent's
+-- reltuples down to what is left while its indexes keep their pages, and
+-- the planner's estimate of a probe of (parent, name) then loses to the
+-- smaller (parent, cookie) with the name as a filter, which reads the whole
+-- directory.  Names and renames find their entry through the key whatever
+-- the estimates say: (parent, cookie) is not scanned at all.
+SELECT pgfs_mkdir('/plans/big') > 0 AS made;
+SELECT count(pgfs_write('/plans/big/a-name-long-enough-to-widen-the-key-' || i, '\x01'::bytea))
+  FROM generate_series(1, 3000) i;
+SELECT count(*) FROM (SELECT pgfs_unlink('/plans/big/a-name-long-enough-to-widen-the-key-' || i)
+                        FROM generate_series(11, 3000) i) s;
+VACUUM pgfs.dirent;
+BEGIN;
+SELECT count(pgfs_write('/plans/big/n' || i, '\x01'::bytea)) FROM generate_series(1, 400) i;
+SELECT count(*) FROM (SELECT pgfs_rename('/plans/big/n' || i, '/plans/big/m' || i)
+                        FROM generate_series(1, 200) i) s;
+SELECT count(*) FROM (SELECT pgfs_rename('/plans/big/n' || i, '/plans/big/m' || (i - 200))
+                        FROM generate_series(201, 400) i) s;
+SELECT count(*) FROM (SELECT pgfs_unlink('/plans/big/m' || i) FROM generate_series(1, 200) i) s;
+SELECT pg_stat_get_xact_numscans('pgfs.dirent_cookie_idx'::regclass) AS cookie_scans;
+COMMIT;
+SELECT name FROM pgfs_readdir('/plans/big') ORDER BY name;
+
 -- whole-table checks still run (with sequential scans)
 SELECT count(*) FROM pgfs_fsck();
 SELECT pgfs_remove('/plans', true) IS NOT NULL AS removed;

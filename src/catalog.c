@@ -852,8 +852,12 @@ CatalogInsertDirent(int64 parent, PgfsName name, int64 ino)
 void
 CatalogDeleteDirent(int64 parent, PgfsName name)
 {
-	Datum		v[2] = {Int64GetDatum(parent), NameDatum(name)};
+	Datum		v[2];
 
+	if (RowPlain(PGFS_REL_DIRENT, CMD_DELETE) && RowDeleteDirent(parent, name))
+		return;
+	v[0] = Int64GetDatum(parent);
+	v[1] = NameDatum(name);
 	if (PgfsExec(&delete_dirent_plan, v, NULL) != 1)
 		elog(ERROR, "directory entry vanished while its directory was locked");
 }
@@ -862,8 +866,13 @@ CatalogDeleteDirent(int64 parent, PgfsName name)
 void
 CatalogRetargetDirent(int64 parent, PgfsName name, int64 ino)
 {
-	Datum		v[3] = {Int64GetDatum(parent), NameDatum(name), Int64GetDatum(ino)};
+	Datum		v[3];
 
+	if (RowPlain(PGFS_REL_DIRENT, CMD_UPDATE) && RowRetargetDirent(parent, name, ino))
+		return;
+	v[0] = Int64GetDatum(parent);
+	v[1] = NameDatum(name);
+	v[2] = Int64GetDatum(ino);
 	if (PgfsExec(&retarget_dirent_plan, v, NULL) != 1)
 		elog(ERROR, "directory entry vanished while its directory was locked");
 }

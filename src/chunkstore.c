@@ -57,10 +57,12 @@
  * keep constraints, triggers and index maintenance the server's business.
  *
  * Locking: callers hold the file's inode row lock (catalog.c), so a file's
- * chunks have one writer at a time.  Reference counts are changed with
- * UPDATE ... SET refs = refs +/- 1, which re-reads the latest row version
- * under READ COMMITTED, so concurrent writers of two files sharing a chunk
- * count correctly.
+ * chunks have one writer at a time.  A shared chunk's count is not covered
+ * by that lock: it is changed directly from the version the snapshot sees
+ * (rowwrite.c), and where a concurrent transaction has changed the row
+ * since, by UPDATE ... SET refs = refs +/- n, which re-reads the latest
+ * version under READ COMMITTED, so concurrent writers of two files sharing
+ * a chunk count correctly.  Counts are changed in ascending chunk_id order.
  *
  *-------------------------------------------------------------------------
  */
@@ -270,20 +272,16 @@ static PgfsPlan unmap_plan = {
 /*
  * A file may map one chunk at several places (copy_file_range of the same
  * source chunk twice), so reference counts move by the number of entries
- * per chunk: an UPDATE ... FROM changes a row once however many rows join.
+ * per chunk.  DropRefs does it directly (rowwrite.c), these where it
+ * cannot.
  */
 static PgfsPlan unref_plan = {
-	"UPDATE pgfs.chunk c SET refs = c.refs - n.n"
-	"  FROM (SELECT id, count(*)::int AS n FROM unnest($1::int8[]) id GROUP BY id) n"
-	" WHERE c.chunk_id = n.id RETURNING c.chunk_id, c.refs",
-	1, {INT8ARRAYOID}
+	"UPDATE pgfs.chunk SET refs = refs - $2 WHERE chunk_id = $1 RETURNING refs, rawlen",
+	2, {INT8OID, INT4OID}
 };
 static PgfsPlan unmap_range_plan = {
-	"WITH d AS (DELETE FROM pgfs.filemap WHERE ino = $1 AND chunkno >= $2 AND chunkno < $3"
-	"  RETURNING chunk_id),"
-	" n AS (SELECT chunk_id, count(*)::int AS n FROM d GROUP BY chunk_id)"
-	" UPDATE pgfs.chunk c SET refs = c.refs - n.n FROM n WHERE c.chunk_id = n.chunk_id"
-	" RETURNING c.chunk_id, c.refs, c.rawlen, n.n",
+	"DELETE FROM pgfs.filemap WHERE ino = $1 AND chunkno >= $2 AND chunkno < $3"
+	" RETURNING chunk_id",
 	3, {INT8OID, INT8OID, INT8OID}
 };
 static PgfsPlan map_plan = {
@@ -601,32 +599,99 @@ InPlaceBytea(char *buf, int len)
 	return PointerGetDatum(b);
 }
 
-/* drop references to chunks; free those nobody references any more */
-static void
-Unref(int64 *ids, int n)
+static int
+IdCmp(const void *a, const void *b)
 {
-	Datum	   *elems;
-	Datum		v[1];
-	int			rows;
-	int			nfree = 0;
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Drop references to chunks, one per entry of ids[n] (sorted here: a chunk
+ * mapped at several places comes several times), and free the chunks
+ * nobody references any more.  Returns the blocks those references
+ * accounted for (CHUNK_BLOCKS of the chunk's length, per reference).
+ * Counts are changed in ascending chunk_id order, directly where nothing
+ * stands in the way (RowDropChunkRefs), else by unref_plan (and the freed
+ * chunks deleted by delete_plan).
+ */
+static int64
+DropRefs(int64 *ids, int n)
+{
+	int64	   *uid;
+	int32	   *cnt;
+	int32	   *left;
+	int32	   *rawlen;
+	Datum	   *dead;
+	bool		plain;
+	int			nu = 0;
+	int			ndead = 0;
+	int64		blocks = 0;
 
 	if (n == 0)
-		return;
-	elems = palloc(sizeof(Datum) * n);
+		return 0;
+	qsort(ids, n, sizeof(int64), IdCmp);
+	uid = palloc(sizeof(int64) * n);
+	cnt = palloc(sizeof(int32) * n);
 	for (int i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(ids[i]);
-	v[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	rows = PgfsExec(&unref_plan, v, NULL);
-	for (int r = 0; r < rows; r++)
-		if (PgfsGetInt32(r, 2) <= 0)
-			elems[nfree++] = Int64GetDatum(PgfsGetInt64(r, 1));
-	SPI_freetuptable(SPI_tuptable);
-	if (nfree > 0)
 	{
-		v[0] = PointerGetDatum(construct_array(elems, nfree, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		if (nu > 0 && uid[nu - 1] == ids[i])
+			cnt[nu - 1]++;
+		else
+		{
+			uid[nu] = ids[i];
+			cnt[nu++] = 1;
+		}
+	}
+	left = palloc(sizeof(int32) * nu);
+	rawlen = palloc(sizeof(int32) * nu);
+	dead = palloc(sizeof(Datum) * nu);
+	plain = RowPlain(PGFS_REL_CHUNK, CMD_UPDATE) && RowPlain(PGFS_REL_CHUNK, CMD_DELETE);
+	for (int i = 0; i < nu;)
+	{
+		int			k = plain ? RowDropChunkRefs(nu - i, uid + i, cnt + i, left + i, rawlen + i) : 0;
+		Datum		v[2];
+
+		for (int j = i; j < i + k; j++)
+			blocks += CHUNK_BLOCKS(rawlen[j]) * cnt[j];
+		i += k;
+		if (i == nu)
+			break;
+		/* the one it stopped at, then on from the next in order */
+		v[0] = Int64GetDatum(uid[i]);
+		v[1] = Int32GetDatum(cnt[i]);
+		if (PgfsExec(&unref_plan, v, NULL) == 1)
+		{
+			if (PgfsGetInt32(0, 1) == 0)
+				dead[ndead++] = Int64GetDatum(uid[i]);
+			blocks += CHUNK_BLOCKS(PgfsGetInt32(0, 2)) * cnt[i];
+		}
+		SPI_freetuptable(SPI_tuptable);
+		i++;
+	}
+	if (ndead > 0)
+	{
+		Datum		v[1];
+
+		v[0] = PointerGetDatum(construct_array(dead, ndead, INT8OID, 8, FLOAT8PASSBYVAL,
+											   TYPALIGN_DOUBLE));
 		PgfsExec(&delete_plan, v, NULL);
 	}
-	pfree(elems);
+	pfree(uid);
+	pfree(cnt);
+	pfree(left);
+	pfree(rawlen);
+	pfree(dead);
+	return blocks;
+}
+
+/* drop one reference to chunk id; free it if nobody references it any more */
+static void
+Unref(int64 id)
+{
+	DropRefs(&id, 1);
 }
 
 /*
@@ -654,7 +719,7 @@ StoreChunk(PgfsInode *inode, int64 chunkno, char *page, int len,
 			v[0] = Int64GetDatum(inode->ino);
 			v[1] = Int64GetDatum(chunkno);
 			PgfsExec(&unmap_plan, v, NULL);
-			Unref(&old_id, 1);
+			Unref(old_id);
 		}
 		return;
 	}
@@ -692,7 +757,7 @@ StoreChunk(PgfsInode *inode, int64 chunkno, char *page, int len,
 			elog(ERROR, "map entry of chunk %lld of inode %lld vanished",
 				 (long long) chunkno, (long long) inode->ino);
 		if (old_id != 0)
-			Unref(&old_id, 1);
+			Unref(old_id);
 	}
 }
 
@@ -849,8 +914,7 @@ UnmapChunks(PgfsInode *inode, int64 from, int64 to)
 {
 	Datum		v[3];
 	int			rows;
-	int64	   *dead;
-	int			ndead = 0;
+	int64	   *ids;
 
 	v[0] = Int64GetDatum(inode->ino);
 	v[1] = Int64GetDatum(from);
@@ -858,26 +922,12 @@ UnmapChunks(PgfsInode *inode, int64 from, int64 to)
 	rows = PgfsExec(&unmap_range_plan, v, NULL);
 	if (rows == 0)
 		return;
-	dead = palloc(sizeof(int64) * rows);
+	ids = palloc(sizeof(int64) * rows);
 	for (int r = 0; r < rows; r++)
-	{
-		inode->blocks -= CHUNK_BLOCKS(PgfsGetInt32(r, 3)) * PgfsGetInt32(r, 4);
-		if (PgfsGetInt32(r, 2) <= 0)
-			dead[ndead++] = PgfsGetInt64(r, 1);
-	}
+		ids[r] = PgfsGetInt64(r, 1);
 	SPI_freetuptable(SPI_tuptable);
-	if (ndead > 0)
-	{
-		Datum	   *elems = palloc(sizeof(Datum) * ndead);
-
-		for (int i = 0; i < ndead; i++)
-			elems[i] = Int64GetDatum(dead[i]);
-		v[0] = PointerGetDatum(construct_array(elems, ndead, INT8OID, 8,
-											   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		PgfsExec(&delete_plan, v, NULL);
-		pfree(elems);
-	}
-	pfree(dead);
+	inode->blocks -= DropRefs(ids, rows);
+	pfree(ids);
 }
 
 /*
@@ -1098,7 +1148,7 @@ ChunkCopyRange(PgfsInode *src, int64 off_in, PgfsInode *dst, int64 off_out, int6
 				}
 				if (old_id != 0)
 				{
-					Unref(&old_id, 1);
+					Unref(old_id);
 					dst->blocks -= CHUNK_BLOCKS(old_len);
 				}
 			}
@@ -1168,15 +1218,6 @@ static PgfsPlan share_batch_plan = {
 	" ORDER BY chunkno LIMIT " CppAsString2(SHARE_BATCH) " RETURNING chunkno, chunk_id",
 	3, {INT8OID, INT8OID, INT8OID}
 };
-
-static int
-IdCmp(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : x > y;
-}
 
 void
 ChunkShareAll(int64 src, PgfsInode *dst)

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * rowwrite.c
- *	  Rows written without an executor: the new rows of a new file, and the
- *	  write-back of an inode row.
+ *	  Rows written without an executor: the new rows of a new file, the
+ *	  write-back of an inode row, chunk reference counts and the chunks
+ *	  they free, and the deletion or repointing of a directory entry.
  *
  * Creating a small file wrote its rows with two SPI statements (chunk and
  * filemap; inode, dirent and the directory's update), and writing to a
@@ -29,17 +30,20 @@
  * merge_root on pgfs.inode, fires only for inode 1, the root, which only
  * CREATE EXTENSION and a restore insert.
  *
- * An update finds the row through the primary key under the snapshot a new
+ * An update or a delete finds the row through the primary key (not an
+ * index the planner picks, see DirentChange) under the snapshot a new
  * statement would take (PgfsLookupBegin), as the executor's UPDATE does:
- * the caller holds the row's lock, so that version is the latest and
- * table_tuple_update succeeds; anything else is left to the SQL statement,
- * which knows what to do about it.
+ * the caller holds the row's lock, so that version is the latest and the
+ * change succeeds; anything else is left to the SQL statement, which knows
+ * what to do about it.  Chunk counts are the exception to the lock
+ * (RowDropChunkRefs).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/nbtree.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -104,7 +108,7 @@ Columns(PgfsRel which)
 
 /*
  * May rows of this relation be written here for a statement of kind cmd
- * (CMD_INSERT, CMD_UPDATE)?  Not if anything the executor would run for
+ * (CMD_INSERT, CMD_UPDATE, CMD_DELETE)?  Not if anything the executor would run for
  * them is there (see the top of the file).
  */
 bool
@@ -137,6 +141,7 @@ RowPlain(PgfsRel which, CmdType cmd)
 		{
 			Trigger    *t = &rel->trigdesc->triggers[i];
 			bool		fires = cmd == CMD_INSERT ? TRIGGER_FOR_INSERT(t->tgtype)
+				: cmd == CMD_DELETE ? TRIGGER_FOR_DELETE(t->tgtype)
 				: TRIGGER_FOR_UPDATE(t->tgtype);
 
 			if (!fires)
@@ -269,16 +274,65 @@ InsertUpdatedIndexes(RowWriter *w, PgfsRel which, int64 keyval)
 }
 
 /*
+ * Write a new version of row key of which over old, the version the probe
+ * found: set[] marks the columns that take values/isnull (indexed by
+ * column, as the table's; never the key), the rest are old's, and add is
+ * added to the integer column add_col (0-based; -1: none).  *sum (if not
+ * NULL) gets that column's new value.  false, with nothing written, where
+ * the statement must decide: a NULL or overflowing count, or a concurrent
+ * change committed since old was read.
+ */
+static bool
+UpdateVersion(RowWriter *w, PgfsRel which, int64 key, TupleTableSlot *old,
+			  const Datum *values, const bool *isnull, const bool *set,
+			  int add_col, int32 add, int32 *sum)
+{
+	int			natts = RelationGetDescr(w->rel)->natts;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	UpdateIndexes update_indexes;
+	TM_Result	res;
+
+	slot_getallattrs(old);
+	ExecClearTuple(w->slot);
+	for (int i = 0; i < natts; i++)
+	{
+		w->slot->tts_values[i] = set[i] ? values[i] : old->tts_values[i];
+		w->slot->tts_isnull[i] = set[i] ? isnull[i] : old->tts_isnull[i];
+	}
+	if (add_col >= 0)
+	{
+		int32		s;
+
+		if (w->slot->tts_isnull[add_col] ||
+			pg_add_s32_overflow(DatumGetInt32(w->slot->tts_values[add_col]), add, &s))
+			return false;
+		w->slot->tts_values[add_col] = Int32GetDatum(s);
+		if (sum)
+			*sum = s;
+	}
+	ExecStoreVirtualTuple(w->slot);
+	res = table_tuple_update(w->rel, &old->tts_tid, w->slot, GetCurrentCommandId(true),
+							 GetActiveSnapshot(), InvalidSnapshot, true,
+							 &tmfd, &lockmode, &update_indexes);
+	if (res != TM_Ok)
+		return false;
+	CatalogHintRow(which, key, &w->slot->tts_tid);
+	/* not a HOT update: every index gets an entry for the new version */
+	if (UPDATE_INDEXES(update_indexes))
+		InsertUpdatedIndexes(w, which, key);
+	return true;
+}
+
+/*
  * Replace the columns of the row of which (PGFS_REL_INODE or
- * PGFS_REL_CHUNK) with primary key key that set[] marks with values/isnull
- * (indexed by column, as the table's; never the key), and add add to the
- * integer column add_col (0-based; -1: none) of the version found.  The
- * caller holds the row's lock (a chunk's: its file's, the chunk being that
- * file's alone), or adds to a count that concurrent writers change only by
- * adding too, and has checked RowPlain(which, CMD_UPDATE).  false, with
- * nothing written, if the row is not there or the update did not go
- * through (a concurrent change committed since the version was read): the
- * caller's SQL statement decides what that means.
+ * PGFS_REL_CHUNK) with primary key key that set[] marks, and add add to
+ * column add_col, as UpdateVersion.  The caller holds the row's lock (a
+ * chunk's: its file's, the chunk being that file's alone), or adds to a
+ * count that concurrent writers change only by adding too, and has checked
+ * RowPlain(which, CMD_UPDATE).  false, with nothing written, if the row is
+ * not there or the update did not go through: the caller's SQL statement
+ * decides what that means.
  */
 static bool
 RowUpdateAdd(PgfsRel which, int64 key, const Datum *values, const bool *isnull,
@@ -286,52 +340,14 @@ RowUpdateAdd(PgfsRel which, int64 key, const Datum *values, const bool *isnull,
 {
 	RowWriter	w;
 	TupleTableSlot *old;
-	bool		found;
 	bool		done = false;
 
 	Assert(!set[0]);
 	WriterBegin(&w, which, "UPDATE");
 	old = table_slot_create(w.rel, NULL);
 	PgfsLookupBegin();
-	found = CatalogProbeRow(which, w.rel, key, GetActiveSnapshot(), old);
-	if (found)
-	{
-		int			natts = RelationGetDescr(w.rel)->natts;
-		TM_FailureData tmfd;
-		LockTupleMode lockmode;
-		UpdateIndexes update_indexes;
-		TM_Result	res;
-
-		slot_getallattrs(old);
-		ExecClearTuple(w.slot);
-		for (int i = 0; i < natts; i++)
-		{
-			w.slot->tts_values[i] = set[i] ? values[i] : old->tts_values[i];
-			w.slot->tts_isnull[i] = set[i] ? isnull[i] : old->tts_isnull[i];
-		}
-		if (add_col >= 0)
-		{
-			int32		sum;
-
-			if (w.slot->tts_isnull[add_col] ||
-				pg_add_s32_overflow(DatumGetInt32(w.slot->tts_values[add_col]), add, &sum))
-				goto out;		/* the statement says what is wrong */
-			w.slot->tts_values[add_col] = Int32GetDatum(sum);
-		}
-		ExecStoreVirtualTuple(w.slot);
-		res = table_tuple_update(w.rel, &old->tts_tid, w.slot, GetCurrentCommandId(true),
-								 GetActiveSnapshot(), InvalidSnapshot, true,
-								 &tmfd, &lockmode, &update_indexes);
-		if (res == TM_Ok)
-		{
-			CatalogHintRow(which, key, &w.slot->tts_tid);
-			/* not a HOT update: every index gets an entry for the new version */
-			if (UPDATE_INDEXES(update_indexes))
-				InsertUpdatedIndexes(&w, which, key);
-			done = true;
-		}
-	}
-out:
+	if (CatalogProbeRow(which, w.rel, key, GetActiveSnapshot(), old))
+		done = UpdateVersion(&w, which, key, old, values, isnull, set, add_col, add, NULL);
 	PgfsLookupEnd();
 	ExecDropSingleTupleTableSlot(old);
 	WriterEnd(&w);
@@ -357,4 +373,178 @@ RowAddChunkRefs(int64 chunk_id, int32 add)
 	bool		set[5] = {false, false, false, false, false};
 
 	return RowUpdateAdd(PGFS_REL_CHUNK, chunk_id, v, n, set, 1, add);
+}
+
+/*
+ * Drop refs[i] references from chunk row ids[i], for i in [0, n), as
+ * UPDATE pgfs.chunk SET refs = refs - refs[i] would, and delete a row that
+ * is left with none, as DELETE ... WHERE refs = 0 would (its TOAST rows
+ * too) without first writing a version of it that says 0.  ids are
+ * distinct and ascending, the order rows are locked in elsewhere.  Returns
+ * how many were done, from the first: it stops, with nothing of that one
+ * written, at a chunk the statements must do (not found, or changed by a
+ * transaction that committed since the snapshot: another file's reference
+ * added or dropped), so that the caller can do it and go on in order.
+ * left[i] gets the references left (0: the row is gone) and rawlen[i] the
+ * chunk's length.  The caller has checked RowPlain(PGFS_REL_CHUNK, ...)
+ * for CMD_UPDATE and CMD_DELETE.
+ *
+ * The UPDATE found each chunk through the primary key, past every version
+ * the transaction had left of it: unlinking 4000 copies of a file of four
+ * chunks in one transaction took 9.9 s, against 0.35 s for 1000.
+ */
+int
+RowDropChunkRefs(int n, const int64 *ids, const int32 *refs, int32 *left, int32 *rawlen)
+{
+	RowWriter	w;
+	TupleTableSlot *old;
+	MemoryContext row_cxt;
+	MemoryContext oldcxt;
+	Datum		none[5] = {0};
+	bool		nonull[5] = {false, false, false, false, false};
+	bool		noset[5] = {false, false, false, false, false};
+	int			i;
+
+	WriterBegin(&w, PGFS_REL_CHUNK, "UPDATE");
+	old = table_slot_create(w.rel, NULL);
+	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgfs chunk references",
+									ALLOCSET_SMALL_SIZES);
+	PgfsLookupBegin();
+	for (i = 0; i < n; i++)
+	{
+		bool		done = false;
+
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(row_cxt);
+		if (CatalogProbeRow(PGFS_REL_CHUNK, w.rel, ids[i], GetActiveSnapshot(), old))
+		{
+			bool		null_count;
+			bool		null_len;
+			int32		count = DatumGetInt32(slot_getattr(old, 2, &null_count));
+
+			/* (a NULL is left to the statement, which says what is wrong) */
+			rawlen[i] = DatumGetInt32(slot_getattr(old, 3, &null_len));
+			if (!null_count && !null_len && (int64) count - refs[i] == 0)
+			{
+				TM_FailureData tmfd;
+
+				done = table_tuple_delete(w.rel, &old->tts_tid, GetCurrentCommandId(true),
+										  GetActiveSnapshot(), InvalidSnapshot, true,
+										  &tmfd, false) == TM_Ok;
+				left[i] = 0;
+			}
+			else if (!null_count && !null_len)
+				done = UpdateVersion(&w, PGFS_REL_CHUNK, ids[i], old, none, nonull, noset,
+									 1, -refs[i], &left[i]);
+		}
+		ExecClearTuple(old);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(row_cxt);
+		if (!done)
+			break;
+	}
+	PgfsLookupEnd();
+	MemoryContextDelete(row_cxt);
+	ExecDropSingleTupleTableSlot(old);
+	WriterEnd(&w);
+	return i;
+}
+
+/*
+ * The version of directory entry (parent, name) the active snapshot sees,
+ * found through dirent's primary key, into slot.
+ */
+static bool
+ProbeDirent(Relation heap, int64 parent, PgfsName name, TupleTableSlot *slot)
+{
+	Relation	index = CatalogOpen(PGFS_REL_DIRENT_PKEY);
+	IndexScanDesc scan;
+	ScanKeyData key[2];
+	bytea	   *b = palloc(VARHDRSZ + name.len);
+	bool		found;
+
+	SET_VARSIZE(b, VARHDRSZ + name.len);
+	memcpy(VARDATA(b), name.data, name.len);
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(parent));
+	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(b));
+	scan = index_beginscan(heap, index, GetActiveSnapshot(), 2, 0);
+	index_rescan(scan, key, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	pfree(b);
+	return found;
+}
+
+/*
+ * Delete directory entry (parent, name), or point it at inode ino
+ * (ino != 0), as DELETE or UPDATE ... WHERE parent = $1 AND name = $2
+ * would; false, with nothing written, where that must be left to the
+ * statement (the entry is not there).  The caller holds the directory's
+ * lock and has checked RowPlain(PGFS_REL_DIRENT, CMD_DELETE or CMD_UPDATE).
+ *
+ * Not a statement, because its plan was the planner's to choose, and a
+ * directory emptied of many entries made it choose wrong: dirent's
+ * reltuples fell to what was left while its indexes kept their pages, the
+ * estimate of an index probe grew with the index's pages per table row,
+ * and (parent, cookie), smaller than the key with its names, won with
+ * "name = $2" as a filter.  Every unlink and rename then read its whole
+ * directory: 16000 unlinks in one transaction took 32 s, against 0.5 s
+ * for 8000.
+ */
+static bool
+DirentChange(int64 parent, PgfsName name, int64 ino)
+{
+	RowWriter	w;
+	TupleTableSlot *old;
+	TM_FailureData tmfd;
+	bool		done = false;
+
+	WriterBegin(&w, PGFS_REL_DIRENT, ino == 0 ? "DELETE" : "UPDATE");
+	old = table_slot_create(w.rel, NULL);
+	PgfsLookupBegin();
+	if (ProbeDirent(w.rel, parent, name, old))
+	{
+		if (ino == 0)
+			done = table_tuple_delete(w.rel, &old->tts_tid, GetCurrentCommandId(true),
+									  GetActiveSnapshot(), InvalidSnapshot, true,
+									  &tmfd, false) == TM_Ok;
+		else
+		{
+			int			natts = RelationGetDescr(w.rel)->natts;
+			LockTupleMode lockmode;
+			UpdateIndexes update_indexes;
+
+			slot_getallattrs(old);
+			ExecClearTuple(w.slot);
+			memcpy(w.slot->tts_values, old->tts_values, sizeof(Datum) * natts);
+			memcpy(w.slot->tts_isnull, old->tts_isnull, sizeof(bool) * natts);
+			w.slot->tts_values[2] = Int64GetDatum(ino);
+			ExecStoreVirtualTuple(w.slot);
+			if (table_tuple_update(w.rel, &old->tts_tid, w.slot, GetCurrentCommandId(true),
+								   GetActiveSnapshot(), InvalidSnapshot, true,
+								   &tmfd, &lockmode, &update_indexes) == TM_Ok)
+			{
+				if (UPDATE_INDEXES(update_indexes))
+					list_free(INSERT_INDEX_TUPLES(w.rri, w.slot, w.estate, true));
+				done = true;
+			}
+		}
+	}
+	PgfsLookupEnd();
+	ExecDropSingleTupleTableSlot(old);
+	WriterEnd(&w);
+	return done;
+}
+
+bool
+RowDeleteDirent(int64 parent, PgfsName name)
+{
+	return DirentChange(parent, name, 0);
+}
+
+bool
+RowRetargetDirent(int64 parent, PgfsName name, int64 ino)
+{
+	Assert(ino != 0);
+	return DirentChange(parent, name, ino);
 }
