@@ -52,6 +52,27 @@ SELECT pg_stat_get_xact_numscans('pgfs.dirent_cookie_idx'::regclass) AS cookie_s
 COMMIT;
 SELECT name FROM pgfs_readdir('/plans/big') ORDER BY name;
 
+-- One directory holding most of the store's entries: a generic plan that
+-- joins "parent = $1" to the inodes expects that many rows for any
+-- directory, and hashed every inode to list one of a single entry.
+-- Listing, copying and removing small directories read their own inodes.
+SELECT pgfs_mkdir('/plans/crowd') > 0 AS made;
+SELECT count(pgfs_write('/plans/crowd/f' || i, '\x01'::bytea)) FROM generate_series(1, 3000) i;
+SELECT pgfs_mkdir('/plans/tree/d' || i || '/e', 493, true) > 0 AS made FROM generate_series(1, 3) i;
+SELECT count(pgfs_write('/plans/tree/d' || i || '/e/x', '\x02'::bytea)) FROM generate_series(1, 3) i;
+ANALYZE pgfs.dirent, pgfs.inode;
+BEGIN;
+SELECT idx_tup_fetch + seq_tup_read AS before FROM pg_stat_xact_user_tables
+ WHERE relid = 'pgfs.inode'::regclass \gset
+SELECT name, type FROM pgfs_readdir('/plans/tree/d1/e');
+SELECT name, type, size FROM pgfs_readdir('/plans/tree/d2/e', true);
+SELECT pgfs_copy('/plans/tree', '/plans/tree2', recursive => true) > 0 AS copied;
+SELECT pgfs_remove('/plans/tree', true) AS removed;
+SELECT idx_tup_fetch + seq_tup_read - :before < 1000 AS own_inodes_only
+  FROM pg_stat_xact_user_tables WHERE relid = 'pgfs.inode'::regclass;
+COMMIT;
+SELECT count(*) FROM pgfs_readdir('/plans/crowd', true);
+
 -- whole-table checks still run (with sequential scans)
 SELECT count(*) FROM pgfs_fsck();
 SELECT pgfs_remove('/plans', true) IS NOT NULL AS removed;

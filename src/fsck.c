@@ -211,7 +211,7 @@ pgfs_fsck(PG_FUNCTION_ARGS)
 	/* decode every chunk, a batch at a time */
 	page = palloc(PGFS_CHUNK_SIZE);
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pgfs fsck", ALLOCSET_DEFAULT_SIZES);
-	portal = SPI_cursor_open(NULL, PgfsCursorPlan(&chunks_plan), NULL, NULL, true);
+	portal = PgfsCursorOpen(&chunks_plan, NULL, NULL);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 256);

@@ -667,7 +667,7 @@ static PgfsPlan readdir_plan = {
 	" i.blocks, i.atime_ns, i.mtime_ns, i.ctime_ns, i.generation, coalesce(i.xattrs, 0)"
 	" FROM pgfs.dirent d JOIN pgfs.inode i ON i.ino = d.ino"
 	" WHERE d.parent = $1 AND d.cookie > $2 ORDER BY d.cookie LIMIT $3",
-	3, {INT8OID, INT8OID, INT4OID}
+	3, {INT8OID, INT8OID, INT4OID}, .joins = true
 };
 
 PG_FUNCTION_INFO_V1(pgfs_ll_readdir);

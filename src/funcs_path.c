@@ -167,7 +167,7 @@ static PgfsPlan readdir_plan = {
 	"SELECT d.name, i.ino, i.mode, i.nlink, i.uid, i.gid, i.size, i.mtime_ns"
 	" FROM pgfs.dirent d JOIN pgfs.inode i ON i.ino = d.ino"
 	" WHERE d.parent = $1 ORDER BY d.name",
-	1, {INT8OID}
+	1, {INT8OID}, .joins = true
 };
 
 PG_FUNCTION_INFO_V1(pgfs_readdir);
@@ -192,7 +192,7 @@ pgfs_readdir(PG_FUNCTION_ARGS)
 
 	/* stream through a cursor: a directory may hold millions of entries */
 	v[0] = Int64GetDatum(p.inode.ino);
-	portal = SPI_cursor_open(NULL, PgfsCursorPlan(&readdir_plan), v, NULL, true);
+	portal = PgfsCursorOpen(&readdir_plan, v, NULL);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 1000);

@@ -162,6 +162,7 @@ typedef struct PgfsPlan
 	Oid			argtypes[16];
 	SPIPlanPtr	plan;
 	bool		scans;			/* reads whole tables: may be planned with seq scans */
+	bool		joins;			/* joins entries to their inodes: nested loops only */
 } PgfsPlan;
 
 extern void PgfsSpiBegin(bool read_only);
@@ -175,7 +176,7 @@ extern MemoryContext PgfsCallerContext(void);
 extern bool PgfsSpiReadOnly(void);
 extern const char *PgfsCurrentPath;
 extern void PgfsPrepare(PgfsPlan *p);
-extern SPIPlanPtr PgfsCursorPlan(PgfsPlan *p);
+extern Portal PgfsCursorOpen(PgfsPlan *p, Datum *values, const char *nulls);
 extern int	PgfsExec(PgfsPlan *p, Datum *values, const char *nulls);
 extern int64 PgfsGetInt64(int row, int col);
 extern int32 PgfsGetInt32(int row, int col);

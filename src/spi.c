@@ -14,7 +14,7 @@
  * rowwrite.c) and may run none; the pin and SPI_connect/SPI_finish were
  * 1.7 % of the backend's time in creating a 4 KiB file, not counting the
  * namespace recomputation the restored search_path costs the caller's next
- * statement.  A statement, or a cursor (PgfsCursorPlan), connects first.
+ * statement.  A statement, or a cursor (PgfsCursorOpen), connects first.
  *
  * The search_path.  The functions are SECURITY DEFINER, and a plan made
  * under the caller's search_path could call the caller's operators with our
@@ -223,20 +223,62 @@ PgfsPrepare(PgfsPlan *p)
 }
 
 /*
- * The saved plan of p for a caller that opens a cursor on it, prepared on
- * first use: SPI is connected and the pin taken, as PgfsExec does, since a
- * plan prepared by an earlier call leaves this one connected to nothing
- * (the cursor would open in the SPI connection of whoever called us).
+ * The planner settings p needs besides the pin's, in a GUC nest level of
+ * their own that the caller ends with AtEOXact_GUC(true, level) once the
+ * plan is made (an error unwinds it); -1 where p needs none.
+ *
+ * A statement that reads whole tables (fsck's checks) is planned with
+ * sequential scans.  A statement that joins a directory's entries to their
+ * inodes is planned with nested loops only: its generic plan expects the
+ * directory of the average "parent = $1", and where one directory holds
+ * most of the store's entries that is a hash join over a scan of every
+ * inode.  Listing a directory of one entry in a store of 100000 files in
+ * one directory took 13 ms that way, and a recursive pgfs_remove or
+ * pgfs_copy paid it for every directory of the tree.
  */
-SPIPlanPtr
-PgfsCursorPlan(PgfsPlan *p)
+static int
+PlanSettings(PgfsPlan *p)
 {
+	int			level;
+
+	if (!p->scans && !p->joins)
+		return -1;
+	level = NewGUCNestLevel();
+	if (p->scans)
+		(void) set_config_option("enable_seqscan", "on", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	if (p->joins)
+	{
+		(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	return level;
+}
+
+/*
+ * Open a read-only cursor on the saved plan of p, prepared on first use.
+ * SPI is connected and the pin taken first, as PgfsExec does, since a plan
+ * prepared by an earlier call leaves this one connected to nothing (the
+ * cursor would open in the SPI connection of whoever called us).
+ */
+Portal
+PgfsCursorOpen(PgfsPlan *p, Datum *values, const char *nulls)
+{
+	Portal		portal;
+	int			level;
+
 	if (p->plan == NULL)
 		PgfsPrepare(p);
 	PgfsPinSearchPath();
 	if (!spi_connected)
 		Connect();
-	return p->plan;
+	level = PlanSettings(p);
+	portal = SPI_cursor_open(NULL, p->plan, values, nulls, true);
+	if (level >= 0)
+		AtEOXact_GUC(true, level);
+	return portal;
 }
 
 /* Run a saved plan, preparing it on first use; returns SPI_processed. */
@@ -244,24 +286,17 @@ int
 PgfsExec(PgfsPlan *p, Datum *values, const char *nulls)
 {
 	int			rc;
+	int			level;
 
 	if (p->plan == NULL)
 		PgfsPrepare(p);
 	PgfsPinSearchPath();
 	if (!spi_connected)
 		Connect();
-	if (p->scans)
-	{
-		/* planned, if it is, with sequential scans; an error unwinds the level */
-		int			level = NewGUCNestLevel();
-
-		(void) set_config_option("enable_seqscan", "on", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		rc = SPI_execute_plan(p->plan, values, nulls, spi_read_only, 0);
+	level = PlanSettings(p);
+	rc = SPI_execute_plan(p->plan, values, nulls, spi_read_only, 0);
+	if (level >= 0)
 		AtEOXact_GUC(true, level);
-	}
-	else
-		rc = SPI_execute_plan(p->plan, values, nulls, spi_read_only, 0);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", p->sql,
 			 SPI_result_code_string(rc));

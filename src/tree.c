@@ -18,7 +18,7 @@
 static PgfsPlan children_plan = {
 	"SELECT d.name, i.ino, i.mode FROM pgfs.dirent d JOIN pgfs.inode i ON i.ino = d.ino"
 	" WHERE d.parent = $1",
-	1, {INT8OID}
+	1, {INT8OID}, .joins = true
 };
 
 typedef struct Child
