@@ -43,6 +43,37 @@ DROP TRIGGER wlog ON pgfs.dirent;
 DROP TRIGGER wlog ON pgfs.filemap;
 DROP TRIGGER wlog ON pgfs.chunk;
 
+-- deletes and updates of entries and chunks: direct, then with a trigger
+-- that sees the statements (an unlink; a rename over an existing name; the
+-- last references to chunks dropped, and one of two)
+SELECT pgfs_write('/dw/d' || i, convert_to(repeat('d', 70000), 'UTF8')) FROM generate_series(1, 2) i;
+SELECT pgfs_copy('/dw/d1', '/dw/e1') > 0 AS copied;
+SELECT pgfs_unlink('/dw/d2');
+SELECT pgfs_rename('/dw/e1', '/dw/d1');
+SELECT c.refs, count(*) FROM pgfs.filemap m JOIN pgfs.chunk c USING (chunk_id)
+ WHERE m.ino = (pgfs_stat('/dw/d1')).ino GROUP BY 1;
+CREATE FUNCTION public.wlog_old() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.wlog VALUES (TG_TABLE_NAME, TG_OP, (to_jsonb(OLD) ->> 'ino')::bigint);
+    RETURN OLD;
+END $$;
+TRUNCATE wlog;
+CREATE TRIGGER wlog AFTER UPDATE OR DELETE ON pgfs.dirent FOR EACH ROW EXECUTE FUNCTION public.wlog_old();
+CREATE TRIGGER wlog AFTER UPDATE OR DELETE ON pgfs.chunk FOR EACH ROW EXECUTE FUNCTION public.wlog_old();
+SELECT pgfs_write('/dw/f' || i, convert_to(repeat('f', 70000), 'UTF8')) FROM generate_series(1, 2) i;
+SELECT pgfs_copy('/dw/f1', '/dw/g1') > 0 AS copied;
+SELECT pgfs_unlink('/dw/f2');
+SELECT pgfs_rename('/dw/g1', '/dw/f1');
+SELECT c.refs, count(*) FROM pgfs.filemap m JOIN pgfs.chunk c USING (chunk_id)
+ WHERE m.ino = (pgfs_stat('/dw/f1')).ino GROUP BY 1;
+SELECT pgfs_unlink('/dw/f1');
+SELECT tab, op, count(*) FROM wlog GROUP BY 1, 2 ORDER BY 1, 2;
+DROP TRIGGER wlog ON pgfs.dirent;
+DROP TRIGGER wlog ON pgfs.chunk;
+DROP FUNCTION public.wlog_old();
+SELECT name FROM pgfs_readdir('/dw') ORDER BY name;
+SELECT count(*) FROM pgfs_fsck();
+
 -- the inode API the mount uses: create, then a write to the empty file
 SELECT (pgfs_ll_create((pgfs_stat('/dw')).ino, 'c'::bytea, 416, 7, 8)).ino AS c \gset
 SELECT pgfs_ll_write(:c, 0, '\x6c6c'::bytea);
