@@ -622,7 +622,6 @@ DropRefs(int64 *ids, int n)
 {
 	int64	   *uid;
 	int32	   *cnt;
-	int32	   *left;
 	int32	   *rawlen;
 	Datum	   *dead;
 	bool		plain;
@@ -645,13 +644,12 @@ DropRefs(int64 *ids, int n)
 			cnt[nu++] = 1;
 		}
 	}
-	left = palloc(sizeof(int32) * nu);
 	rawlen = palloc(sizeof(int32) * nu);
 	dead = palloc(sizeof(Datum) * nu);
 	plain = RowPlain(PGFS_REL_CHUNK, CMD_UPDATE) && RowPlain(PGFS_REL_CHUNK, CMD_DELETE);
 	for (int i = 0; i < nu;)
 	{
-		int			k = plain ? RowDropChunkRefs(nu - i, uid + i, cnt + i, left + i, rawlen + i) : 0;
+		int			k = plain ? RowDropChunkRefs(nu - i, uid + i, cnt + i, rawlen + i) : 0;
 		Datum		v[2];
 
 		for (int j = i; j < i + k; j++)
@@ -681,7 +679,6 @@ DropRefs(int64 *ids, int n)
 	}
 	pfree(uid);
 	pfree(cnt);
-	pfree(left);
 	pfree(rawlen);
 	pfree(dead);
 	return blocks;

@@ -245,8 +245,7 @@ extern bool RowUpdate(PgfsRel which, int64 key, const Datum *values, const bool 
 extern bool RowAddChunkRefs(int64 chunk_id, int32 add);
 extern bool RowDeleteDirent(int64 parent, PgfsName name);
 extern bool RowRetargetDirent(int64 parent, PgfsName name, int64 ino);
-extern int	RowDropChunkRefs(int n, const int64 *ids, const int32 *refs, int32 *left,
-							 int32 *rawlen);
+extern int	RowDropChunkRefs(int n, const int64 *ids, const int32 *refs, int32 *rawlen);
 
 /* in chunkstore.c */
 typedef struct PgfsExtent

@@ -108,8 +108,8 @@ Columns(PgfsRel which)
 
 /*
  * May rows of this relation be written here for a statement of kind cmd
- * (CMD_INSERT, CMD_UPDATE, CMD_DELETE)?  Not if anything the executor would run for
- * them is there (see the top of the file).
+ * (CMD_INSERT, CMD_UPDATE, CMD_DELETE)?  Not if anything the executor would
+ * run for them is there (see the top of the file).
  */
 bool
 RowPlain(PgfsRel which, CmdType cmd)
@@ -277,15 +277,14 @@ InsertUpdatedIndexes(RowWriter *w, PgfsRel which, int64 keyval)
  * Write a new version of row key of which over old, the version the probe
  * found: set[] marks the columns that take values/isnull (indexed by
  * column, as the table's; never the key), the rest are old's, and add is
- * added to the integer column add_col (0-based; -1: none).  *sum (if not
- * NULL) gets that column's new value.  false, with nothing written, where
- * the statement must decide: a NULL or overflowing count, or a concurrent
- * change committed since old was read.
+ * added to the integer column add_col (0-based; -1: none).  false, with
+ * nothing written, where the statement must decide: a NULL or overflowing
+ * count, or a concurrent change committed since old was read.
  */
 static bool
 UpdateVersion(RowWriter *w, PgfsRel which, int64 key, TupleTableSlot *old,
 			  const Datum *values, const bool *isnull, const bool *set,
-			  int add_col, int32 add, int32 *sum)
+			  int add_col, int32 add)
 {
 	int			natts = RelationGetDescr(w->rel)->natts;
 	TM_FailureData tmfd;
@@ -308,8 +307,6 @@ UpdateVersion(RowWriter *w, PgfsRel which, int64 key, TupleTableSlot *old,
 			pg_add_s32_overflow(DatumGetInt32(w->slot->tts_values[add_col]), add, &s))
 			return false;
 		w->slot->tts_values[add_col] = Int32GetDatum(s);
-		if (sum)
-			*sum = s;
 	}
 	ExecStoreVirtualTuple(w->slot);
 	res = table_tuple_update(w->rel, &old->tts_tid, w->slot, GetCurrentCommandId(true),
@@ -347,7 +344,7 @@ RowUpdateAdd(PgfsRel which, int64 key, const Datum *values, const bool *isnull,
 	old = table_slot_create(w.rel, NULL);
 	PgfsLookupBegin();
 	if (CatalogProbeRow(which, w.rel, key, GetActiveSnapshot(), old))
-		done = UpdateVersion(&w, which, key, old, values, isnull, set, add_col, add, NULL);
+		done = UpdateVersion(&w, which, key, old, values, isnull, set, add_col, add);
 	PgfsLookupEnd();
 	ExecDropSingleTupleTableSlot(old);
 	WriterEnd(&w);
@@ -385,8 +382,7 @@ RowAddChunkRefs(int64 chunk_id, int32 add)
  * written, at a chunk the statements must do (not found, or changed by a
  * transaction that committed since the snapshot: another file's reference
  * added or dropped), so that the caller can do it and go on in order.
- * left[i] gets the references left (0: the row is gone) and rawlen[i] the
- * chunk's length.  The caller has checked RowPlain(PGFS_REL_CHUNK, ...)
+ * rawlen[i] gets the chunk's length.  The caller has checked RowPlain(PGFS_REL_CHUNK, ...)
  * for CMD_UPDATE and CMD_DELETE.
  *
  * The UPDATE found each chunk through the primary key, past every version
@@ -394,7 +390,7 @@ RowAddChunkRefs(int64 chunk_id, int32 add)
  * chunks in one transaction took 9.9 s, against 0.35 s for 1000.
  */
 int
-RowDropChunkRefs(int n, const int64 *ids, const int32 *refs, int32 *left, int32 *rawlen)
+RowDropChunkRefs(int n, const int64 *ids, const int32 *refs, int32 *rawlen)
 {
 	RowWriter	w;
 	TupleTableSlot *old;
@@ -431,11 +427,10 @@ RowDropChunkRefs(int n, const int64 *ids, const int32 *refs, int32 *left, int32 
 				done = table_tuple_delete(w.rel, &old->tts_tid, GetCurrentCommandId(true),
 										  GetActiveSnapshot(), InvalidSnapshot, true,
 										  &tmfd, false) == TM_Ok;
-				left[i] = 0;
 			}
 			else if (!null_count && !null_len)
 				done = UpdateVersion(&w, PGFS_REL_CHUNK, ids[i], old, none, nonull, noset,
-									 1, -refs[i], &left[i]);
+									 1, -refs[i]);
 		}
 		ExecClearTuple(old);
 		MemoryContextSwitchTo(oldcxt);
