@@ -19,7 +19,7 @@ OBJS = \
 	src/tree.o \
 	src/policy.o \
 	src/fsck.o
-DATA = pgfs--1.0.sql pgfs--1.0--1.1.sql
+DATA = pgfs--1.0.sql pgfs--1.0--1.1.sql pgfs--1.1--1.2.sql
 PGFILEDESC = "pgfs - a POSIX filesystem stored in PostgreSQL"
 
 PG_CPPFLAGS = -I$(srcdir)/include -Wextra -Wno-unused-parameter \

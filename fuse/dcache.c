@@ -361,6 +361,7 @@ fetch(fuse_ino_t dir, int *too_big, int64_t *gen)
 		par_i64(&p, ino_in(dir));
 		par_i64(&p, cookie);
 		par_i32(&p, PGFS_DC_PAGE);
+		par_i32(&p, PGFS_ATIME_NONE);	/* the daemon's own listing: not a read */
 		if (!(r = pgfs_exec(SQL_READDIR, &p, &err)))
 			goto fail;
 		rows = PQntuples(r);

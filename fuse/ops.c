@@ -1211,6 +1211,8 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 		par_i64(&p, dir);
 		par_i64(&p, cookie);
 		par_i32(&p, want);
+		/* a listing from the start reads the directory: its access time */
+		par_i32(&p, !pgfs.cfg.ro && off <= 2 && cookie == 2 ? pgfs.cfg.atime : PGFS_ATIME_NONE);
 		if (!(r = pgfs_exec(SQL_READDIR, &p, &err)))
 			break;
 		rows = PQntuples(r);

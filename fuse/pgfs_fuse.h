@@ -22,7 +22,7 @@
 
 #include "pgfs_errcodes.h"
 
-#define PGFS_FUSE_VERSION	"1.1"
+#define PGFS_FUSE_VERSION	"1.2"
 
 /* one write to the server carries at most this much buffered data */
 #define PGFS_WBUF_MAX		(1024 * 1024)
@@ -126,7 +126,7 @@ ino_out(int64_t ino)
 	PGFS_STMT(READ, 0, "SELECT pgfs_ll_read($1::int8, $2::int8, $3::int4)") \
 	PGFS_STMT(READLINK, 0, "SELECT pgfs_ll_readlink($1::int8)") \
 	PGFS_STMT(READDIR, 0, "SELECT cookie, name, " PGFS_ATTR_COLS \
-			  " FROM pgfs_ll_readdir($1::int8, $2::int8, $3::int4)") \
+			  " FROM pgfs_ll_readdir($1::int8, $2::int8, $3::int4, $4::int4)") \
 	PGFS_STMT(STATFS, 0, "SELECT bsize, frsize, blocks, bfree, bavail, files, ffree, namemax::int8" \
 			  " FROM pgfs_ll_statfs()") \
 	PGFS_STMT(GETXATTR, 0, "SELECT pgfs_ll_getxattr($1::int8, $2::bytea, true)") \

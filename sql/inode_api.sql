@@ -261,6 +261,35 @@ SELECT pgfs_ll_rename(:wo, 'd'::bytea, :wo2, 'd'::bytea, 4);
 SELECT (pgfs_lstat('/wo/d')).type AS d, (pgfs_stat('/wo')).nlink AS wo_nlink, (pgfs_stat('/wo2')).nlink AS wo2_nlink;
 SELECT pgfs_remove('/wo', true) > 0, pgfs_remove('/wo2', true) > 0;
 
+-- a directory's access time: a listing from the start reads the directory,
+-- and sets it as a read sets a file's (atime 1: relatime, 2: always, 0:
+-- never); the generation stays
+SELECT pgfs_mkdir('/at') > 0 AS made, pgfs_write('/at/f', 'x'::bytea) AS wrote;
+SELECT (pgfs_stat('/at')).ino AS at \gset
+SELECT pgfs_utimens('/at', '2020-01-01', NULL);
+SELECT atime_ns AS a0, generation AS g0 FROM pgfs_ll_getattr(:at) \gset
+SELECT count(*) FROM pgfs_ll_readdir(:at, 0, 10);
+SELECT count(*) FROM pgfs_ll_readdir(:at, 0, 10, 0);
+SELECT atime_ns = :a0 AS atime_0_leaves FROM pgfs_ll_getattr(:at);
+-- not from the start: a listing resumed does not count again
+SELECT count(*) FROM pgfs_ll_readdir(:at, (SELECT cookie FROM pgfs_ll_readdir(:at, 0, 1)), 10, 1);
+SELECT atime_ns = :a0 AS resumed_leaves FROM pgfs_ll_getattr(:at);
+-- not in a read-only transaction
+BEGIN READ ONLY;
+SELECT count(*) FROM pgfs_ll_readdir(:at, 0, 10, 1);
+SELECT atime_ns = :a0 AS read_only_leaves FROM pgfs_ll_getattr(:at);
+COMMIT;
+SELECT count(*) FROM pgfs_ll_readdir(:at, 0, 10, 1);
+SELECT atime_ns > mtime_ns AS relatime_sets, generation = :g0 AS generation_kept,
+       ctime_ns < atime_ns AS ctime_kept FROM pgfs_ll_getattr(:at);
+SELECT atime_ns AS a1 FROM pgfs_ll_getattr(:at) \gset
+SELECT count(*) FROM pgfs_ll_readdir(:at, 0, 10, 1);
+SELECT atime_ns = :a1 AS relatime_leaves_a_later_one FROM pgfs_ll_getattr(:at);
+SELECT count(*) FROM pgfs_ll_readdir(:at, 0, 10, 2);
+SELECT atime_ns > :a1 AS strict_sets FROM pgfs_ll_getattr(:at);
+SELECT pg_temp.try(format('SELECT count(*) FROM pgfs_ll_readdir(%s, 0, 10, 3)', :at)) AS bad_rule;
+SELECT pgfs_remove('/at', true) > 0 AS removed;
+
 SELECT pgfs_remove('/ll', true) > 0, pgfs_remove('/rd', true) > 0, pgfs_remove('/kept');
 SELECT * FROM pgfs_fsck();
 SELECT count(*) FROM pgfs.inode;

@@ -1,7 +1,7 @@
--- A database made with pgfs 1.0 is brought to 1.1 by ALTER EXTENSION pgfs
--- UPDATE and keeps its files; until then the 1.1 library serves its 1.0
--- functions.  (A new install runs the same two scripts, so the other tests
--- check what 1.1 is.)
+-- A database made with pgfs 1.0 (or 1.1) is brought to 1.2 by ALTER
+-- EXTENSION pgfs UPDATE and keeps its files; until then the library serves
+-- its older functions.  (A new install runs the same scripts, so the other
+-- tests check what 1.2 is.)
 SET client_min_messages = warning;
 CREATE DATABASE pgfs_upgrade_old;
 
@@ -25,7 +25,25 @@ SELECT count(*) AS functions_granted_to_public FROM pg_proc p
 SELECT has_function_privilege('pgfs_writer', 'pgfs_ll_open_read(bigint, bigint, integer, integer, bigint, integer)', 'EXECUTE') AS writer_may_open;
 SELECT convert_from(pgfs_read('/d/f'), 'UTF8') AS data, pgfs_stat('/d/g') IS NOT NULL AS g;
 SELECT mode & 511 AS mode FROM pgfs_ll_create((pgfs_stat('/d')).ino, 'h'::bytea, 438, 0, 0, NULL, true, 18);
+SELECT oidvectortypes(proargtypes) AS readdir_1_2, provolatile FROM pg_proc WHERE proname = 'pgfs_ll_readdir';
+SELECT has_function_privilege('pgfs_reader', 'pgfs_ll_readdir(bigint, bigint, integer, integer)', 'EXECUTE') AS reader_may_list;
+SELECT * FROM pgfs_fsck();
+
+-- from 1.1: its readdir (STABLE, no access time) is served until the update
+\c contrib_regression
+CREATE DATABASE pgfs_upgrade_1_1;
+\c pgfs_upgrade_1_1
+SET client_min_messages = warning;
+CREATE EXTENSION pgfs VERSION '1.1';
+SELECT pgfs_mkdir('/d') > 0 AS made, pgfs_write('/d/f', 'x'::bytea) AS wrote;
+SELECT name FROM pgfs_ll_readdir((pgfs_stat('/d')).ino, 0, 10);
+ALTER EXTENSION pgfs UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pgfs';
+SELECT pgfs_utimens('/d', '2020-01-01', NULL);
+SELECT name FROM pgfs_ll_readdir((pgfs_stat('/d')).ino, 0, 10, 1);
+SELECT atime_ns > mtime_ns AS listing_set_atime FROM pgfs_stat('/d');
 SELECT * FROM pgfs_fsck();
 
 \c contrib_regression
 DROP DATABASE pgfs_upgrade_old;
+DROP DATABASE pgfs_upgrade_1_1;

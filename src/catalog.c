@@ -560,6 +560,8 @@ CatalogLockInodes(int64 *inos, int n, PgfsInode *out)
 			out[i].ino = 0;
 }
 
+static bool LockInode(int64 ino, PgfsInode *out, LockWaitPolicy wait);
+
 /*
  * Lock one inode row and return its latest version; false if there is
  * none.  This is SELECT ... FOR UPDATE done by hand, as ExecLockRows does
@@ -571,6 +573,24 @@ CatalogLockInodes(int64 *inos, int n, PgfsInode *out)
  */
 bool
 CatalogLockInodeIfExists(int64 ino, PgfsInode *out)
+{
+	return LockInode(ino, out, LockWaitBlock);
+}
+
+/*
+ * Lock one inode row as CatalogLockInodeIfExists does, but only if that
+ * needs no wait: false, with nothing locked, if another transaction holds
+ * it (or the row is gone, or changed under REPEATABLE READ since the
+ * snapshot).  For what may be left undone, such as an access time.
+ */
+bool
+CatalogTryLockInode(int64 ino, PgfsInode *out)
+{
+	return LockInode(ino, out, LockWaitSkip);
+}
+
+static bool
+LockInode(int64 ino, PgfsInode *out, LockWaitPolicy wait)
 {
 	Relation	rel = CatalogOpen(PGFS_REL_INODE);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
@@ -587,13 +607,18 @@ CatalogLockInodeIfExists(int64 ino, PgfsInode *out)
 		TM_Result	res;
 
 		res = table_tuple_lock(rel, &slot->tts_tid, GetActiveSnapshot(), slot,
-							   GetCurrentCommandId(true), LockTupleExclusive, LockWaitBlock,
+							   GetCurrentCommandId(true), LockTupleExclusive, wait,
 							   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
 							   &tmfd);
+		if (wait == LockWaitSkip && res != TM_Ok)
+			res = TM_WouldBlock;
 		switch (res)
 		{
 			case TM_Ok:
 				SlotToInode(slot, out);
+				break;
+			case TM_WouldBlock:
+				found = false;
 				break;
 			case TM_SelfModified:
 				/* changed by this command: cannot happen after the increment */

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
 #include "catalog/pg_type.h"
@@ -675,22 +676,48 @@ Datum
 pgfs_ll_readdir(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32		atime = PG_NARGS() > 3 ? PG_GETARG_INT32(3) : PGFS_ATIME_NONE;
 	Datum		v[3];
 	PgfsInode	dir;
 	int			rows;
+	bool		set_atime;
+	bool		wrote = false;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_GETARG_INT32(2) < 0)
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_EINVAL),
 				 errmsg("max_entries must not be negative")));
-	PgfsSpiBegin(true);
+	if (atime != PGFS_ATIME_NONE && atime != PGFS_ATIME_RELATIME && atime != PGFS_ATIME_STRICT)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid access time rule %d for inode %lld", atime,
+						(long long) PG_GETARG_INT64(0)),
+				 errdetail("0 leaves the access time, 1 sets it as relatime does, 2 always.")));
+	/*
+	 * A listing from the start is a read of the directory.  Only then is
+	 * SPI read-write: 1.1's function (no atime argument) is STABLE.
+	 */
+	set_atime = atime != PGFS_ATIME_NONE && PG_GETARG_INT64(1) <= 2 && !XactReadOnly;
+	PgfsSpiBegin(!set_atime);
 	CatalogGetInodeOrError(PG_GETARG_INT64(0), &dir);
 	if (!PGFS_IS_DIR(dir.mode))
 		ereport(ERROR,
 				(errcode(PGFS_SQLSTATE_ENOTDIR),
 				 errmsg("inode %lld is not a directory", (long long) dir.ino)));
 	PolicyCheckInode(&dir, false, psprintf("inode %lld", (long long) dir.ino));
+
+	/*
+	 * Its access time, as a read of a file sets the file's (NsReadAtime),
+	 * but not at the price of a wait: a transaction that is changing the
+	 * directory holds its row, and a listing must not wait for it.
+	 */
+	if (set_atime && NsAtimeDue(&dir, atime == PGFS_ATIME_STRICT) &&
+		CatalogTryLockInode(dir.ino, &dir) && NsAtimeDue(&dir, atime == PGFS_ATIME_STRICT))
+	{
+		CatalogSetAtime(&dir, PgfsNowNs());
+		wrote = true;
+	}
 	v[0] = PG_GETARG_DATUM(0);
 	v[1] = PG_GETARG_DATUM(1);
 	v[2] = PG_GETARG_DATUM(2);
@@ -705,6 +732,8 @@ pgfs_ll_readdir(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PgfsSpiEnd();
+	if (wrote)
+		PgfsDeferCommit();
 	return (Datum) 0;
 }
 

@@ -829,12 +829,16 @@ NsReopen(int64 ino, int64 client, int32 count, PgfsInode *out)
 void
 NsReadAtime(PgfsInode *node, bool strict)
 {
-	int64		now = PgfsNowNs();
+	if (NsAtimeDue(node, strict))
+		CatalogSetAtime(node, PgfsNowNs());
+}
 
-	if (!strict && node->atime_ns > node->mtime_ns && node->atime_ns > node->ctime_ns &&
-		now - node->atime_ns < INT64CONST(86400000000000))
-		return;
-	CatalogSetAtime(node, now);
+/* would a read set node's access time (relatime, or strictatime)? */
+bool
+NsAtimeDue(const PgfsInode *node, bool strict)
+{
+	return strict || node->atime_ns <= node->mtime_ns || node->atime_ns <= node->ctime_ns ||
+		PgfsNowNs() - node->atime_ns >= INT64CONST(86400000000000);
 }
 
 void

@@ -69,7 +69,7 @@ INSERT INTO api VALUES
     ('pgfs_ll_rmdir',     '{bigint,bytea,boolean}',         'void',         'volatile',  true,  true),
     ('pgfs_ll_rename',    '{bigint,bytea,bigint,bytea,integer,boolean,bigint,bigint}', 'void',    'volatile',  true,  true),
     ('pgfs_ll_readlink',  '{bigint}',                       'bytea',        'stable',    true,  true),
-    ('pgfs_ll_readdir',   '{bigint,bigint,integer}',        'setof record', 'stable',    true,  true),
+    ('pgfs_ll_readdir',   '{bigint,bigint,integer,integer}', 'setof record', 'volatile', true,  true),
     ('pgfs_ll_statfs',    '{}',                             'record',       'stable',    false, true),
     ('pgfs_ll_setxattr',  '{bigint,bytea,bytea,integer}',   'void',         'volatile',  true,  true),
     ('pgfs_ll_getxattr',  '{bigint,bytea,boolean}',         'bytea',        'stable',    true,  true),

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Access times through the mount, as on ext4 under relatime (the default
 # of both): a read sets a file's access time when it is not later than its
-# mtime or ctime, or a day old, and leaves it otherwise.  A mount with
-# -o noatime leaves it always, and says so in its options.
+# mtime or ctime, or a day old, and leaves it otherwise; a listing does the
+# same to a directory's.  A mount with -o noatime leaves them always, and
+# says so in its options.
 #
 # usage: atime.sh MOUNT_DIR NATIVE_DIR   (both made afresh; mount_store from
 # run.sh for the second mount)
@@ -47,6 +48,27 @@ steps() {
 	echo x >> "$1/w"
 	a1=$(atime "$1/w")
 	echo "a write leaves it: $([ "$a1" = "$a0" ] && echo yes || echo no)"
+	# a directory: a listing reads it
+	mkdir "$1/d"
+	: > "$1/d/x"
+	touch -a -d '2020-01-01 00:00:00' "$1/d"
+	a0=$(atime "$1/d")
+	ls "$1/d" > /dev/null
+	a1=$(atime "$1/d")
+	echo "listing a directory whose access time is before its mtime sets it: $([ "$a1" -gt "$a0" ] && echo yes || echo no)"
+	sleep 1
+	ls "$1/d" > /dev/null
+	a2=$(atime "$1/d")
+	echo "a second listing leaves it: $([ "$a2" = "$a1" ] && echo yes || echo no)"
+	sleep 1
+	: > "$1/d/y"
+	stat "$1/d/x" > /dev/null
+	a3=$(atime "$1/d")
+	echo "a new entry and a lookup in it leave it: $([ "$a3" = "$a2" ] && echo yes || echo no)"
+	sleep 1
+	ls "$1/d" > /dev/null
+	a4=$(atime "$1/d")
+	echo "a listing after the new entry sets it again: $([ "$a4" -gt "$a3" ] && echo yes || echo no)"
 }
 
 rm -rf "$mnt" "$native"
@@ -57,7 +79,7 @@ while IFS= read -r line; do
 	grep -qxF "$line" <<<"$got"
 	result $? "access time as on ext4: $line"
 done <<<"$want"
-[ "$(wc -l <<<"$want")" = 5 ] && grep -q 'sets it: yes' <<<"$want"
+[ "$(wc -l <<<"$want")" = 9 ] && grep -q 'sets it: yes' <<<"$want"
 result $? "the reference steps ran"
 
 second=$(mktemp -d /tmp/pgfs-fuse-noatime.XXXXXX)
@@ -71,6 +93,11 @@ if mount_store "$second" -o noatime; then
 	cat "$second$sub/f" > /dev/null
 	[ "$(atime "$second$sub/f")" = "$a0" ]
 	result $? "-o noatime: a read leaves the access time"
+	touch -a -d '2020-01-01 00:00:00' "$mnt/d"
+	a0=$(atime "$second$sub/d")
+	ls "$second$sub/d" > /dev/null
+	[ "$(atime "$second$sub/d")" = "$a0" ]
+	result $? "-o noatime: a listing leaves the directory's access time"
 	fusermount3 -u "$second"
 else
 	result 1 "a second mount, with -o noatime"

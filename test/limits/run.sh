@@ -12,7 +12,8 @@
 #    (ENOSPC) and every write acknowledged before is intact; fsck is clean.
 #  - The same through a mount: write(2)/fsync(2)/close(2) report ENOSPC, files
 #    closed successfully before are intact.
-#  - pgfs-fuse with a bad conninfo, a wrong password or an unreachable server
+#  - pgfs-fuse with a bad conninfo, a wrong password, an unreachable server
+#    or an older pgfs in the database
 #    exits non-zero with a short message naming the problem, and mounts nothing.
 
 set -u
@@ -171,6 +172,22 @@ try_mount "no such socket directory" "host=$work/nowhere dbname=x" "no such file
 try_mount "wrong password" "host=$PGHOST port=$PGPORT user=$PGUSER password=wrong-$$ dbname=$PGDATABASE" "password"
 try_mount "unreachable host" "host=192.0.2.1 port=5432 connect_timeout=3 dbname=x" "timeout|timed out|refused|unreachable"
 try_mount "database without pgfs" "$(conninfo postgres)" "pgfs"
+# an older pgfs than this pgfs-fuse needs: it says how to update, and does
+if createdb pgfs_old_ext >/dev/null 2>&1 &&
+	psql -X -q -d pgfs_old_ext -c "CREATE EXTENSION pgfs VERSION '1.1'" >/dev/null 2>&1; then
+	try_mount "pgfs 1.1 in the database" "$(conninfo pgfs_old_ext)" "ALTER EXTENSION pgfs UPDATE"
+	psql -X -q -d pgfs_old_ext -c "ALTER EXTENSION pgfs UPDATE" >/dev/null 2>&1
+	if "$FUSE_BIN" "$(conninfo pgfs_old_ext)" "$mnt" >/dev/null 2>&1; then
+		mkdir "$mnt/after-update" 2>/dev/null
+		ok "$([ -d "$mnt/after-update" ]; echo $?)" "after ALTER EXTENSION pgfs UPDATE the same database mounts and works"
+		fusermount3 -u "$mnt"
+	else
+		ok 1 "after ALTER EXTENSION pgfs UPDATE the same database mounts and works"
+	fi
+else
+	ok 1 "a database with pgfs 1.1"
+fi
+dropdb --if-exists pgfs_old_ext >/dev/null 2>&1
 
 echo "1..$n"
 echo "# limits: $pass passed, $fail failed"
