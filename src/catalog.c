@@ -412,6 +412,14 @@ SlotToInode(TupleTableSlot *slot, PgfsInode *out)
 	out->xattrs = n[15] ? 0 : DatumGetInt32(d[15]);	/* d[14] is target */
 }
 
+/* the scan keys of entry (parent, name) in dirent's primary key */
+void
+CatalogDirentKey(ScanKeyData *key, int64 parent, PgfsName name)
+{
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(parent));
+	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_BYTEAEQ, NameDatum(name));
+}
+
 /*
  * The inode number a name in directory parent refers to, or 0.  dirent's
  * key carries ino (INCLUDE), so this is an index-only probe, as the
@@ -431,8 +439,7 @@ DirectLookupIno(int64 parent, PgfsName name)
 	bool		covering = IndexRelationGetNumberOfAttributes(index) >= 3;
 	int64		ino = 0;
 
-	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(parent));
-	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_BYTEAEQ, NameDatum(name));
+	CatalogDirentKey(key, parent, name);
 	scan = index_beginscan(heap, index, snap, 2, 0);
 	scan->xs_want_itup = covering;
 	index_rescan(scan, key, 2, NULL, 0);

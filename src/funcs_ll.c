@@ -713,11 +713,8 @@ pgfs_ll_readdir(PG_FUNCTION_ARGS)
 	 * directory holds its row, and a listing must not wait for it.
 	 */
 	if (set_atime && NsAtimeDue(&dir, atime == PGFS_ATIME_STRICT) &&
-		CatalogTryLockInode(dir.ino, &dir) && NsAtimeDue(&dir, atime == PGFS_ATIME_STRICT))
-	{
-		CatalogSetAtime(&dir, PgfsNowNs());
-		wrote = true;
-	}
+		CatalogTryLockInode(dir.ino, &dir))
+		wrote = NsReadAtime(&dir, atime == PGFS_ATIME_STRICT);
 	v[0] = PG_GETARG_DATUM(0);
 	v[1] = PG_GETARG_DATUM(1);
 	v[2] = PG_GETARG_DATUM(2);

@@ -826,11 +826,13 @@ NsReopen(int64 ino, int64 client, int32 count, PgfsInode *out)
  * the data or the inode, or is a day old; strict sets it always.  The
  * generation stays.
  */
-void
+bool
 NsReadAtime(PgfsInode *node, bool strict)
 {
-	if (NsAtimeDue(node, strict))
-		CatalogSetAtime(node, PgfsNowNs());
+	if (!NsAtimeDue(node, strict))
+		return false;
+	CatalogSetAtime(node, PgfsNowNs());
+	return true;
 }
 
 /* would a read set node's access time (relatime, or strictatime)? */

@@ -226,6 +226,7 @@ extern void CatalogLockInodes(int64 *inos, int n, PgfsInode *out);
 extern void CatalogLockInode(int64 ino, PgfsInode *out);
 extern bool CatalogLockInodeIfExists(int64 ino, PgfsInode *out);
 extern bool CatalogTryLockInode(int64 ino, PgfsInode *out);
+extern void CatalogDirentKey(struct ScanKeyData *key, int64 parent, PgfsName name);
 extern void CatalogUpdateInode(PgfsInode *ino);
 extern void CatalogSetAtime(PgfsInode *node, int64 atime_ns);
 extern void CatalogInsertDirent(int64 parent, PgfsName name, int64 ino);
@@ -316,7 +317,7 @@ extern void NsRemovexattr(int64 ino, PgfsName name, const char *errpath);
 extern void NsListxattr(int64 ino, FunctionCallInfo fcinfo, bool as_text);
 extern void NsRelease(int64 ino, int64 client);
 extern void NsReopen(int64 ino, int64 client, int32 count, PgfsInode *out);
-extern void NsReadAtime(PgfsInode *node, bool strict);
+extern bool NsReadAtime(PgfsInode *node, bool strict);
 extern bool NsAtimeDue(const PgfsInode *node, bool strict);
 
 /* in funcs_ll.c (shared tuple builders) */

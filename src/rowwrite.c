@@ -43,7 +43,6 @@
 #include "postgres.h"
 
 #include "access/genam.h"
-#include "access/nbtree.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -274,23 +273,21 @@ InsertUpdatedIndexes(RowWriter *w, PgfsRel which, int64 keyval)
 }
 
 /*
- * Write a new version of row key of which over old, the version the probe
- * found: set[] marks the columns that take values/isnull (indexed by
- * column, as the table's; never the key), the rest are old's, and add is
- * added to the integer column add_col (0-based; -1: none).  false, with
+ * Write a new version of a row over old, the version the probe found:
+ * set[] marks the columns that take values/isnull (indexed by column, as
+ * the table's; never the key), the rest are old's, and add is added to the
+ * integer column add_col (0-based; -1: none).  *update_indexes says whether
+ * the indexes need entries for the new version (not HOT).  false, with
  * nothing written, where the statement must decide: a NULL or overflowing
  * count, or a concurrent change committed since old was read.
  */
 static bool
-UpdateVersion(RowWriter *w, PgfsRel which, int64 key, TupleTableSlot *old,
-			  const Datum *values, const bool *isnull, const bool *set,
-			  int add_col, int32 add)
+WriteVersion(RowWriter *w, TupleTableSlot *old, const Datum *values, const bool *isnull,
+			 const bool *set, int add_col, int32 add, UpdateIndexes *update_indexes)
 {
 	int			natts = RelationGetDescr(w->rel)->natts;
 	TM_FailureData tmfd;
 	LockTupleMode lockmode;
-	UpdateIndexes update_indexes;
-	TM_Result	res;
 
 	slot_getallattrs(old);
 	ExecClearTuple(w->slot);
@@ -309,10 +306,33 @@ UpdateVersion(RowWriter *w, PgfsRel which, int64 key, TupleTableSlot *old,
 		w->slot->tts_values[add_col] = Int32GetDatum(s);
 	}
 	ExecStoreVirtualTuple(w->slot);
-	res = table_tuple_update(w->rel, &old->tts_tid, w->slot, GetCurrentCommandId(true),
-							 GetActiveSnapshot(), InvalidSnapshot, true,
-							 &tmfd, &lockmode, &update_indexes);
-	if (res != TM_Ok)
+	return table_tuple_update(w->rel, &old->tts_tid, w->slot, GetCurrentCommandId(true),
+							  GetActiveSnapshot(), InvalidSnapshot, true,
+							  &tmfd, &lockmode, update_indexes) == TM_Ok;
+}
+
+/* delete old, the version the probe found; false if that did not go through */
+static bool
+DeleteVersion(RowWriter *w, TupleTableSlot *old)
+{
+	TM_FailureData tmfd;
+
+	return table_tuple_delete(w->rel, &old->tts_tid, GetCurrentCommandId(true),
+							  GetActiveSnapshot(), InvalidSnapshot, true, &tmfd, false) == TM_Ok;
+}
+
+/*
+ * WriteVersion for a row of the inode or chunk table (primary key key),
+ * with the hint and index entries of the new version.
+ */
+static bool
+UpdateVersion(RowWriter *w, PgfsRel which, int64 key, TupleTableSlot *old,
+			  const Datum *values, const bool *isnull, const bool *set,
+			  int add_col, int32 add)
+{
+	UpdateIndexes update_indexes;
+
+	if (!WriteVersion(w, old, values, isnull, set, add_col, add, &update_indexes))
 		return false;
 	CatalogHintRow(which, key, &w->slot->tts_tid);
 	/* not a HOT update: every index gets an entry for the new version */
@@ -421,13 +441,7 @@ RowDropChunkRefs(int n, const int64 *ids, const int32 *refs, int32 *rawlen)
 			/* (a NULL is left to the statement, which says what is wrong) */
 			rawlen[i] = DatumGetInt32(slot_getattr(old, 3, &null_len));
 			if (!null_count && !null_len && (int64) count - refs[i] == 0)
-			{
-				TM_FailureData tmfd;
-
-				done = table_tuple_delete(w.rel, &old->tts_tid, GetCurrentCommandId(true),
-										  GetActiveSnapshot(), InvalidSnapshot, true,
-										  &tmfd, false) == TM_Ok;
-			}
+				done = DeleteVersion(&w, old);
 			else if (!null_count && !null_len)
 				done = UpdateVersion(&w, PGFS_REL_CHUNK, ids[i], old, none, nonull, noset,
 									 1, -refs[i]);
@@ -455,18 +469,13 @@ ProbeDirent(Relation heap, int64 parent, PgfsName name, TupleTableSlot *slot)
 	Relation	index = CatalogOpen(PGFS_REL_DIRENT_PKEY);
 	IndexScanDesc scan;
 	ScanKeyData key[2];
-	bytea	   *b = palloc(VARHDRSZ + name.len);
 	bool		found;
 
-	SET_VARSIZE(b, VARHDRSZ + name.len);
-	memcpy(VARDATA(b), name.data, name.len);
-	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(parent));
-	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(b));
+	CatalogDirentKey(key, parent, name);
 	scan = index_beginscan(heap, index, GetActiveSnapshot(), 2, 0);
 	index_rescan(scan, key, 2, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
-	pfree(b);
 	return found;
 }
 
@@ -491,7 +500,6 @@ DirentChange(int64 parent, PgfsName name, int64 ino)
 {
 	RowWriter	w;
 	TupleTableSlot *old;
-	TM_FailureData tmfd;
 	bool		done = false;
 
 	WriterBegin(&w, PGFS_REL_DIRENT, ino == 0 ? "DELETE" : "UPDATE");
@@ -500,29 +508,17 @@ DirentChange(int64 parent, PgfsName name, int64 ino)
 	if (ProbeDirent(w.rel, parent, name, old))
 	{
 		if (ino == 0)
-			done = table_tuple_delete(w.rel, &old->tts_tid, GetCurrentCommandId(true),
-									  GetActiveSnapshot(), InvalidSnapshot, true,
-									  &tmfd, false) == TM_Ok;
+			done = DeleteVersion(&w, old);
 		else
 		{
-			int			natts = RelationGetDescr(w.rel)->natts;
-			LockTupleMode lockmode;
+			Datum		values[4] = {0, 0, Int64GetDatum(ino), 0};
+			bool		isnull[4] = {false, false, false, false};
+			bool		set[4] = {false, false, true, false};
 			UpdateIndexes update_indexes;
 
-			slot_getallattrs(old);
-			ExecClearTuple(w.slot);
-			memcpy(w.slot->tts_values, old->tts_values, sizeof(Datum) * natts);
-			memcpy(w.slot->tts_isnull, old->tts_isnull, sizeof(bool) * natts);
-			w.slot->tts_values[2] = Int64GetDatum(ino);
-			ExecStoreVirtualTuple(w.slot);
-			if (table_tuple_update(w.rel, &old->tts_tid, w.slot, GetCurrentCommandId(true),
-								   GetActiveSnapshot(), InvalidSnapshot, true,
-								   &tmfd, &lockmode, &update_indexes) == TM_Ok)
-			{
-				if (UPDATE_INDEXES(update_indexes))
-					list_free(INSERT_INDEX_TUPLES(w.rri, w.slot, w.estate, true));
-				done = true;
-			}
+			done = WriteVersion(&w, old, values, isnull, set, -1, 0, &update_indexes);
+			if (done && UPDATE_INDEXES(update_indexes))
+				list_free(INSERT_INDEX_TUPLES(w.rri, w.slot, w.estate, true));
 		}
 	}
 	PgfsLookupEnd();
