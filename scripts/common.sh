@@ -32,6 +32,7 @@ PGFS_PACKAGES=(
 	rsync
 	fio
 	stress-ng
+	dbench
 	acl
 	pgbackrest
 	postgresql-contrib

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Standard random-I/O and stress tools on the mount: fio with verification,
-# stress-ng file-system stressors.
+# stress-ng file-system stressors, dbench.
 #
 # usage: randio.sh MOUNTPOINT SUBDIR   (MOUNTPOINT shows the store's root)
-# Needs fio and stress-ng (scripts/test.sh installs them), psql and the PG*
+# Needs fio, stress-ng and dbench (scripts/test.sh installs them), psql and the PG*
 # variables, mount_store (run.sh exports it).
 #
 # Each fio job checks what it wrote as it goes (verify_fatal); after each job
@@ -33,7 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in fio stress-ng; do
+for tool in fio stress-ng dbench; do
 	if ! command -v $tool > /dev/null; then
 		result 1 "$tool is installed (scripts/test.sh installs it)"
 		exit 1
@@ -191,6 +191,22 @@ left=$(find "$dir" -mindepth 2 | head -5)
 result $? "stress-ng removed every file it made"
 [ -z "$left" ] || echo "$left" | sed 's/^/# /'
 fsck_empty "stress-ng"
+rm -rf "$dir"
+
+# dbench: the load of a Samba file server (its client.txt: creates, opens
+# with share modes, writes and reads, renames, unlinks, directory listings,
+# statfs, byte-range locks, flushes), two clients at once, with the DOS
+# attributes in extended attributes (-x) and directories synced (-S).  Every
+# operation's result is compared with the status the load file expects; a
+# mismatch prints "failed" or "ERROR" and ends dbench with a nonzero exit.
+mkdir -p "$dir/dbench"
+timeout $((60 * slow)) dbench -D "$dir/dbench" -t $((8 * slow)) -x -S 2 > "$work/dbench.out" 2>&1
+rc=$?
+ops=$(awk '$1 == "NTCreateX" { print $2; exit }' "$work/dbench.out")
+[ $rc -eq 0 ] && [ "${ops:-0}" -gt 0 ] && ! grep -q -E 'failed|ERROR' "$work/dbench.out"
+result $? "dbench, 2 clients: every operation as the load file expects (exit $rc, ${ops:-no} creates)"
+grep -E 'failed|ERROR' "$work/dbench.out" | head -5 | sed 's/^/# /'
+fsck_empty "dbench"
 rm -rf "$dir"
 
 exit $failed
