@@ -227,6 +227,19 @@ mutation_seq(void)
 	return __atomic_load_n(&mutations, __ATOMIC_SEQ_CST);
 }
 
+/* for ops.c's readdir: the mutation sequence, and the listing window in ns */
+uint64_t
+pgfs_dcache_mutation_seq(void)
+{
+	return mutation_seq();
+}
+
+int64_t
+pgfs_dcache_window_ns(void)
+{
+	return window_ns();
+}
+
 static uint64_t
 rename_seq(void)
 {

@@ -1005,6 +1005,29 @@ struct open_dir
 static pthread_mutex_t open_dirs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct open_dir *open_dirs;
 
+/*
+ * One opendir: its directory, and where a listing through it last reached
+ * the end.  A getdents(2) that got every remaining entry is followed by one
+ * that finds there are no more: the kernel asks again from the last offset
+ * it was given, and the server would answer that nothing follows, a round
+ * trip as long as the listing itself for a small directory.  So a reply
+ * that ended the listing notes its last offset, and the next request for
+ * that offset through the same handle gets the end at once, if it comes
+ * within the listing window (dcache.c) and nothing was changed through this
+ * mount since the listing was read.  A name another client adds in between
+ * shows at the next listing: POSIX leaves open whether a readdir returns a
+ * name added after the opendir or rewinddir, and a rewind (offset 0) asks
+ * the server again.  The kernel reads one handle one request at a time.
+ */
+struct dir_handle
+{
+	struct open_dir *od;
+	off_t		eof_off;		/* a listing ended after this offset ... */
+	int64_t		eof_until;		/* ... until then (CLOCK_MONOTONIC ns), 0: none */
+	uint64_t	eof_seq;		/* ... read under this mutation sequence (dcache.c) */
+	unsigned	eof_ep;			/* ... and cache epoch */
+};
+
 /* Close one handle of a directory; the last gives back what it held. */
 static void
 open_dir_put(struct open_dir *od)
@@ -1032,7 +1055,13 @@ static void
 pgfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct open_dir *od;
+	struct dir_handle *dh = calloc(1, sizeof(*dh));
 
+	if (!dh)
+	{
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	pthread_mutex_lock(&open_dirs_lock);
 	for (od = open_dirs; od && od->ino != ino_in(ino); od = od->next)
 		;
@@ -1047,19 +1076,29 @@ pgfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&open_dirs_lock);
 	if (!od)
 	{
+		free(dh);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t) od;
+	dh->od = od;
+	fi->fh = (uintptr_t) dh;
 	if (fuse_reply_open(req, fi) != 0)
+	{
 		open_dir_put(od);
+		free(dh);
+	}
 }
 
 static void
 pgfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (fi->fh)
-		open_dir_put((struct open_dir *) (uintptr_t) fi->fh);
+	struct dir_handle *dh = (struct dir_handle *) (uintptr_t) fi->fh;
+
+	if (dh)
+	{
+		open_dir_put(dh->od);
+		free(dh);
+	}
 	fuse_reply_err(req, 0);
 }
 
@@ -1163,16 +1202,32 @@ add_dot(struct dirbuf *d, const char *name, fuse_ino_t ino, off_t next)
  * resumes after.
  */
 static void
-do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
+do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus,
+		   struct dir_handle *dh)
 {
 	int64_t		dir = ino_in(ino);
 	int64_t		cookie = off < 2 ? 2 : off;
+	uint64_t	seq = pgfs_dcache_mutation_seq();
 	struct dirbuf d = {.req = req,.dir = ino,.plus = plus,.ep = pgfs_cache_epoch(),
-	.xs = pgfs_cache_xattr_stamp(),
-	.buf = malloc(size),.size = size};
+	.xs = pgfs_cache_xattr_stamp()};
 	int			err = 0,
-				full = 0;
+				full = 0,
+				end = 0,
+				up;
 	size_t		i;
+
+	/* the end of a listing just read through this handle (struct dir_handle) */
+	if (dh && dh->eof_until != 0 && off == dh->eof_off && seq == dh->eof_seq &&
+		d.ep == dh->eof_ep && pgfs_now_ns() < dh->eof_until)
+	{
+		dh->eof_until = 0;
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (dh)
+		dh->eof_until = 0;
+	d.buf = malloc(size);
+	d.size = size;
 
 	/* an entry takes more than 64 bytes */
 	if (!d.buf || (plus && !(d.given = malloc(sizeof(*d.given) * (size / 64 + 1)))))
@@ -1183,22 +1238,12 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 	}
 	if (off < 1)
 		full = !add_dot(&d, ".", ino, 1);
-	if (!full && off < 2)
+	/* ".." of the root is the root; any other's comes with the first entries */
+	up = !full && off < 2;
+	if (up && ino == FUSE_ROOT_ID)
 	{
-		fuse_ino_t	up = ino;
-		struct pgfs_params p = {0};
-		PGresult   *r;
-
-		if (ino != FUSE_ROOT_ID)
-		{
-			par_i64(&p, dir);
-			par_bytes(&p, "..", 2);
-			if ((r = exec_attr(SQL_LOOKUP, &p, &err)))
-				up = ino_out(res_i64(r, 0, 0));
-			PQclear(r);
-		}
-		if (!err)
-			full = !add_dot(&d, "..", up, 2);
+		full = !add_dot(&d, "..", ino, 2);
+		up = 0;
 	}
 	while (!full && !err)
 	{
@@ -1206,16 +1251,32 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 		struct pgfs_params p = {0};
 		PGresult   *r;
 		int			row,
-					rows;
+					rows,
+					uprow = -1;
 
 		par_i64(&p, dir);
 		par_i64(&p, cookie);
 		par_i32(&p, want);
 		/* a listing from the start reads the directory: its access time */
 		par_i32(&p, !pgfs.cfg.ro && off <= 2 && cookie == 2 ? pgfs.cfg.atime : PGFS_ATIME_NONE);
-		if (!(r = pgfs_exec(SQL_READDIR, &p, &err)))
+		if (!(r = pgfs_exec(up ? SQL_READDIR_UP : SQL_READDIR, &p, &err)))
 			break;
 		rows = PQntuples(r);
+		if (up)
+		{
+			/* the row of "..", cookie 0 (entries' cookies start at 3) */
+			for (row = 0; row < rows && uprow < 0; row++)
+				if (res_i64(r, row, 0) == 0)
+					uprow = row;
+			if (uprow < 0 || PQgetisnull(r, uprow, 2))
+			{
+				err = ENOENT;	/* the directory is gone: "." alone */
+				PQclear(r);
+				break;
+			}
+			full = !add_dot(&d, "..", ino_out(res_i64(r, uprow, 2)), 2);
+			up = 0;
+		}
 		for (row = 0; row < rows && !full; row++)
 		{
 			char		name[PGFS_NAME_MAX + 1];
@@ -1225,6 +1286,8 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 			PGresult   *fresh = NULL;
 			int			xattrs;
 
+			if (row == uprow)
+				continue;
 			if (len > PGFS_NAME_MAX)
 				len = PGFS_NAME_MAX;
 			memcpy(name, PQgetvalue(r, row, 1), len);
@@ -1245,8 +1308,18 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 				cookie = res_i64(r, row, 0);
 		}
 		PQclear(r);
-		if (rows < want)
+		if (rows - (uprow >= 0) < want)
+		{
+			end = !full;
 			break;
+		}
+	}
+	if (dh && end && !err && pgfs_dcache_window_ns() > 0)
+	{
+		dh->eof_off = cookie;	/* the offset of the last entry given */
+		dh->eof_seq = seq;
+		dh->eof_ep = d.ep;
+		dh->eof_until = pgfs_now_ns() + pgfs_dcache_window_ns();
 	}
 	if (err && d.used == 0)
 		fuse_reply_err(req, err);
@@ -1260,13 +1333,13 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 static void
 pgfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	do_readdir(req, ino, size, off, 0);
+	do_readdir(req, ino, size, off, 0, (struct dir_handle *) (uintptr_t) fi->fh);
 }
 
 static void
 pgfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	do_readdir(req, ino, size, off, 1);
+	do_readdir(req, ino, size, off, 1, (struct dir_handle *) (uintptr_t) fi->fh);
 }
 
 static void

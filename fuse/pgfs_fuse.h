@@ -127,6 +127,10 @@ ino_out(int64_t ino)
 	PGFS_STMT(READLINK, 0, "SELECT pgfs_ll_readlink($1::int8)") \
 	PGFS_STMT(READDIR, 0, "SELECT cookie, name, " PGFS_ATTR_COLS \
 			  " FROM pgfs_ll_readdir($1::int8, $2::int8, $3::int4, $4::int4)") \
+	PGFS_STMT(READDIR_UP, 0, "SELECT 0::int8, '..'::bytea, " PGFS_ATTR_COLS \
+			  " FROM pgfs_ll_lookup($1::int8, '..'::bytea, true) UNION ALL" \
+			  " SELECT cookie, name, " PGFS_ATTR_COLS \
+			  " FROM pgfs_ll_readdir($1::int8, $2::int8, $3::int4, $4::int4)") \
 	PGFS_STMT(STATFS, 0, "SELECT bsize, frsize, blocks, bfree, bavail, files, ffree, namemax::int8" \
 			  " FROM pgfs_ll_statfs()") \
 	PGFS_STMT(GETXATTR, 0, "SELECT pgfs_ll_getxattr($1::int8, $2::bytea, true)") \
@@ -358,6 +362,8 @@ pgfs_now_ns(void)
 extern int	pgfs_dcache_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e,
 							   int *xattrs, unsigned *xs);
 extern void pgfs_dcache_mutated(int rename);
+extern uint64_t pgfs_dcache_mutation_seq(void);
+extern int64_t pgfs_dcache_window_ns(void);
 extern void pgfs_dcache_added(fuse_ino_t parent, const char *name);
 extern void pgfs_dcache_created(fuse_ino_t parent, int64_t generation, int64_t sent);
 

@@ -183,5 +183,55 @@ result $? "open(O_CREAT) of a name made through SQL since the mount found it abs
 cat "$late" | sed 's/^/# /'
 rm -f "$late"
 
+# readdir: a listing that reached the end through a handle answers the
+# kernel's next request (is there more?) without the server while nothing
+# changed through the mount (fuse/ops.c, struct dir_handle); a name made
+# through the mount after the end shows to the same handle, a rewind asks
+# the server again, and ".." is the parent
+mkdir -p "$dir/rd/sub"
+for i in 1 2 3; do echo "$i" > "$dir/rd/sub/e$i"; done
+out=$("$PYTHON" - "$dir/rd/sub" "$sub/rd/sub" <<'PY' 2>&1
+import ctypes, os, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.opendir.restype = ctypes.c_void_p
+libc.readdir.restype = ctypes.c_void_p
+libc.readdir.argtypes = libc.rewinddir.argtypes = libc.closedir.argtypes = [ctypes.c_void_p]
+path, rel = sys.argv[1], sys.argv[2]
+def more(d):	# the rest of the listing: (name, d_ino) pairs
+	got = []
+	while True:
+		ctypes.set_errno(0)
+		e = libc.readdir(d)
+		if not e:
+			if ctypes.get_errno():
+				raise OSError(ctypes.get_errno(), "readdir")
+			return got
+		ino = ctypes.c_uint64.from_address(e).value
+		got.append((ctypes.string_at(e + 19).decode(), ino))
+def names(got):
+	return sorted(n for n, _ in got)
+d = libc.opendir(path.encode())
+first = more(d)
+print("first", names(first))
+dots = dict(first)
+print("dots", dots["."] == os.stat(path).st_ino, dots[".."] == os.stat(path + "/..").st_ino)
+print("again", names(more(d)))
+open(path + "/made", "w").close()
+print("after a create", names(more(d)))
+subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c",
+				"SELECT pgfs_write('/%s/sql', 'x'::bytea)" % rel], check=True, stdout=subprocess.DEVNULL)
+libc.rewinddir(d)
+print("rewound", names(more(d)))
+libc.closedir(d)
+PY
+)
+[ "$out" = "first ['.', '..', 'e1', 'e2', 'e3']
+dots True True
+again []
+after a create ['made']
+rewound ['.', '..', 'e1', 'e2', 'e3', 'made', 'sql']" ]
+result $? "readdir to the end, again, after a create through the mount, after a rewind; . and .. are the directory and its parent"
+echo "$out" | sed 's/^/# /'
+
 rm -rf "$dir"
 [ $failed -eq 0 ]
