@@ -159,11 +159,14 @@ struct open_inode
 	int			inflight;		/* a buffer is being sent behind; under lock */
 	pthread_cond_t idle;		/* ... and is no longer */
 	uint64_t	wgen;			/* writes and truncations through this mount; under lock */
+	int			locks;			/* a file lock was taken through this mount; atomic */
+	int64_t		lock_gen;		/* the generation the last lock taken saw; under lock */
 };
 
 struct pgfs_fh
 {
 	struct open_inode *oi;
+	uint64_t	lock_owner;		/* took a record lock through fh, or 0; atomic */
 	struct pgfs_fh *next;		/* in oi->fhs */
 	struct pgfs_fh *cnext;		/* in oi->counted */
 	int			is_counted;		/* in oi->counted; under table_lock */
@@ -1570,6 +1573,53 @@ pgfs_fh_preread(struct pgfs_fh *fh, fuse_req_t req, size_t size, off_t off)
 	}
 	pthread_mutex_unlock(&oi->lock);
 	return served;
+}
+
+/*
+ * A file lock was taken through fh (ops.c) when the file was at generation
+ * gen: from now on until the file's last close here, a close asks the
+ * server to drop its owner's locks.  Returns whether the file changed since
+ * the last lock taken here (or this is the first): then what this mount
+ * holds of its data (the kernel's pages, what opens read) may be older, and
+ * the caller drops it, as NFS does when a lock is taken.
+ */
+int
+pgfs_fh_note_lock(struct pgfs_fh *fh, int64_t gen)
+{
+	struct open_inode *oi = fh->oi;
+	int			changed;
+
+	__atomic_store_n(&oi->locks, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&oi->lock);
+	changed = oi->lock_gen != gen;
+	oi->lock_gen = gen;
+	if (changed)
+		oi_changed(oi);
+	pthread_mutex_unlock(&oi->lock);
+	return changed;
+}
+
+int
+pgfs_fh_has_locks(struct pgfs_fh *fh)
+{
+	return __atomic_load_n(&fh->oi->locks, __ATOMIC_RELAXED);
+}
+
+/*
+ * The lock owner that last took a record lock through fh.  A handle opened
+ * only for reading gets no flush at its close (ops.c sets noflush), so its
+ * release drops that owner's locks instead.
+ */
+void
+pgfs_fh_set_lock_owner(struct pgfs_fh *fh, uint64_t owner)
+{
+	__atomic_store_n(&fh->lock_owner, owner, __ATOMIC_RELAXED);
+}
+
+uint64_t
+pgfs_fh_lock_owner(struct pgfs_fh *fh)
+{
+	return __atomic_load_n(&fh->lock_owner, __ATOMIC_RELAXED);
 }
 
 /* Where the next write must start to extend the last piece of fh's buffer. */

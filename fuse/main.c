@@ -364,6 +364,7 @@ main(int argc, char *argv[])
 		fuse_loop_cfg_destroy(loop);
 	}
 out_unmount:
+	pgfs_locks_stop();
 	settled = pgfs_cache_stop();
 	fuse_session_unmount(se);
 	if (!settled)

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -227,6 +228,9 @@ pgfs_init(void *userdata, struct fuse_conn_info *conn)
 								   FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_READDIRPLUS |
 								   FUSE_CAP_READDIRPLUS_AUTO);
 	conn->max_write = PGFS_WBUF_MAX;
+	/* locks go to the server (see pgfs_setlk), except on a mount that must not write */
+	if (pgfs.cfg.ro)
+		conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 
 	/*
 	 * POSIX ACLs, when the kernel checks permissions: it enforces them and
@@ -262,6 +266,7 @@ is_acl_name(const char *name)
 static void
 pgfs_destroy(void *userdata)
 {
+	pgfs_locks_stop();
 	pgfs_flush_all();
 }
 
@@ -664,6 +669,13 @@ pgfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int			err = open_handle(ino_in(ino), fi, 0);
 
 	pgfs_read_ahead_once();
+	/*
+	 * The inode is gone: the kernel reached it by a name it cached, which
+	 * another mount removed since.  ESTALE makes it look the name up again
+	 * (and open or create what is there now), as NFS clients do.
+	 */
+	if (err == ENOENT)
+		err = ESTALE;
 	if (err)
 		fuse_reply_err(req, err);
 	else if (fuse_reply_open(req, fi) != 0)
@@ -868,10 +880,335 @@ pgfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t o
 		fuse_reply_write(req, size);
 }
 
+/*
+ * File locks live on the server (src/lock.c), so that every mount of the
+ * store sees them: fcntl record locks and flock(2), which the kernel sends
+ * here because setlk, getlk and flock are set (libfuse then asks for
+ * FUSE_CAP_POSIX_LOCKS and FUSE_CAP_FLOCK_LOCKS; a read-only mount, which
+ * must not write, leaves them to the kernel, which keeps them to the mount).
+ * The kernel's lock owner (a process's files, or an open file for flock and
+ * OFD locks) names the owner on the server, with our client id.
+ *
+ * A lock that has to wait does so here, not in the worker thread (a few
+ * processes waiting would take every thread): a waiter thread asks the
+ * server again, sooner at first and every LOCK_POLL_MAX_MS at the latest,
+ * until the lock is granted or the request is interrupted (a signal: EINTR).
+ * The kernel detects no deadlock between waiting processes, as with NFS.
+ *
+ * Unlocking: a close sends flush with the closing process's owner, which
+ * drops its record locks (POSIX: any close of the file does); the last
+ * close of an open file drops its flock; and the server drops whatever is
+ * left with this mount's last handle on the file.  Files never locked here
+ * cost their closes nothing.
+ */
+#define LOCK_POLL_MIN_MS	1
+#define LOCK_POLL_MAX_MS	50
+
+struct lock_wait
+{
+	fuse_req_t	req;
+	fuse_ino_t	ino;
+	struct pgfs_fh *fh;			/* held open by the waiting fcntl/flock call */
+	struct pgfs_params p;
+	struct timespec due;
+	int			delay_ms;
+	struct lock_wait *next;
+};
+
+static pthread_mutex_t lock_wait_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lock_wait_cond = PTHREAD_COND_INITIALIZER;
+static struct lock_wait *lock_waits;
+static pthread_t lock_waiter;
+static int	lock_waiter_state;	/* 0 not started, 1 running, 2 stopping */
+
+/* setlk's parameters: whole file for flock, [start, end] for a record lock */
+static void
+lock_params(struct pgfs_params *p, fuse_ino_t ino, const struct fuse_file_info *fi,
+			int flock, int type, off_t start, off_t len, pid_t pid)
+{
+	par_i64(p, ino_in(ino));
+	par_i64(p, pgfs.client);
+	par_i64(p, (int64_t) fi->lock_owner);
+	par_i32(p, (int32_t) pid);
+	par_bool(p, flock);
+	par_i32(p, type);
+	par_i64(p, flock ? 0 : start);
+	par_i64(p, flock || len == 0 ? INT64_MAX : start + len - 1);
+}
+
+/*
+ * 0 granted (or unlocked), EAGAIN held by another, or an error.  A lock
+ * taken makes what another mount wrote before its unlock visible here: if
+ * the file changed since the last lock taken here, the kernel's pages of it
+ * go.  An unlock first sends what this mount buffered of the file, so that
+ * the next to lock it, anywhere, reads it.
+ */
+static int
+lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh, int type)
+{
+	PGresult   *r;
+	int			err;
+	int64_t		gen;
+
+	if (type == F_UNLCK)
+		pgfs_ino_flush(ino_in(ino));
+	if (!(r = pgfs_exec(SQL_SETLK, p, &err)))
+		return err;
+	err = 0;
+	if (PQntuples(r) != 1)
+		err = EIO;
+	else if (PQgetisnull(r, 0, 0))
+		err = EAGAIN;
+	gen = res_i64(r, 0, 0);
+	PQclear(r);
+	if (err == 0 && type != F_UNLCK && pgfs_fh_note_lock(fh, gen))
+		fuse_lowlevel_notify_inval_inode(pgfs.se, ino, 0, 0);
+	return err;
+}
+
+static void
+timespec_add_ms(struct timespec *t, int ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long) (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L)
+	{
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+static int
+timespec_le(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+}
+
+static void *
+lock_waiter_main(void *arg)
+{
+	pthread_mutex_lock(&lock_wait_lock);
+	while (lock_waiter_state == 1)
+	{
+		struct lock_wait *due = NULL,
+				  **pp,
+				   *w;
+		struct timespec now,
+					next;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		next = now;
+		timespec_add_ms(&next, 1000);
+		for (pp = &lock_waits; (w = *pp);)
+		{
+			if (timespec_le(&w->due, &now) || fuse_req_interrupted(w->req))
+			{
+				*pp = w->next;
+				w->next = due;
+				due = w;
+				continue;
+			}
+			if (timespec_le(&w->due, &next))
+				next = w->due;
+			pp = &w->next;
+		}
+		if (!due)
+		{
+			pthread_cond_timedwait(&lock_wait_cond, &lock_wait_lock, &next);
+			continue;
+		}
+		pthread_mutex_unlock(&lock_wait_lock);
+		while ((w = due))
+		{
+			/* what waits is a lock, never an unlock */
+			int			err = fuse_req_interrupted(w->req) ? EINTR :
+				lock_try(&w->p, w->ino, w->fh, F_WRLCK);
+
+			due = w->next;
+			if (err == EAGAIN)
+			{
+				clock_gettime(CLOCK_MONOTONIC, &w->due);
+				w->delay_ms = w->delay_ms * 2 > LOCK_POLL_MAX_MS ? LOCK_POLL_MAX_MS : w->delay_ms * 2;
+				timespec_add_ms(&w->due, w->delay_ms);
+				pthread_mutex_lock(&lock_wait_lock);
+				w->next = lock_waits;
+				lock_waits = w;
+				pthread_mutex_unlock(&lock_wait_lock);
+				continue;
+			}
+			fuse_reply_err(w->req, err);
+			free(w);
+		}
+		pthread_mutex_lock(&lock_wait_lock);
+	}
+	pthread_mutex_unlock(&lock_wait_lock);
+	return NULL;
+}
+
+/* Wait for a lock in the waiter thread; replies to req itself either way. */
+static void
+lock_wait(fuse_req_t req, fuse_ino_t ino, struct pgfs_fh *fh, const struct pgfs_params *p)
+{
+	struct lock_wait *w = calloc(1, sizeof(*w));
+	int			err = ENOLCK;
+
+	pthread_mutex_lock(&lock_wait_lock);
+	if (w && lock_waiter_state == 0)
+		lock_waiter_state = pthread_create(&lock_waiter, NULL, lock_waiter_main, NULL) == 0 ? 1 : 3;
+	if (w && lock_waiter_state == 1)
+	{
+		w->req = req;
+		w->ino = ino;
+		w->fh = fh;
+		w->p = *p;
+		w->delay_ms = LOCK_POLL_MIN_MS;
+		clock_gettime(CLOCK_MONOTONIC, &w->due);
+		timespec_add_ms(&w->due, w->delay_ms);
+		w->next = lock_waits;
+		lock_waits = w;
+		pthread_cond_signal(&lock_wait_cond);
+		w = NULL;
+		err = 0;
+	}
+	pthread_mutex_unlock(&lock_wait_lock);
+	if (err)
+	{
+		free(w);
+		fuse_reply_err(req, err);
+	}
+}
+
+/* At unmount: the waits end (EINTR) and the waiter thread with them. */
+void
+pgfs_locks_stop(void)
+{
+	struct lock_wait *w;
+	int			running;
+
+	pthread_mutex_lock(&lock_wait_lock);
+	running = lock_waiter_state == 1;
+	if (running)
+		lock_waiter_state = 2;
+	pthread_cond_signal(&lock_wait_cond);
+	pthread_mutex_unlock(&lock_wait_lock);
+	if (running)
+		pthread_join(lock_waiter, NULL);
+	while ((w = lock_waits))
+	{
+		lock_waits = w->next;
+		fuse_reply_err(w->req, EINTR);
+		free(w);
+	}
+}
+
+static void
+pgfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock,
+		   int sleep)
+{
+	struct pgfs_params p = {0};
+	int			err;
+
+	REFUSE_IF_STALE(req, fi);
+	if (lock->l_type == F_UNLCK && !pgfs_fh_has_locks(FH(fi)))
+	{
+		fuse_reply_err(req, 0);	/* nothing was ever locked here */
+		return;
+	}
+	lock_params(&p, ino, fi, 0, lock->l_type, lock->l_start, lock->l_len, lock->l_pid);
+	if (lock->l_type != F_UNLCK)
+		pgfs_fh_set_lock_owner(FH(fi), fi->lock_owner);
+	err = lock_try(&p, ino, FH(fi), lock->l_type);
+	if (err == EAGAIN && sleep)
+		lock_wait(req, ino, FH(fi), &p);
+	else
+		fuse_reply_err(req, err);
+}
+
+static void
+pgfs_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock)
+{
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err;
+
+	REFUSE_IF_STALE(req, fi);
+	par_i64(&p, ino_in(ino));
+	par_i64(&p, pgfs.client);
+	par_i64(&p, (int64_t) fi->lock_owner);
+	par_bool(&p, 0);
+	par_i32(&p, lock->l_type);
+	par_i64(&p, lock->l_start);
+	par_i64(&p, lock->l_len == 0 ? INT64_MAX : lock->l_start + lock->l_len - 1);
+	if (!(r = pgfs_exec(SQL_GETLK, &p, &err)))
+	{
+		fuse_reply_err(req, err);
+		return;
+	}
+	if (PQntuples(r) != 1)
+	{
+		PQclear(r);
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	lock->l_type = (short) res_i32(r, 0, 0);
+	if (lock->l_type != F_UNLCK)
+	{
+		int64_t		end = res_i64(r, 0, 2);
+
+		lock->l_whence = SEEK_SET;
+		lock->l_start = res_i64(r, 0, 1);
+		lock->l_len = end == INT64_MAX ? 0 : end - lock->l_start + 1;
+		lock->l_pid = res_i32(r, 0, 3);
+	}
+	PQclear(r);
+	fuse_reply_lock(req, lock);
+}
+
+static void
+pgfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
+{
+	struct pgfs_params p = {0};
+	int			type = (op & LOCK_UN) ? F_UNLCK : (op & LOCK_EX) ? F_WRLCK : F_RDLCK;
+	int			err;
+
+	REFUSE_IF_STALE(req, fi);
+	if (type == F_UNLCK && !pgfs_fh_has_locks(FH(fi)))
+	{
+		fuse_reply_err(req, 0);
+		return;
+	}
+	lock_params(&p, ino, fi, 1, type, 0, 0, fuse_req_ctx(req)->pid);
+	err = lock_try(&p, ino, FH(fi), type);
+	if (err == EAGAIN && !(op & LOCK_NB))
+		lock_wait(req, ino, FH(fi), &p);
+	else
+		fuse_reply_err(req, err == EAGAIN ? EWOULDBLOCK : err);
+}
+
+/* Drop owner's locks of the given kind on ino, if any were taken here; errors are logged. */
+static void
+unlock_owner(fuse_ino_t ino, struct fuse_file_info *fi, uint64_t owner, int flock)
+{
+	struct pgfs_params p = {0};
+	struct fuse_file_info ofi = *fi;
+	int			err;
+
+	if (!pgfs_fh_has_locks(FH(fi)))
+		return;
+	ofi.lock_owner = owner;
+	lock_params(&p, ino, &ofi, flock, F_UNLCK, 0, 0, 0);
+	if ((err = lock_try(&p, ino, FH(fi), F_UNLCK)) != 0 && err != ENOENT && err != ESTALE)
+		pgfs_log(FUSE_LOG_ERR, "inode %lld: dropping the locks of a closed file failed: %s",
+				 (long long) ino_in(ino), strerror(err));
+}
+
 static void
 pgfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, pgfs_fh_flush(FH(fi), 0));
+	int			err = pgfs_fh_flush(FH(fi), 0);
+
+	unlock_owner(ino, fi, fi->lock_owner, 0);	/* a close drops the process's record locks on the file */
+	fuse_reply_err(req, err);
 }
 
 /* Durable at return: see handle.c. */
@@ -979,7 +1316,15 @@ pgfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_fi
 static void
 pgfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int			err = pgfs_fh_release(FH(fi));
+	uint64_t	owner = pgfs_fh_lock_owner(FH(fi));
+	int			err;
+
+	if (fi->flock_release)
+		unlock_owner(ino, fi, fi->lock_owner, 1);	/* the last close of the open file that took a flock */
+	/* a handle without flush (opened for reading): its close drops its locker's record locks */
+	if (owner && (fi->flags & O_ACCMODE) == O_RDONLY)
+		unlock_owner(ino, fi, owner, 0);
+	err = pgfs_fh_release(FH(fi));
 
 	if (err)
 		pgfs_log(FUSE_LOG_ERR, "inode %lld: write error at close: %s",
@@ -1591,6 +1936,9 @@ const struct fuse_lowlevel_ops pgfs_ll_ops = {
 	.fallocate = pgfs_fallocate,
 	.copy_file_range = pgfs_copy_file_range,
 	.lseek = pgfs_lseek,
+	.getlk = pgfs_getlk,
+	.setlk = pgfs_setlk,
+	.flock = pgfs_flock,
 	.opendir = pgfs_opendir,
 	.readdir = pgfs_readdir,
 	.readdirplus = pgfs_readdirplus,

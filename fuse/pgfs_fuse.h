@@ -22,7 +22,7 @@
 
 #include "pgfs_errcodes.h"
 
-#define PGFS_FUSE_VERSION	"1.2"
+#define PGFS_FUSE_VERSION	"1.3"
 
 /* one write to the server carries at most this much buffered data */
 #define PGFS_WBUF_MAX		(1024 * 1024)
@@ -167,7 +167,11 @@ ino_out(int64_t ino)
 	PGFS_STMT(OPEN_RO, 0, "SELECT a.size, CASE WHEN $2::int4 = 0 OR a.generation = $3::int8 THEN NULL" \
 			  " ELSE pgfs_ll_read($1::int8, 0, $2::int4) END, a.generation FROM pgfs_ll_getattr($1::int8) a") \
 	PGFS_STMT(RELEASE_MANY, 2, "SELECT pgfs_ll_release_many($1::int8[], $2::int8)") \
-	PGFS_STMT(RECLAIM, 1, "SELECT pgfs_reclaim_orphans()")
+	PGFS_STMT(RECLAIM, 1, "SELECT pgfs_reclaim_orphans()") \
+	PGFS_STMT(SETLK, 2, "SELECT pgfs_ll_setlk($1::int8, $2::int8, $3::int8, $4::int4, $5::bool," \
+			  " $6::int4, $7::int8, $8::int8)") \
+	PGFS_STMT(GETLK, 2, "SELECT type, lstart, lend, pid FROM pgfs_ll_getlk($1::int8, $2::int8," \
+			  " $3::int8, $4::bool, $5::int4, $6::int8, $7::int8)")
 
 enum pgfs_stmt
 {
@@ -303,6 +307,9 @@ extern PGresult *pgfs_exec(enum pgfs_stmt st, const struct pgfs_params *p, int *
 extern PGresult *pgfs_exec_on(PGconn *pg, enum pgfs_stmt st, const struct pgfs_params *p,
 							  int *err);
 
+/* in ops.c */
+extern void pgfs_locks_stop(void);
+
 /* in errmap.c */
 extern int	pgfs_sqlstate_errno(const char *sqlstate, const char *message);
 
@@ -319,6 +326,10 @@ extern int	pgfs_fh_write(struct pgfs_fh *fh, const char *buf, size_t size, off_t
 extern int	pgfs_fh_preread(struct pgfs_fh *fh, fuse_req_t req, size_t size, off_t off);
 extern void pgfs_ino_changed(int64_t ino);
 extern int	pgfs_fh_flush(struct pgfs_fh *fh, int fsync);
+extern int	pgfs_fh_note_lock(struct pgfs_fh *fh, int64_t gen);
+extern int	pgfs_fh_has_locks(struct pgfs_fh *fh);
+extern void pgfs_fh_set_lock_owner(struct pgfs_fh *fh, uint64_t owner);
+extern uint64_t pgfs_fh_lock_owner(struct pgfs_fh *fh);
 extern int	pgfs_ino_flush(int64_t ino);
 struct open_inode;
 extern struct open_inode *pgfs_ino_change_begin(int64_t ino, int size_change, unsigned *resets);

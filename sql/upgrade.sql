@@ -1,7 +1,7 @@
--- A database made with pgfs 1.0 (or 1.1) is brought to 1.2 by ALTER
+-- A database made with pgfs 1.0 (or 1.1, 1.2) is brought to 1.3 by ALTER
 -- EXTENSION pgfs UPDATE and keeps its files; until then the library serves
 -- its older functions.  (A new install runs the same scripts, so the other
--- tests check what 1.2 is.)
+-- tests check what 1.3 is.)
 SET client_min_messages = warning;
 CREATE DATABASE pgfs_upgrade_old;
 
@@ -44,6 +44,29 @@ SELECT name FROM pgfs_ll_readdir((pgfs_stat('/d')).ino, 0, 10, 1);
 SELECT atime_ns > mtime_ns AS listing_set_atime FROM pgfs_stat('/d');
 SELECT * FROM pgfs_fsck();
 
+-- from 1.2: no lock table, yet handles are released and fsck runs; the
+-- update brings file locks
+\c contrib_regression
+CREATE DATABASE pgfs_upgrade_1_2;
+\c pgfs_upgrade_1_2
+SET client_min_messages = warning;
+CREATE EXTENSION pgfs VERSION '1.2';
+SELECT pgfs_write('/f', 'x'::bytea) AS wrote;
+SELECT pgfs_ll_open((pgfs_stat('/f')).ino, 5);
+SELECT pgfs_ll_reopen((pgfs_stat('/f')).ino, 5, 0);
+SELECT pgfs_ll_release_many(ARRAY[(pgfs_stat('/f')).ino], 5);
+SELECT * FROM pgfs_fsck();
+ALTER EXTENSION pgfs UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pgfs';
+SELECT pgfs_ll_open((pgfs_stat('/f')).ino, 5);
+SELECT pgfs_ll_setlk((pgfs_stat('/f')).ino, 5, 1, 1, false, 1, 0, 0) IS NOT NULL AS locked;
+SELECT has_function_privilege('pgfs_writer', 'pgfs_ll_setlk(bigint, bigint, bigint, integer, boolean, integer, bigint, bigint)', 'EXECUTE') AS writer_may_lock,
+       has_function_privilege('pgfs_reader', 'pgfs_ll_setlk(bigint, bigint, bigint, integer, boolean, integer, bigint, bigint)', 'EXECUTE') AS reader_may_lock;
+SELECT pgfs_ll_release_many(ARRAY[(pgfs_stat('/f')).ino], 5);
+SELECT count(*) AS locks FROM pgfs.lock;
+SELECT * FROM pgfs_fsck();
+
 \c contrib_regression
 DROP DATABASE pgfs_upgrade_old;
 DROP DATABASE pgfs_upgrade_1_1;
+DROP DATABASE pgfs_upgrade_1_2;

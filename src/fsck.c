@@ -142,6 +142,11 @@ static FsckCheck checks[] = {
 	CHECK("handle_without_inode",
 		  "SELECT h.ino, 'open handle of client ' || h.client || ' on a missing inode'"
 		  " FROM pgfs.handle h WHERE NOT EXISTS (SELECT 1 FROM pgfs.inode i WHERE i.ino = h.ino)"),
+	/* a mount's locks on a file go with its last handle on it (lock.c) */
+	CHECK("lock_without_handle",
+		  "SELECT l.ino, 'lock of client ' || l.client || ' without an open handle'"
+		  " FROM pgfs.lock l WHERE NOT EXISTS"
+		  " (SELECT 1 FROM pgfs.handle h WHERE h.ino = l.ino AND h.client = l.client)"),
 };
 
 /*
@@ -189,7 +194,11 @@ pgfs_fsck(PG_FUNCTION_ARGS)
 		 * Open handles live in an unlogged table, which a standby cannot
 		 * read; there, files open on the primary look like orphans.
 		 */
-		if (RecoveryInProgress() && strstr(checks[i].plan.sql, "pgfs.handle") != NULL)
+		if (RecoveryInProgress() && (strstr(checks[i].plan.sql, "pgfs.handle") != NULL ||
+									 strstr(checks[i].plan.sql, "pgfs.lock") != NULL))
+			continue;
+		/* a database still at 1.2 has no locks */
+		if (strstr(checks[i].plan.sql, "pgfs.lock") != NULL && !FileLockTableExists())
 			continue;
 		checks[i].plan.scans = true;	/* every check reads whole tables */
 		rows = PgfsExec(&checks[i].plan, NULL, NULL);

@@ -147,7 +147,11 @@ pgfs_ll_release_many(PG_FUNCTION_ARGS)
 			continue;
 		v[0] = Int64GetDatum(inos[i]);
 		v[1] = Int64GetDatum(client);
-		released += PgfsExec(&release_plan, v, NULL);
+		if (PgfsExec(&release_plan, v, NULL) > 0)
+		{
+			released++;
+			FileLocksDrop(inos[i], client);
+		}
 		if (node.nlink == 0)
 		{
 			/* the file may go with this handle: a durable change of the tree */

@@ -812,6 +812,7 @@ NsReopen(int64 ino, int64 client, int32 count, PgfsInode *out)
 	if (count == 0)
 	{
 		PgfsExec(&release_last_plan, v, NULL);
+		FileLocksDrop(ino, client);
 		CatalogMaybeFree(&node);
 	}
 	else
@@ -853,7 +854,10 @@ NsRelease(int64 ino, int64 client)
 		return;					/* already reclaimed */
 	CatalogLockInode(ino, &node);
 	if (PgfsExec(&release_plan, v, NULL) == 0)
+	{
 		PgfsExec(&release_last_plan, v, NULL);
+		FileLocksDrop(ino, client);
+	}
 	CatalogMaybeFree(&node);
 }
 

@@ -27,6 +27,9 @@ int			pgfs_default_dir_mode = 0755;
 /* LZ4HC level of the second compression pass; 0 turns it off */
 int			pgfs_compression_level = PGFS_COMPRESSION_LEVEL_DEFAULT;
 
+/* seconds after the server starts during which every mount's locks stand (lock.c) */
+int			pgfs_lock_grace = PGFS_LOCK_GRACE_DEFAULT;
+
 void		_PG_init(void);
 
 void
@@ -75,6 +78,11 @@ _PG_init(void)
 							&pgfs_compression_level, PGFS_COMPRESSION_LEVEL_DEFAULT,
 							0, PGFS_COMPRESSION_LEVEL_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgfs.lock_grace",
+							"Seconds after the server starts during which locks of mounts that have not reconnected stand.",
+							"Once it is over, a lock of a mount none of whose sessions is connected counts for nothing.",
+							&pgfs_lock_grace, PGFS_LOCK_GRACE_DEFAULT, 0, 3600,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 	CatalogInit();
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pgfs");

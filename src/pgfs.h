@@ -75,6 +75,12 @@
 #define PGFS_COMPRESSION_LEVEL_DEFAULT	4
 #define PGFS_COMPRESSION_LEVEL_MAX		12	/* LZ4HC_CLEVEL_MAX */
 
+/* pgfs.lock_grace: the mounts' time to reconnect after a restart (lock.c) */
+#define PGFS_LOCK_GRACE_DEFAULT	30
+
+/* the end of a file lock that reaches the end of the file, however far it grows */
+#define PGFS_LOCK_EOF			PG_INT64_MAX
+
 /* advisory lock class for pgfs (ASCII "pgfs") */
 #define PGFS_LOCK_CLASS			0x70676673
 
@@ -153,6 +159,7 @@ extern int	pgfs_default_gid;
 extern int	pgfs_default_file_mode;
 extern int	pgfs_default_dir_mode;
 extern int	pgfs_compression_level;
+extern int	pgfs_lock_grace;
 
 /* in spi.c */
 typedef struct PgfsPlan
@@ -326,6 +333,10 @@ extern Datum PgfsAttrDatum(FunctionCallInfo fcinfo, const PgfsInode *ino);
 extern void PgfsAttrValues(const PgfsInode *ino, Datum *values, bool *nulls);
 #define PGFS_ATTR_NCOLS 13
 extern int32 PgfsClientKey(int64 client);
+
+/* in lock.c */
+extern bool FileLockTableExists(void);
+extern void FileLocksDrop(int64 ino, int64 client);
 extern int64 *PgfsInt8ArrayArg(FunctionCallInfo fcinfo, int argno, const char *what, int *n);
 
 /* in policy.c */

@@ -186,6 +186,10 @@ static PgfsPlan dead_handles_plan = {
 	"DELETE FROM pgfs.handle h WHERE NOT" CLIENT_LIVE("h.client"),
 	1, {INT4OID}, NULL, true
 };
+static PgfsPlan dead_locks_plan = {
+	"DELETE FROM pgfs.lock k WHERE NOT" CLIENT_LIVE("k.client"),
+	1, {INT4OID}, NULL, true
+};
 static PgfsPlan dead_clients_plan = {
 	"DELETE FROM pgfs.client c WHERE NOT" CLIENT_LIVE("c.client"),
 	1, {INT4OID}, NULL, true
@@ -213,6 +217,8 @@ pgfs_reclaim_orphans(PG_FUNCTION_ARGS)
 				 errhint("Run pgfs_reclaim_orphans() on the primary.")));
 	PgfsSpiBegin(false);
 	PgfsExec(&dead_handles_plan, v, NULL);
+	if (FileLockTableExists())
+		PgfsExec(&dead_locks_plan, v, NULL);
 	PgfsExec(&dead_clients_plan, v, NULL);
 	rows = PgfsExec(&orphans_plan, NULL, NULL);
 	inos = palloc(sizeof(int64) * Max(rows, 1));

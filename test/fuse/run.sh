@@ -19,8 +19,10 @@ export FUSE_BIN=${FUSE_BIN:-pgfs-fuse}
 export PYTHON=${PYTHON:-/usr/bin/python3}
 export MNT=$(mktemp -d /tmp/pgfs-fuse-mnt.XXXXXX)
 export MNT2=$(mktemp -d /tmp/pgfs-fuse-mnt2.XXXXXX)
+export MNT3=$(mktemp -d /tmp/pgfs-fuse-mnt3.XXXXXX)
+export MNT4=$(mktemp -d /tmp/pgfs-fuse-mnt4.XXXXXX)
 export SCRATCH=$(mktemp -d /tmp/pgfs-fuse-scratch.XXXXXX)
-chmod 755 "$MNT" "$MNT2" "$SCRATCH"
+chmod 755 "$MNT" "$MNT2" "$MNT3" "$MNT4" "$SCRATCH"
 
 n=0 pass=0 fail=0
 
@@ -68,7 +70,7 @@ export -f mount_store
 
 cleanup() {
 	local d
-	for d in "$MNT2" "$MNT"; do
+	for d in "$MNT4" "$MNT3" "$MNT2" "$MNT"; do
 		mountpoint -q "$d" && { fusermount3 -u "$d" || umount -l "$d"; }
 		rmdir "$d" 2>/dev/null
 	done
@@ -101,6 +103,18 @@ run_test atime bash "$here/atime.sh" "$MNT/atime" "$SCRATCH/atime-ref"
 if mount_store "$MNT2"; then
 	run_test concurrent "$PYTHON" "$here/concurrent.py" "$MNT/concurrent" "$MNT2/concurrent"
 	rm -rf "$MNT/concurrent"
+	# file locks between mounts; SQLite shared by two mounts that cache no names or attributes
+	if mount_store "$MNT3" -o entry_timeout=0,attr_timeout=0 &&
+		mount_store "$MNT4" -o entry_timeout=0,attr_timeout=0; then
+		run_test locks "$PYTHON" "$here/locks.py" "$MNT/locks" "$MNT2/locks" \
+			"$MNT3/locks-sqlite" "$MNT4/locks-sqlite"
+	else
+		report "not ok" "two mounts with entry_timeout=0,attr_timeout=0"
+	fi
+	for d in "$MNT4" "$MNT3"; do
+		mountpoint -q "$d" && fusermount3 -u "$d"
+	done
+	rm -rf "$MNT/locks" "$MNT/locks-sqlite"
 	fusermount3 -u "$MNT2"
 else
 	report "not ok" "second read-write mount"

@@ -1,0 +1,71 @@
+-- File locks (src/lock.c): fcntl record locks and flocks that every mount
+-- of a store sees.  One client here (a second client needs a second
+-- session: specs/race-locks.spec), several lock owners.
+SET client_min_messages = warning;
+SELECT pgfs_write('/lk', 'locked file'::bytea) AS wrote;
+SELECT (pgfs_stat('/lk')).ino AS ino \gset
+SELECT pgfs_ll_client_begin(11) IS NOT NULL AS begun;
+SELECT pgfs_ll_open(:ino, 11);
+CREATE FUNCTION pg_temp.locks() RETURNS TABLE (owner bigint, flock boolean, excl boolean, lstart bigint, lend bigint, pid integer)
+LANGUAGE sql AS $$ SELECT owner, flock, excl, lstart, lend, pid FROM pgfs.lock ORDER BY flock, owner, lstart $$;
+
+-- owner 1: exclusive 0-9, shared 10-19, exclusive 20-29
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 0, 9) IS NOT NULL AS granted;
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 0, 10, 19) IS NOT NULL AS granted;
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 20, 29) IS NOT NULL AS granted;
+SELECT * FROM pg_temp.locks();
+-- an exclusive 5-12 joins 0-9 and cuts the shared one to 13-19
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 5, 12) IS NOT NULL AS granted;
+SELECT * FROM pg_temp.locks();
+-- an owner's own locks never stand in its way; the generation comes back
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 0, 0, 100) = (pgfs_stat('/lk')).generation AS granted_at_generation;
+SELECT * FROM pg_temp.locks();
+
+-- owner 2: a shared lock goes with owner 1's shared one, an exclusive does not
+SELECT pgfs_ll_setlk(:ino, 11, 2, 200, false, 1, 0, 200) IS NOT NULL AS granted;
+SELECT pgfs_ll_setlk(:ino, 11, 2, 200, false, 0, 50, 60) IS NOT NULL AS granted;
+SELECT pgfs_ll_setlk(:ino, 11, 2, 200, false, 1, 101, 9223372036854775807) IS NOT NULL AS granted_past;
+-- F_GETLK: the first lock in the way, or type 2 with the range asked about
+SELECT * FROM pgfs_ll_getlk(:ino, 11, 2, false, 1, 0, 0);
+SELECT * FROM pgfs_ll_getlk(:ino, 11, 1, false, 1, 101, 200);
+SELECT * FROM pgfs_ll_getlk(:ino, 11, 3, false, 0, 90, 99);
+SELECT * FROM pgfs_ll_getlk(:ino, 11, 3, false, 1, 0, 9223372036854775807);
+
+-- unlocking a middle range splits a lock; unlocking what is not held is no error;
+-- owner 2 gone, owner 1's shared lock still keeps an exclusive one out
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 2, 40, 45) IS NOT NULL AS unlocked;
+SELECT pgfs_ll_setlk(:ino, 11, 3, 300, false, 2, 0, 9223372036854775807) IS NOT NULL AS unlocked;
+SELECT * FROM pg_temp.locks();
+SELECT pgfs_ll_setlk(:ino, 11, 2, 200, false, 2, 0, 9223372036854775807) IS NOT NULL AS unlocked;
+SELECT pgfs_ll_setlk(:ino, 11, 3, 300, false, 1, 0, 0) IS NOT NULL AS granted_over_owner1_shared;
+
+-- flocks: whole file, independent of record locks, converted in place
+SELECT pgfs_ll_setlk(:ino, 11, 7, 700, true, 0, 5, 6) IS NOT NULL AS shared_flock;
+SELECT pgfs_ll_setlk(:ino, 11, 8, 800, true, 0, 0, 0) IS NOT NULL AS second_shared_flock;
+SELECT pgfs_ll_setlk(:ino, 11, 8, 800, true, 1, 0, 0) IS NOT NULL AS exclusive_while_shared;
+SELECT pgfs_ll_setlk(:ino, 11, 7, 700, true, 2, 0, 0) IS NOT NULL AS unlocked;
+SELECT pgfs_ll_setlk(:ino, 11, 8, 800, true, 1, 0, 0) IS NOT NULL AS exclusive_alone;
+SELECT * FROM pg_temp.locks() WHERE flock;
+SELECT * FROM pgfs_fsck();
+
+-- bad input changes nothing
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 3, 0, 0);
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 10, 9);
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, -1, 9);
+SELECT * FROM pgfs_ll_getlk(:ino, 11, 1, false, -1, 0, 0);
+SELECT pgfs_ll_setlk(12345678, 11, 1, 100, false, 1, 0, 0);
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 0, 0);
+ROLLBACK;
+SELECT count(*) AS locks FROM pgfs.lock;
+
+-- the client's last handle on the file takes its locks along
+SELECT pgfs_ll_reopen(:ino, 11, 0);
+SELECT count(*) AS locks_after_release FROM pgfs.lock;
+SELECT * FROM pgfs_fsck();
+
+-- a lock without an open handle is a problem fsck reports
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 0, 0) IS NOT NULL AS granted;
+SELECT problem, ino = :ino AS this_file, detail FROM pgfs_fsck();
+DELETE FROM pgfs.lock;
+SELECT pgfs_unlink('/lk');

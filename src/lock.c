@@ -1,0 +1,363 @@
+/*-------------------------------------------------------------------------
+ *
+ * lock.c
+ *	  Record locks (fcntl) and whole-file locks (flock) that hold across
+ *	  every mount of a store.
+ *
+ * The kernel keeps the locks of one mount to itself; two mounts of one
+ * store (two application servers) would each grant a lock the other holds.
+ * So pgfs-fuse sends them here and a lock is a row of pgfs.lock: the inode,
+ * the mount (client), the kernel's lock owner there, whether it is a flock,
+ * shared or exclusive, and the byte range [lstart, lend] (lend is
+ * PGFS_LOCK_EOF for "to the end of the file, however far it grows").
+ *
+ * The rules are Linux's.  A record lock conflicts with one of another owner
+ * (a process of this mount, or anything of another mount) that overlaps it
+ * when either of the two is exclusive; an owner's new lock replaces what it
+ * held of that range, splitting its older locks around it, and joins its
+ * locks of the same kind that overlap or touch it, so that what F_GETLK
+ * reports is what ext4 reports.  A flock covers the whole file and belongs
+ * to an open file; record locks and flocks never conflict with each other.
+ *
+ * The table is unlogged, as pgfs.handle is: a lock means nothing after a
+ * server crash, and taking one must not cost a WAL flush.  Every call locks
+ * the inode's row first, as the release of a handle does, so calls on one
+ * file run one after the other and see each other's rows (READ COMMITTED:
+ * each statement takes a new snapshot).  The row lock writes WAL, so the
+ * commit is deferred (PgfsDeferCommit) like an open's.
+ *
+ * A mount's locks on a file go with its last handle on it (namespace.c,
+ * funcs_open.c), which also reclaims the locks a mount could not drop
+ * itself (open file description locks, which the kernel never unlocks in a
+ * FUSE filesystem).  The locks of a mount that died are ignored and
+ * deleted when they stand in the way: a client is live while one of its
+ * sessions holds its advisory lock (funcs_ll.c).  For pgfs.lock_grace
+ * seconds after the server starts every client counts as live, so that
+ * mounts have time to reconnect after a restart before anyone takes their
+ * locks (NFS servers give their clients such a grace period too).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "pgfs.h"
+
+/* lock types, the Linux values of F_RDLCK, F_WRLCK and F_UNLCK */
+#define FL_SHARED		0
+#define FL_EXCLUSIVE	1
+#define FL_UNLOCK		2
+
+#define LOCK_COLS "client, owner, excl, lstart, lend, pid"
+
+static PgfsPlan conflicts_plan = {
+	"SELECT " LOCK_COLS " FROM pgfs.lock"
+	" WHERE ino = $1 AND flock = $2 AND (client <> $3 OR owner <> $4)"
+	" AND lstart <= $6 AND lend >= $5 AND (excl OR $7)"
+	" ORDER BY lstart, lend",
+	7, {INT8OID, BOOLOID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID}
+};
+/* the owner's locks that overlap or touch [$5, $6] */
+static PgfsPlan own_plan = {
+	"DELETE FROM pgfs.lock"
+	" WHERE ino = $1 AND flock = $2 AND client = $3 AND owner = $4"
+	" AND lstart <= $6 AND lend >= $5"
+	" RETURNING excl, lstart, lend, pid",
+	6, {INT8OID, BOOLOID, INT8OID, INT8OID, INT8OID, INT8OID}
+};
+static PgfsPlan insert_plan = {
+	"INSERT INTO pgfs.lock (ino, client, owner, flock, excl, lstart, lend, pid)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+	8, {INT8OID, INT8OID, INT8OID, BOOLOID, BOOLOID, INT8OID, INT8OID, INT4OID}
+};
+static PgfsPlan drop_client_plan = {
+	"DELETE FROM pgfs.lock WHERE client = $1", 1, {INT8OID}
+};
+static PgfsPlan release_plan = {
+	"DELETE FROM pgfs.lock WHERE ino = $1 AND client = $2", 2, {INT8OID, INT8OID}
+};
+static PgfsPlan try_live_plan = {
+	"SELECT pg_catalog.pg_try_advisory_lock($1, $2)", 2, {INT4OID, INT4OID}
+};
+static PgfsPlan unlock_live_plan = {
+	"SELECT pg_catalog.pg_advisory_unlock($1, $2)", 2, {INT4OID, INT4OID}
+};
+
+typedef struct LockRow
+{
+	int64		client;
+	int64		owner;
+	bool		excl;
+	int64		lstart;
+	int64		lend;
+	int32		pid;
+} LockRow;
+
+/*
+ * Does pgfs.lock exist?  Not in a database still at 1.2, whose handles this
+ * library releases too.  Only a yes is kept: ALTER EXTENSION UPDATE may make
+ * it in this session.
+ */
+bool
+FileLockTableExists(void)
+{
+	static bool exists = false;
+	Oid			nsp;
+
+	if (!exists && OidIsValid(nsp = get_namespace_oid("pgfs", true)))
+		exists = OidIsValid(get_relname_relid("lock", nsp));
+	return exists;
+}
+
+/* Is client (another mount) live: does one of its sessions hold its advisory lock? */
+static bool
+ClientLive(int64 client)
+{
+	Datum		v[2] = {Int32GetDatum(PGFS_LOCK_CLASS), Int32GetDatum(PgfsClientKey(client))};
+	bool		isnull;
+	bool		free_key;
+
+	if (!TimestampDifferenceExceeds(PgStartTime, GetCurrentTimestamp(), pgfs_lock_grace * 1000))
+		return true;
+	PgfsExec(&try_live_plan, v, NULL);
+	free_key = DatumGetBool(PgfsGetDatum(0, 1, &isnull));
+	if (free_key)
+		PgfsExec(&unlock_live_plan, v, NULL);
+	return !free_key;
+}
+
+static void
+CheckArgs(int64 ino, int32 type, int64 lstart, int64 lend)
+{
+	if (type != FL_SHARED && type != FL_EXCLUSIVE && type != FL_UNLOCK)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid lock type %d for inode %lld", type, (long long) ino),
+				 errdetail("0 is a shared (read) lock, 1 an exclusive (write) lock, 2 unlocks.")));
+	if (lstart < 0 || lend < lstart)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid lock range %lld to %lld of inode %lld",
+						(long long) lstart, (long long) lend, (long long) ino),
+				 errhint("The range is [start, end], both inclusive, 0 <= start <= end.")));
+	/* pgfs.lock is unlogged: a standby has no such rows to read */
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot lock inode %lld during recovery", (long long) ino)));
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("file locks need a READ COMMITTED transaction"),
+				 errdetail("A lock must see the locks committed since the transaction began.")));
+	if (!FileLockTableExists())
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the pgfs extension in this database is older than 1.3 and has no locks"),
+				 errhint("Run ALTER EXTENSION pgfs UPDATE.")));
+}
+
+/*
+ * The first lock of another owner that conflicts with the one asked for, in
+ * *out; false if none.  Locks of dead clients are dropped on the way.
+ */
+static bool
+FirstConflict(int64 ino, bool flock, int64 client, int64 owner, bool excl,
+			  int64 lstart, int64 lend, LockRow *out)
+{
+	Datum		v[7] = {Int64GetDatum(ino), BoolGetDatum(flock), Int64GetDatum(client),
+		Int64GetDatum(owner), Int64GetDatum(lstart), Int64GetDatum(lend), BoolGetDatum(excl)};
+	int			n = PgfsExec(&conflicts_plan, v, NULL);
+	LockRow    *rows = palloc(sizeof(LockRow) * Max(n, 1));
+	bool		found = false;
+
+	for (int r = 0; r < n; r++)
+	{
+		bool		isnull;
+
+		rows[r].client = PgfsGetInt64(r, 1);
+		rows[r].owner = PgfsGetInt64(r, 2);
+		rows[r].excl = DatumGetBool(PgfsGetDatum(r, 3, &isnull));
+		rows[r].lstart = PgfsGetInt64(r, 4);
+		rows[r].lend = PgfsGetInt64(r, 5);
+		rows[r].pid = PgfsGetInt32(r, 6);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (int r = 0; r < n && !found; r++)
+	{
+		if (rows[r].client == client || ClientLive(rows[r].client))
+		{
+			*out = rows[r];
+			found = true;
+		}
+		else
+		{
+			Datum		c[1] = {Int64GetDatum(rows[r].client)};
+
+			PgfsExec(&drop_client_plan, c, NULL);
+		}
+	}
+	pfree(rows);
+	return found;
+}
+
+static void
+InsertLock(int64 ino, int64 client, int64 owner, bool flock, bool excl,
+		   int64 lstart, int64 lend, int32 pid)
+{
+	Datum		v[8] = {Int64GetDatum(ino), Int64GetDatum(client), Int64GetDatum(owner),
+		BoolGetDatum(flock), BoolGetDatum(excl), Int64GetDatum(lstart),
+	Int64GetDatum(lend), Int32GetDatum(pid)};
+
+	PgfsExec(&insert_plan, v, NULL);
+}
+
+/*
+ * Give owner the lock asked for (or unlock the range), over what it held:
+ * its locks that overlap or touch the range are taken out, the parts
+ * outside the range go back, and those of the same kind join the new lock.
+ */
+static void
+ApplyLock(int64 ino, bool flock, int64 client, int64 owner, int32 pid, int32 type,
+		  int64 lstart, int64 lend)
+{
+	bool		excl = type == FL_EXCLUSIVE;
+	int64		nstart = lstart,
+				nend = lend;
+	Datum		v[6] = {Int64GetDatum(ino), BoolGetDatum(flock), Int64GetDatum(client),
+		Int64GetDatum(owner), Int64GetDatum(lstart > 0 ? lstart - 1 : 0),
+	Int64GetDatum(lend < PGFS_LOCK_EOF ? lend + 1 : PGFS_LOCK_EOF)};
+	int			n = PgfsExec(&own_plan, v, NULL);
+	LockRow    *rows = palloc(sizeof(LockRow) * Max(n, 1));
+
+	for (int r = 0; r < n; r++)
+	{
+		bool		isnull;
+
+		rows[r].excl = DatumGetBool(PgfsGetDatum(r, 1, &isnull));
+		rows[r].lstart = PgfsGetInt64(r, 2);
+		rows[r].lend = PgfsGetInt64(r, 3);
+		rows[r].pid = PgfsGetInt32(r, 4);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (int r = 0; r < n; r++)
+	{
+		LockRow    *o = &rows[r];
+
+		if (type != FL_UNLOCK && o->excl == excl)
+		{
+			/* the same kind, overlapping or touching: one lock */
+			nstart = Min(nstart, o->lstart);
+			nend = Max(nend, o->lend);
+			continue;
+		}
+		if (o->lstart < lstart)
+			InsertLock(ino, client, owner, flock, o->excl, o->lstart,
+					   Min(o->lend, lstart - 1), o->pid);
+		if (o->lend > lend)
+			InsertLock(ino, client, owner, flock, o->excl, Max(o->lstart, lend + 1),
+					   o->lend, o->pid);
+	}
+	if (type != FL_UNLOCK)
+		InsertLock(ino, client, owner, flock, excl, nstart, nend, pid);
+	pfree(rows);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_setlk);
+Datum
+pgfs_ll_setlk(PG_FUNCTION_ARGS)
+{
+	int64		ino = PG_GETARG_INT64(0);
+	int64		client = PG_GETARG_INT64(1);
+	int64		owner = PG_GETARG_INT64(2);
+	int32		pid = PG_GETARG_INT32(3);
+	bool		flock = PG_GETARG_BOOL(4);
+	int32		type = PG_GETARG_INT32(5);
+	int64		lstart = PG_GETARG_INT64(6);
+	int64		lend = PG_GETARG_INT64(7);
+	PgfsInode	node;
+	LockRow		other;
+	bool		granted = true;
+
+	CheckArgs(ino, type, lstart, lend);
+	if (flock)
+	{
+		/* a flock is the whole file */
+		lstart = 0;
+		lend = PGFS_LOCK_EOF;
+	}
+	PgfsSpiBegin(false);
+	/* one call at a time per file, and none while a handle of it is released */
+	CatalogLockInode(ino, &node);
+	if (type != FL_UNLOCK &&
+		FirstConflict(ino, flock, client, owner, type == FL_EXCLUSIVE, lstart, lend, &other))
+		granted = false;
+	else
+		ApplyLock(ino, flock, client, owner, pid, type, lstart, lend);
+	PgfsSpiEnd();
+	PgfsDeferCommit();
+	if (!granted)
+		PG_RETURN_NULL();
+	/* a client that caches the file's pages keeps them if this is what it saw */
+	PG_RETURN_INT64(node.generation);
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_getlk);
+Datum
+pgfs_ll_getlk(PG_FUNCTION_ARGS)
+{
+	int64		ino = PG_GETARG_INT64(0);
+	int64		client = PG_GETARG_INT64(1);
+	int64		owner = PG_GETARG_INT64(2);
+	bool		flock = PG_GETARG_BOOL(3);
+	int32		type = PG_GETARG_INT32(4);
+	int64		lstart = PG_GETARG_INT64(5);
+	int64		lend = PG_GETARG_INT64(6);
+	TupleDesc	td;
+	PgfsInode	node;
+	LockRow		other;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	CheckArgs(ino, type, lstart, lend);
+	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	td = BlessTupleDesc(td);
+	values[0] = Int32GetDatum(FL_UNLOCK);
+	values[1] = Int64GetDatum(lstart);
+	values[2] = Int64GetDatum(lend);
+	values[3] = Int32GetDatum(0);
+	PgfsSpiBegin(false);
+	CatalogLockInode(ino, &node);
+	if (type != FL_UNLOCK &&
+		FirstConflict(ino, flock, client, owner, type == FL_EXCLUSIVE, lstart, lend, &other))
+	{
+		values[0] = Int32GetDatum(other.excl ? FL_EXCLUSIVE : FL_SHARED);
+		values[1] = Int64GetDatum(other.lstart);
+		values[2] = Int64GetDatum(other.lend);
+		/* a process of another mount has no number here */
+		values[3] = Int32GetDatum(other.client == client ? other.pid : 0);
+	}
+	PgfsSpiEnd();
+	PgfsDeferCommit();
+	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
+}
+
+/*
+ * client's last handle on ino is gone: so are its locks there.  Inside an
+ * SPI block, with the inode's row locked.
+ */
+void
+FileLocksDrop(int64 ino, int64 client)
+{
+	Datum		v[2] = {Int64GetDatum(ino), Int64GetDatum(client)};
+
+	if (FileLockTableExists())
+		PgfsExec(&release_plan, v, NULL);
+}
