@@ -1061,6 +1061,10 @@ lock_wait(fuse_req_t req, fuse_ino_t ino, struct pgfs_fh *fh, const struct pgfs_
 		w->ino = ino;
 		w->fh = fh;
 		w->p = *p;
+		/* numeric parameters point into their own struct: at the copy now */
+		for (int i = 0; i < p->n; i++)
+			if (p->val[i] == (const char *) &p->num[i])
+				w->p.val[i] = (const char *) &w->p.num[i];
 		w->delay_ms = LOCK_POLL_MIN_MS;
 		clock_gettime(CLOCK_MONOTONIC, &w->due);
 		timespec_add_ms(&w->due, w->delay_ms);

@@ -49,10 +49,10 @@ SELECT * FROM pg_temp.locks() WHERE flock;
 SELECT * FROM pgfs_fsck();
 
 -- bad input changes nothing
-SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 3, 0, 0);
-SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 10, 9);
-SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, -1, 9);
-SELECT * FROM pgfs_ll_getlk(:ino, 11, 1, false, -1, 0, 0);
+SELECT pgfs_ll_setlk(1, 11, 1, 100, false, 3, 0, 0);
+SELECT pgfs_ll_setlk(1, 11, 1, 100, false, 1, 10, 9);
+SELECT pgfs_ll_setlk(1, 11, 1, 100, false, 1, -1, 9);
+SELECT * FROM pgfs_ll_getlk(1, 11, 1, false, -1, 0, 0);
 SELECT pgfs_ll_setlk(12345678, 11, 1, 100, false, 1, 0, 0);
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 0, 0);

@@ -295,6 +295,8 @@ pgfs_ll_setlk(PG_FUNCTION_ARGS)
 	PgfsSpiBegin(false);
 	/* one call at a time per file, and none while a handle of it is released */
 	CatalogLockInode(ino, &node);
+	/* a role confined to a subtree locks nothing outside it, as it opens nothing there */
+	PolicyCheckInode(&node, false, psprintf("inode %lld", (long long) ino));
 	if (type != FL_UNLOCK &&
 		FirstConflict(ino, flock, client, owner, type == FL_EXCLUSIVE, lstart, lend, &other))
 		granted = false;
@@ -335,6 +337,7 @@ pgfs_ll_getlk(PG_FUNCTION_ARGS)
 	values[3] = Int32GetDatum(0);
 	PgfsSpiBegin(false);
 	CatalogLockInode(ino, &node);
+	PolicyCheckInode(&node, false, psprintf("inode %lld", (long long) ino));
 	if (type != FL_UNLOCK &&
 		FirstConflict(ino, flock, client, owner, type == FL_EXCLUSIVE, lstart, lend, &other))
 	{

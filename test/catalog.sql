@@ -80,7 +80,10 @@ INSERT INTO api VALUES
     ('pgfs_ll_reopen',    '{bigint,bigint,integer,bigint}', 'void',         'volatile',  false, true),
     ('pgfs_ll_release',   '{bigint,bigint}',                'void',         'volatile',  true,  true),
     ('pgfs_ll_open_read', '{bigint,bigint,integer,integer,bigint,integer}', 'record', 'volatile', true,  true),
-    ('pgfs_ll_release_many', '{bigint[],bigint}',           'integer',      'volatile',  true,  true);
+    ('pgfs_ll_release_many', '{bigint[],bigint}',           'integer',      'volatile',  true,  true),
+    -- file locks (1.3)
+    ('pgfs_ll_setlk',     '{bigint,bigint,bigint,integer,boolean,integer,bigint,bigint}', 'bigint', 'volatile', true, true),
+    ('pgfs_ll_getlk',     '{bigint,bigint,bigint,boolean,integer,bigint,bigint}', 'record', 'volatile', true, true);
 
 -- five assertions per function, and the whole-API checks below
 SELECT plan((SELECT 5 * count(*)::integer + 10 FROM api));
@@ -138,7 +141,8 @@ CREATE TEMP VIEW hot_calls AS
 SELECT unnest(ARRAY['pgfs_write', 'pgfs_append', 'pgfs_read', 'pgfs_stat', 'pgfs_lstat',
                     'pgfs_exists', 'pgfs_ll_lookup', 'pgfs_ll_getattr', 'pgfs_ll_read',
                     'pgfs_ll_readdir', 'pgfs_ll_getxattr', 'pgfs_ll_write', 'pgfs_ll_writev', 'pgfs_ll_create',
-                    'pgfs_ll_setattr', 'pgfs_ll_open_read', 'pgfs_ll_release_many']::name[]) AS proname;
+                    'pgfs_ll_setattr', 'pgfs_ll_open_read', 'pgfs_ll_release_many',
+                    'pgfs_ll_setlk', 'pgfs_ll_getlk']::name[]) AS proname;
 SELECT is_empty(
     $$SELECT f.proname FROM ext_funcs f JOIN pg_proc p USING (oid)
        WHERE p.prosecdef
@@ -151,7 +155,7 @@ SELECT is_empty(
     'the hot path calls set nothing per call: their C code pins search_path');
 
 -- the storage is there, out of PUBLIC's reach
-SELECT tables_are('pgfs', ARRAY['inode', 'dirent', 'filemap', 'chunk', 'xattr', 'handle', 'client', 'meta', 'policy'],
+SELECT tables_are('pgfs', ARRAY['inode', 'dirent', 'filemap', 'chunk', 'xattr', 'handle', 'client', 'meta', 'policy', 'lock'],
     'schema pgfs holds the storage tables');
 SELECT is(
     (SELECT array_agg(c.relname::text ORDER BY c.relname)

@@ -152,6 +152,9 @@ def sqlite_worker(path, w, n):
 
 def sqlite_two_mounts(a, b, n=100):
     pa, pb = os.path.join(a, 'shared.db'), os.path.join(b, 'shared.db')
+    for f in (pa, pa + '-journal'):
+        if os.path.exists(f):
+            os.unlink(f)
     c = sqlite3.connect(pa)
     c.execute("PRAGMA journal_mode=DELETE")
     c.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, seq UNIQUE, w, i, v)")
