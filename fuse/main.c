@@ -47,6 +47,7 @@ static const struct fuse_opt pgfs_opts[] = {
 	PGFS_OPT("attr_timeout=%lf", attr_timeout, 0),
 	PGFS_OPT("entry_timeout=%lf", entry_timeout, 0),
 	PGFS_OPT("read_ahead_kb=%d", read_ahead_kb, 0),
+	PGFS_OPT("local_locks", local_locks, 1),
 	/* access times: kept by the server (the kernel leaves them to FUSE daemons) */
 	PGFS_OPT("noatime", atime, PGFS_ATIME_NONE),
 	FUSE_OPT_KEY("noatime", FUSE_OPT_KEY_KEEP),
@@ -82,7 +83,9 @@ usage(const char *progname)
 		   "    -o subdir=/PATH        mount this directory of the store\n"
 		   "    -o attr_timeout=SECS   attribute cache time (default 1.0)\n"
 		   "    -o entry_timeout=SECS  name cache time (default 1.0)\n"
-		   "    -o read_ahead_kb=N     the mount's read-ahead (default %d; -1: the kernel's)\n\n",
+		   "    -o read_ahead_kb=N     the mount's read-ahead (default %d; -1: the kernel's)\n"
+		   "    -o local_locks         fcntl and flock locks are this mount's alone, kept by\n"
+		   "                           the kernel (default: on the server, seen by every mount)\n\n",
 		   progname, PGFS_DEFAULT_WORKERS, PGFS_DEFAULT_READ_AHEAD_KB);
 }
 

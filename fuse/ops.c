@@ -228,8 +228,11 @@ pgfs_init(void *userdata, struct fuse_conn_info *conn)
 								   FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_READDIRPLUS |
 								   FUSE_CAP_READDIRPLUS_AUTO);
 	conn->max_write = PGFS_WBUF_MAX;
-	/* locks go to the server (see pgfs_setlk), except on a mount that must not write */
-	if (pgfs.cfg.ro)
+	/*
+	 * Locks go to the server (see pgfs_setlk), except on a mount that must
+	 * not write, or whose user wants them kept by the kernel
+	 */
+	if (pgfs.cfg.ro || pgfs.cfg.local_locks)
 		conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 
 	/*
@@ -641,6 +644,14 @@ pgfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_err(req, r ? 0 : err);
 }
 
+static int	bounced(fuse_ino_t parent, const char *name, pid_t pid);
+/*
+ * bounced()'s key for a process answered ESTALE (no node has this number):
+ * an open of an inode gone and a create of a name another client made both
+ * send the kernel round once more, and it goes round once only
+ */
+#define STALE_BOUNCE ((fuse_ino_t) -1)
+
 /* Count an open handle on the server and make ours; 0 or an errno. */
 static int
 open_handle(int64_t ino, struct fuse_file_info *fi, int created)
@@ -672,9 +683,11 @@ pgfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/*
 	 * The inode is gone: the kernel reached it by a name it cached, which
 	 * another mount removed since.  ESTALE makes it look the name up again
-	 * (and open or create what is there now), as NFS clients do.
+	 * (and open or create what is there now), as NFS clients do; once: if
+	 * what it finds is gone too by the time it opens it (clients racing on
+	 * the name), the program gets ENOENT, not ESTALE.
 	 */
-	if (err == ENOENT)
+	if (err == ENOENT && !bounced(STALE_BOUNCE, "", fuse_req_ctx(req)->pid))
 		err = ESTALE;
 	if (err)
 		fuse_reply_err(req, err);
@@ -686,7 +699,9 @@ pgfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * Creates answered ESTALE for a name another client made (pgfs_create): the
  * kernel walks the path once more and may send the create again, if the
  * name went and came back meanwhile (clients racing on one name).  That
- * second one must not get ESTALE, which would reach the program.
+ * second one must not get ESTALE, which would reach the program.  Opens of
+ * inodes gone (pgfs_open) send it round too: both note the process under
+ * STALE_BOUNCE, so that one round is all either asks for.
  */
 #define BOUNCES 64
 static struct
@@ -798,8 +813,11 @@ pgfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 				break;
 			continue;
 		}
-		/* the kernel walks once more only: its second create gets EEXIST */
-		err = bounced(parent, name, fuse_req_ctx(req)->pid) ? EEXIST : ESTALE;
+		/*
+		 * the kernel walks once more only: its second create (or this one,
+		 * if an open sent it round) gets EEXIST
+		 */
+		err = bounced(STALE_BOUNCE, "", fuse_req_ctx(req)->pid) ? EEXIST : ESTALE;
 		break;
 	}
 	if (!r)
@@ -886,8 +904,10 @@ pgfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t o
  * here because setlk, getlk and flock are set (libfuse then asks for
  * FUSE_CAP_POSIX_LOCKS and FUSE_CAP_FLOCK_LOCKS; a read-only mount, which
  * must not write, leaves them to the kernel, which keeps them to the mount).
- * The kernel's lock owner (a process's files, or an open file for flock and
- * OFD locks) names the owner on the server, with our client id.
+ * -o local_locks leaves them to the kernel too, for a store mounted once:
+ * a lock then costs no round trip.  The kernel's lock owner (a process's
+ * files, or an open file for flock and OFD locks) names the owner on the
+ * server, with our client id.
  *
  * A lock that has to wait does so here, not in the worker thread (a few
  * processes waiting would take every thread): a waiter thread asks the

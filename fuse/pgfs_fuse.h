@@ -63,6 +63,7 @@ struct pgfs_config
 	double		attr_timeout;
 	double		entry_timeout;
 	int			read_ahead_kb;	/* -o read_ahead_kb=: the mount's read-ahead, or -1 */
+	int			local_locks;	/* -o local_locks: the kernel keeps file locks */
 	int			default_permissions;	/* the kernel checks permissions, ACLs too */
 	int			atime;			/* -o relatime (the default) or noatime: PGFS_ATIME_* */
 	int			debug;

@@ -45,7 +45,8 @@ export UBSAN_OPTIONS="log_path=$work/reports/ubsan:print_stacktrace=1"
 FUSE_BIN="$work/pgfs-fuse" PGFS_TEST_SLOWDOWN=3 bash "$root/test/fuse/run.sh" >"$work/fuse.log" 2>&1
 rc=$?
 summary=$(grep -E '^# fuse: ' "$work/fuse.log" | tail -n 1)
-grep -E '^not ok' "$work/fuse.log"
+# each failure with the comment lines its test printed before it
+grep -E -B10 '^not ok' "$work/fuse.log" | grep -E '^(not ok|# )'
 ok $rc "the mount suite passes with the sanitized daemon (${summary#\# })"
 reports=$(find "$work/reports" -type f | wc -l)
 for f in "$work"/reports/*; do
