@@ -936,10 +936,10 @@ struct lock_wait
 };
 
 static pthread_mutex_t lock_wait_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t lock_wait_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t lock_wait_cond;	/* on CLOCK_MONOTONIC, made with the thread */
 static struct lock_wait *lock_waits;
 static pthread_t lock_waiter;
-static int	lock_waiter_state;	/* 0 not started, 1 running, 2 stopping */
+static int	lock_waiter_state;	/* 0 not started, 1 running, 2 stopping, 3 failed to start */
 
 /* setlk's parameters: whole file for flock, [start, end] for a record lock */
 static void
@@ -1074,7 +1074,26 @@ lock_wait(fuse_req_t req, fuse_ino_t ino, struct pgfs_fh *fh, const struct pgfs_
 
 	pthread_mutex_lock(&lock_wait_lock);
 	if (w && lock_waiter_state == 0)
-		lock_waiter_state = pthread_create(&lock_waiter, NULL, lock_waiter_main, NULL) == 0 ? 1 : 3;
+	{
+		pthread_condattr_t attr;
+
+		/* the waiter's deadlines are CLOCK_MONOTONIC times */
+		lock_waiter_state = 3;
+		if (pthread_condattr_init(&attr) == 0)
+		{
+			if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+				pthread_cond_init(&lock_wait_cond, &attr) == 0)
+			{
+				lock_waiter_state = 1;
+				if (pthread_create(&lock_waiter, NULL, lock_waiter_main, NULL) != 0)
+				{
+					pthread_cond_destroy(&lock_wait_cond);
+					lock_waiter_state = 3;
+				}
+			}
+			pthread_condattr_destroy(&attr);
+		}
+	}
 	if (w && lock_waiter_state == 1)
 	{
 		w->req = req;
@@ -1112,8 +1131,10 @@ pgfs_locks_stop(void)
 	pthread_mutex_lock(&lock_wait_lock);
 	running = lock_waiter_state == 1;
 	if (running)
+	{
 		lock_waiter_state = 2;
-	pthread_cond_signal(&lock_wait_cond);
+		pthread_cond_signal(&lock_wait_cond);
+	}
 	pthread_mutex_unlock(&lock_wait_lock);
 	if (running)
 		pthread_join(lock_waiter, NULL);
