@@ -101,18 +101,15 @@ typedef struct LockRow
 
 /*
  * Does pgfs.lock exist?  Not in a database still at 1.2, whose handles this
- * library releases too.  Only a yes is kept: ALTER EXTENSION UPDATE may make
- * it in this session.
+ * library releases too.  Two catalog cache lookups, made each time: the
+ * extension may be updated, or dropped and made again at 1.2, in a session.
  */
 bool
 FileLockTableExists(void)
 {
-	static bool exists = false;
-	Oid			nsp;
+	Oid			nsp = get_namespace_oid("pgfs", true);
 
-	if (!exists && OidIsValid(nsp = get_namespace_oid("pgfs", true)))
-		exists = OidIsValid(get_relname_relid("lock", nsp));
-	return exists;
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("lock", nsp));
 }
 
 /* Is client (another mount) live: does one of its sessions hold its advisory lock? */
