@@ -3,9 +3,11 @@ processes of one mount and between two mounts of one store (the server
 keeps them, src/lock.c), and an SQLite database written in rollback-journal
 mode by processes on two mounts at once.
 
-usage: locks.py DIR_ON_MOUNT DIR_ON_SECOND_MOUNT [SQLITE_DIR_A SQLITE_DIR_B]
+usage: locks.py DIR_ON_MOUNT DIR_ON_SECOND_MOUNT [SQLITE_DIR_A SQLITE_DIR_B [NATIVE_DIR]]
 The SQLite directories are the same directory on two mounts with
-entry_timeout=0 and attr_timeout=0, as a store shared this way needs.
+entry_timeout=0 and attr_timeout=0, as a store shared this way needs.  With
+a native directory, a random sequence of lock calls is also compared with
+what the native filesystem answers.
 """
 import errno
 import fcntl
@@ -139,6 +141,128 @@ def flocks(a, b):
     ok(run(try_flock, pb, fcntl.LOCK_EX) == 'got', "flock: the last close of the open file drops it")
 
 
+def lock_server(path, conn):
+    """a process holding path open, setting and testing locks as told"""
+    fd = os.open(path, os.O_RDWR)
+    while True:
+        cmd = conn.recv()
+        if cmd is None:
+            break
+        op, typ, start, length = cmd
+        try:
+            if op == 'set':
+                fcntl.fcntl(fd, fcntl.F_SETLK, struct.pack(FLOCK, typ, os.SEEK_SET, start, length, 0))
+                conn.send(('ok',))
+            else:
+                t, _, s, l, pid = getlk(fd, typ, start, length)
+                conn.send(('lk', t, s, l, pid) if t != fcntl.F_UNLCK else ('lk', t))
+        except OSError as e:
+            conn.send(('err', errno.errorcode[e.errno]))
+    os.close(fd)
+
+
+INF = 2 ** 63 - 1
+
+
+class LockModel:
+    """POSIX record locks as Linux keeps them: per owner, ranges [start, end]
+    that an owner's new lock cuts and that join when of one type"""
+
+    def __init__(self):
+        self.locks = {}
+
+    def conflicts(self, owner, typ, s, e):
+        return [(o, a, b, t) for o, ls in self.locks.items() if o != owner
+                for a, b, t in ls if a <= e and b >= s
+                and (t == fcntl.F_WRLCK or typ == fcntl.F_WRLCK)]
+
+    def set(self, owner, typ, s, e):
+        if typ != fcntl.F_UNLCK and self.conflicts(owner, typ, s, e):
+            return False
+        keep = []
+        for a, b, t in self.locks.get(owner, []):
+            if b < s - 1 or a > e + 1:
+                keep.append((a, b, t))
+            elif t == typ and typ != fcntl.F_UNLCK:
+                s, e = min(s, a), max(e, b)
+            else:
+                if a < s:
+                    keep.append((a, min(b, s - 1), t))
+                if b > e:
+                    keep.append((max(a, e + 1), b, t))
+        if typ != fcntl.F_UNLCK:
+            keep.append((s, e, typ))
+        self.locks[owner] = sorted(keep)
+        return True
+
+
+def lock_diff(d, ref, ops=600, seed=7):
+    """The same random F_SETLK/F_GETLK sequence of three processes on the
+    mount and on a native directory, checked against a model of Linux's
+    rules: every F_SETLK must be granted or refused alike, every F_GETLK
+    must find a lock in the way alike, and the lock it reports must be one
+    that another process holds and that is in the way (POSIX lets a
+    filesystem report any of them; Linux reports the first in its list)."""
+    import random
+    r = random.Random(seed)
+    sides = []
+    for base in (d, ref):
+        path = os.path.join(base, 'diff')
+        with open(path, 'wb') as f:
+            f.write(b'd' * 1000)
+        procs, conns = [], []
+        for _ in range(3):
+            a, b = mp.Pipe()
+            p = mp.Process(target=lock_server, args=(path, b))
+            p.start()
+            procs.append(p)
+            conns.append(a)
+        sides.append((procs, conns))
+    pids = [{p.pid: i for i, p in enumerate(procs)} for procs, _ in sides]
+    model = LockModel()
+    bad = []
+    for k in range(ops):
+        w = r.randrange(3)
+        op = 'get' if r.random() < 0.3 else 'set'
+        typ = r.choice((fcntl.F_RDLCK, fcntl.F_WRLCK, fcntl.F_UNLCK) if op == 'set'
+                       else (fcntl.F_RDLCK, fcntl.F_WRLCK))
+        start = r.randrange(0, 200)
+        length = r.choice((0, 1, r.randrange(1, 50), r.randrange(1, 200)))
+        end = INF if length == 0 else start + length - 1
+        what = 'op %d: process %d %s type %d [%d, +%d]' % (k, w, op, typ, start, length)
+        if op == 'set':
+            want = ('ok',) if model.set(w, typ, start, end) else ('err', 'EAGAIN')
+        else:
+            inway = model.conflicts(w, typ, start, end)
+        for side, (procs, conns) in enumerate(sides):
+            name = ('mount', 'native')[side]
+            conns[w].send((op, typ, start, length))
+            res = conns[w].recv()
+            if op == 'set':
+                if res != want:
+                    bad.append('%s: %s %s, the model %s' % (what, name, res, want))
+            elif not inway:
+                if res != ('lk', fcntl.F_UNLCK):
+                    bad.append('%s: %s reports %s, the model nothing' % (what, name, res))
+            else:
+                if res[0] != 'lk' or res[1] == fcntl.F_UNLCK:
+                    bad.append('%s: %s reports %s, the model %s' % (what, name, res, inway))
+                    continue
+                _, t, s0, l0, pid = res
+                held = (pids[side].get(pid), s0, INF if l0 == 0 else s0 + l0 - 1, t)
+                if held not in inway:
+                    bad.append('%s: %s reports %s, not one of %s' % (what, name, held, inway))
+    for procs, conns in sides:
+        for c in conns:
+            c.send(None)
+        for p in procs:
+            p.join(10)
+    for x in bad[:5]:
+        print('# ' + x)
+    ok(not bad, f"{ops} random F_SETLK/F_GETLK calls of 3 processes: the mount and a native "
+       f"filesystem both follow Linux's rules ({len(bad)} differ)")
+
+
 def sqlite_worker(path, w, n):
     c = sqlite3.connect(path, timeout=120, isolation_level=None)
     c.execute("PRAGMA journal_mode=DELETE")
@@ -183,6 +307,9 @@ def main():
         time.sleep(0.1)
     record_locks(a, b)
     flocks(a, b)
+    if len(sys.argv) > 5:
+        os.makedirs(sys.argv[5], exist_ok=True)
+        lock_diff(a, sys.argv[5])
     if len(sys.argv) > 4:
         os.makedirs(sys.argv[3], exist_ok=True)
         for _ in range(50):

@@ -107,7 +107,7 @@ if mount_store "$MNT2"; then
 	if mount_store "$MNT3" -o entry_timeout=0,attr_timeout=0 &&
 		mount_store "$MNT4" -o entry_timeout=0,attr_timeout=0; then
 		run_test locks "$PYTHON" "$here/locks.py" "$MNT/locks" "$MNT2/locks" \
-			"$MNT3/locks-sqlite" "$MNT4/locks-sqlite"
+			"$MNT3/locks-sqlite" "$MNT4/locks-sqlite" "$SCRATCH/locks-ref"
 	else
 		report "not ok" "two mounts with entry_timeout=0,attr_timeout=0"
 	fi
