@@ -15,9 +15,12 @@
  * (a process of this mount, or anything of another mount) that overlaps it
  * when either of the two is exclusive; an owner's new lock replaces what it
  * held of that range, splitting its older locks around it, and joins its
- * locks of the same kind that overlap or touch it, so that what F_GETLK
- * reports is what ext4 reports.  A flock covers the whole file and belongs
- * to an open file; record locks and flocks never conflict with each other.
+ * locks of the same kind that overlap or touch it, so that the locks F_GETLK
+ * reports have the ranges ext4's would have.  Of several locks in the way
+ * it reports the one that starts first (POSIX lets it be any of them;
+ * Linux takes the first in its list, by owner).  A flock covers the whole
+ * file and belongs to an open file; record locks and flocks never conflict
+ * with each other.
  *
  * The table is unlogged, as pgfs.handle is: a lock means nothing after a
  * server crash, and taking one must not cost a WAL flush.  Every call locks
