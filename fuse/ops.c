@@ -943,12 +943,12 @@ static int	lock_waiter_state;	/* 0 not started, 1 running, 2 stopping, 3 failed 
 
 /* setlk's parameters: whole file for flock, [start, end] for a record lock */
 static void
-lock_params(struct pgfs_params *p, fuse_ino_t ino, const struct fuse_file_info *fi,
+lock_params(struct pgfs_params *p, fuse_ino_t ino, uint64_t owner,
 			int flock, int type, off_t start, off_t len, pid_t pid)
 {
 	par_i64(p, ino_in(ino));
 	par_i64(p, pgfs.client);
-	par_i64(p, (int64_t) fi->lock_owner);
+	par_i64(p, (int64_t) owner);
 	par_i32(p, (int32_t) pid);
 	par_bool(p, flock);
 	par_i32(p, type);
@@ -1159,7 +1159,7 @@ pgfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flo
 		fuse_reply_err(req, 0);	/* nothing was ever locked here */
 		return;
 	}
-	lock_params(&p, ino, fi, 0, lock->l_type, lock->l_start, lock->l_len, lock->l_pid);
+	lock_params(&p, ino, fi->lock_owner, 0, lock->l_type, lock->l_start, lock->l_len, lock->l_pid);
 	if (lock->l_type != F_UNLCK)
 		pgfs_fh_set_lock_owner(FH(fi), fi->lock_owner);
 	err = lock_try(&p, ino, FH(fi), lock->l_type);
@@ -1222,7 +1222,7 @@ pgfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 		fuse_reply_err(req, 0);
 		return;
 	}
-	lock_params(&p, ino, fi, 1, type, 0, 0, fuse_req_ctx(req)->pid);
+	lock_params(&p, ino, fi->lock_owner, 1, type, 0, 0, fuse_req_ctx(req)->pid);
 	err = lock_try(&p, ino, FH(fi), type);
 	if (err == EAGAIN && !(op & LOCK_NB))
 		lock_wait(req, ino, FH(fi), &p);
@@ -1235,13 +1235,11 @@ static void
 unlock_owner(fuse_ino_t ino, struct fuse_file_info *fi, uint64_t owner, int flock)
 {
 	struct pgfs_params p = {0};
-	struct fuse_file_info ofi = *fi;
 	int			err;
 
 	if (!pgfs_fh_has_locks(FH(fi)))
 		return;
-	ofi.lock_owner = owner;
-	lock_params(&p, ino, &ofi, flock, F_UNLCK, 0, 0, 0);
+	lock_params(&p, ino, owner, flock, F_UNLCK, 0, 0, 0);
 	if ((err = lock_try(&p, ino, FH(fi), F_UNLCK)) != 0 && err != ENOENT && err != ESTALE)
 		pgfs_log(FUSE_LOG_ERR, "inode %lld: dropping the locks of a closed file failed: %s",
 				 (long long) ino_in(ino), strerror(err));

@@ -269,6 +269,23 @@ ApplyLock(int64 ino, bool flock, int64 client, int64 owner, int32 pid, int32 typ
 	pfree(rows);
 }
 
+/*
+ * Lock ino's row (one call at a time per file, and none while a handle of
+ * it is released), check that the caller may use it (a role confined to a
+ * subtree locks nothing outside it, as it opens nothing there), and find
+ * the first lock of another owner in the way of the one asked for, in
+ * *other; false if none (or type unlocks).  *node gets the inode.
+ */
+static bool
+LockInodeAndConflict(int64 ino, bool flock, int64 client, int64 owner, int32 type,
+					 int64 lstart, int64 lend, PgfsInode *node, LockRow *other)
+{
+	CatalogLockInode(ino, node);
+	PolicyCheckInode(node, false, InoLabel(ino, NULL));
+	return type != FL_UNLOCK &&
+		FirstConflict(ino, flock, client, owner, type == FL_EXCLUSIVE, lstart, lend, other);
+}
+
 PG_FUNCTION_INFO_V1(pgfs_ll_setlk);
 Datum
 pgfs_ll_setlk(PG_FUNCTION_ARGS)
@@ -293,12 +310,7 @@ pgfs_ll_setlk(PG_FUNCTION_ARGS)
 		lend = PGFS_LOCK_EOF;
 	}
 	PgfsSpiBegin(false);
-	/* one call at a time per file, and none while a handle of it is released */
-	CatalogLockInode(ino, &node);
-	/* a role confined to a subtree locks nothing outside it, as it opens nothing there */
-	PolicyCheckInode(&node, false, psprintf("inode %lld", (long long) ino));
-	if (type != FL_UNLOCK &&
-		FirstConflict(ino, flock, client, owner, type == FL_EXCLUSIVE, lstart, lend, &other))
+	if (LockInodeAndConflict(ino, flock, client, owner, type, lstart, lend, &node, &other))
 		granted = false;
 	else
 		ApplyLock(ino, flock, client, owner, pid, type, lstart, lend);
@@ -336,10 +348,7 @@ pgfs_ll_getlk(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(lend);
 	values[3] = Int32GetDatum(0);
 	PgfsSpiBegin(false);
-	CatalogLockInode(ino, &node);
-	PolicyCheckInode(&node, false, psprintf("inode %lld", (long long) ino));
-	if (type != FL_UNLOCK &&
-		FirstConflict(ino, flock, client, owner, type == FL_EXCLUSIVE, lstart, lend, &other))
+	if (LockInodeAndConflict(ino, flock, client, owner, type, lstart, lend, &node, &other))
 	{
 		values[0] = Int32GetDatum(other.excl ? FL_EXCLUSIVE : FL_SHARED);
 		values[1] = Int64GetDatum(other.lstart);

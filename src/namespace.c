@@ -43,7 +43,6 @@ static PgfsPlan release_last_plan = {
 	"DELETE FROM pgfs.handle WHERE ino = $1 AND client = $2", 2, {INT8OID, INT8OID}
 };
 
-static const char *InoLabel(int64 ino, const char *errpath);
 static PgfsAcl *GetAcl(int64 ino, PgfsAclType type, const char *label);
 static void PutAcl(int64 ino, PgfsAclType type, bytea *value);
 
@@ -902,7 +901,7 @@ XattrNameDatum(PgfsName name, const char *label)
 	return PointerGetDatum(b);
 }
 
-static const char *
+const char *
 InoLabel(int64 ino, const char *errpath)
 {
 	return errpath ? errpath : psprintf("inode %lld", (long long) ino);

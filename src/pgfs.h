@@ -323,6 +323,7 @@ extern bytea *NsGetxattr(int64 ino, PgfsName name, const char *errpath, bool mis
 extern void NsRemovexattr(int64 ino, PgfsName name, const char *errpath);
 extern void NsListxattr(int64 ino, FunctionCallInfo fcinfo, bool as_text);
 extern void NsRelease(int64 ino, int64 client);
+extern const char *InoLabel(int64 ino, const char *errpath);
 extern void NsReopen(int64 ino, int64 client, int32 count, PgfsInode *out);
 extern bool NsReadAtime(PgfsInode *node, bool strict);
 extern bool NsAtimeDue(const PgfsInode *node, bool strict);
