@@ -326,6 +326,16 @@ check_identity(PGconn *pg)
 }
 
 /*
+ * The server's notices (pgfs_reclaim_orphans() says why it freed nothing,
+ * for one) go to the log, not to whatever stderr the daemon has.
+ */
+static void
+log_notice(void *arg, const char *message)
+{
+	pgfs_log(FUSE_LOG_DEBUG, "server: %.*s", (int) strcspn(message, "\n"), message);
+}
+
+/*
  * A filesystem must not hang forever on a server that went away: unless the
  * conninfo (which is expanded after these) or PGCONNECT_TIMEOUT says
  * otherwise, give up connecting after 10 s and notice a dead peer within a
@@ -349,6 +359,7 @@ connect_one(void)
 				 "cannot connect: %s", PQerrorMessage(pg));
 		goto fail;
 	}
+	PQsetNoticeProcessor(pg, log_notice, NULL);
 	for (i = 0; i < SQL_COUNT; i++)
 	{
 		if (pgfs.cfg.ro && stmts[i].writes)

@@ -35,15 +35,20 @@
  * FUSE filesystem).  The locks of a mount that died are ignored and
  * deleted when they stand in the way: a client is live while one of its
  * sessions holds its advisory lock (funcs_ll.c).  For pgfs.lock_grace
- * seconds after the server starts every client counts as live, so that
- * mounts have time to reconnect after a restart before anyone takes their
- * locks (NFS servers give their clients such a grace period too).
+ * seconds after the server starts (or is promoted) every client counts as
+ * live, so that mounts have time to reconnect after a restart before anyone
+ * takes their locks (NFS servers give their clients such a grace period
+ * too).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
 #include "access/xact.h"
+#include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
@@ -115,6 +120,32 @@ FileLockTableExists(void)
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("lock", nsp));
 }
 
+/*
+ * Is it less than pgfs.lock_grace since the server started, or since it
+ * ended a recovery on a timeline of its own (a standby promoted, a
+ * point-in-time restore)?  Until then the clients that have not reconnected
+ * yet count as live: their locks stand, and pgfs_reclaim_orphans() frees
+ * none of their files (tree.c).  The end of such a recovery is when the
+ * timeline's history file was written; the server keeps the file.  Only on
+ * a primary: a standby takes no locks and reclaims nothing.
+ */
+bool
+ClientGraceActive(void)
+{
+	TimestampTz since = PgStartTime;
+	TimeLineID	tli = GetWALInsertionTimeLine();
+	char		path[MAXPGPATH];
+	struct stat st;
+
+	if (tli > 1)
+	{
+		TLHistoryFilePath(path, tli);
+		if (stat(path, &st) == 0 && time_t_to_timestamptz(st.st_mtime) > since)
+			since = time_t_to_timestamptz(st.st_mtime);
+	}
+	return !TimestampDifferenceExceeds(since, GetCurrentTimestamp(), pgfs_lock_grace * 1000);
+}
+
 /* Is client (another mount) live: does one of its sessions hold its advisory lock? */
 static bool
 ClientLive(int64 client)
@@ -123,7 +154,7 @@ ClientLive(int64 client)
 	bool		isnull;
 	bool		free_key;
 
-	if (!TimestampDifferenceExceeds(PgStartTime, GetCurrentTimestamp(), pgfs_lock_grace * 1000))
+	if (ClientGraceActive())
 		return true;
 	PgfsExec(&try_live_plan, v, NULL);
 	free_key = DatumGetBool(PgfsGetDatum(0, 1, &isnull));

@@ -75,7 +75,7 @@
 #define PGFS_COMPRESSION_LEVEL_DEFAULT	4
 #define PGFS_COMPRESSION_LEVEL_MAX		12	/* LZ4HC_CLEVEL_MAX */
 
-/* pgfs.lock_grace: the mounts' time to reconnect after a restart (lock.c) */
+/* pgfs.lock_grace: the mounts' time to reconnect after a restart (lock.c, tree.c) */
 #define PGFS_LOCK_GRACE_DEFAULT	30
 
 /* the end of a file lock that reaches the end of the file, however far it grows */
@@ -336,6 +336,7 @@ extern void PgfsAttrValues(const PgfsInode *ino, Datum *values, bool *nulls);
 extern int32 PgfsClientKey(int64 client);
 
 /* in lock.c */
+extern bool ClientGraceActive(void);
 extern bool FileLockTableExists(void);
 extern void FileLocksDrop(int64 ino, int64 client);
 extern int64 *PgfsInt8ArrayArg(FunctionCallInfo fcinfo, int argno, const char *what, int *n);

@@ -215,6 +215,24 @@ pgfs_reclaim_orphans(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("cannot reclaim orphans during recovery"),
 				 errhint("Run pgfs_reclaim_orphans() on the primary.")));
+
+	/*
+	 * A server that just started may have lost the open handles (a crash
+	 * empties their unlogged table) or hold those of mounts that have not
+	 * reconnected yet: either way a file open but unlinked there looks like
+	 * an orphan until its mount registers it again.  Free nothing until
+	 * the mounts have had their time (pgfs.lock_grace), as their locks
+	 * stand until then (lock.c).
+	 */
+	if (ClientGraceActive())
+	{
+		ereport(NOTICE,
+				(errmsg("no orphans reclaimed: the server started less than pgfs.lock_grace (%d s) ago",
+						pgfs_lock_grace),
+				 errdetail("Mounts register the files they hold open again when they reconnect; until they have, such a file looks like an orphan."),
+				 errhint("Run pgfs_reclaim_orphans() again later.")));
+		PG_RETURN_INT64(0);
+	}
 	PgfsSpiBegin(false);
 	PgfsExec(&dead_handles_plan, v, NULL);
 	if (FileLockTableExists())

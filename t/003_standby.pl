@@ -140,13 +140,14 @@ SKIP:
 	ok(defined $fo, 'failover: a read-write mount naming both servers comes up') or diag($@);
   SKIP:
 	{
-		skip 'the mount did not come up', 6 unless defined $fo;
+		skip 'the mount did not come up', 8 unless defined $fo;
 		ok(_write_file("$fo/before-failover.txt", "written on the primary\n"),
 			'failover: write through the mount on the primary');
 		$primary->wait_for_catchup($standby, 'replay');
 		$primary->stop;
 		$standby->promote;
 		pgfs_wait_until_promoted($standby);
+		promoted_grace($standby);
 		ok(_write_file("$fo/after-failover.txt", "written on the new primary\n"),
 			'failover: write through the same mount after the promotion')
 		  or diag(mount_log($fo));
@@ -164,6 +165,39 @@ SKIP:
 			  . $standby->safe_psql($db,
 				  q{SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int}));
 		ok(unmount_store($fo), 'failover: the mount unmounts cleanly');
+	}
+}
+
+# A promoted server's pgfs.lock_grace counts from the promotion, when the
+# mounts lost the open handles they had registered with it (its unlogged
+# table starts empty), not from its start: pgfs_reclaim_orphans() frees
+# nothing until the grace ends.  With a grace between the two ages it must
+# say so.
+sub promoted_grace
+{
+	my ($node) = @_;
+	# the ages and the reclaim in one session, a moment apart
+	my ($rc, $out, $err) = $node->psql(
+		$db, q{
+		SELECT set_config('pgfs.lock_grace', ((up + promoted) / 2)::int::text, false), up, promoted
+		FROM (SELECT extract(epoch FROM now() - pg_postmaster_start_time()) AS up,
+		             extract(epoch FROM now() - (pg_stat_file('pg_wal/'
+		                 || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)
+		                 || '.history')).modification) AS promoted) a;
+		SELECT pgfs_reclaim_orphans()});
+	my ($grace, $up, $promoted, $freed) = split /[|\n]/, $out;
+  SKIP:
+	{
+		skip "promoted too soon after the start ($up s, $promoted s ago) to tell them apart", 2
+		  if $rc == 0 && $up - $promoted < 3;
+		ok($rc == 0 && $freed eq '0' && $err =~ /no orphans reclaimed/,
+			"promotion: no reclaim within the grace ($grace s) after the promotion, "
+			  . "though the server started before it")
+		  or diag("up $up s, promoted $promoted s ago: $out $err");
+		($rc, $out, $err) = $node->psql($db,
+			'SET pgfs.lock_grace = 0; SELECT pgfs_reclaim_orphans()');
+		ok($rc == 0 && $err !~ /no orphans reclaimed/, 'promotion: after it, reclaim works')
+		  or diag($err);
 	}
 }
 

@@ -92,6 +92,9 @@ my $node_conf = <<'EOC';
 shared_buffers = 16MB
 max_connections = 40
 log_min_error_statement = error
+# the tests reclaim orphans at once after restarts (test/fuse/restore.sh
+# checks the default: nothing reclaimed while mounts may be reconnecting)
+pgfs.lock_grace = 0
 EOC
 
 =pod

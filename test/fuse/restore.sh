@@ -12,7 +12,8 @@
 #   - the server crashes (immediate stop), which empties its unlogged table
 #     of open handles; the daemon registers its handles again, so that
 #     pgfs_reclaim_orphans() from another session keeps an open unlinked
-#     file, which stays readable through the mount.
+#     file, which stays readable through the mount (and one run before
+#     that, within pgfs.lock_grace of the start, frees nothing).
 # Skips when no server can be made.
 
 set -u
@@ -147,8 +148,21 @@ head -c 300000 /dev/urandom > "$mnt/held"
 want=$(sha256sum < "$mnt/held")
 exec 7< "$mnt/held"
 rm "$mnt/held"
+# the unlink made durable, or the crash could undo it; the first fsync of the
+# root since the restore above reports that restore (a possible loss), once
+sync "$mnt" 2> /dev/null
+sync "$mnt"
+result $? "the unlink is made durable (fsync of the directory)"
+# the daemon stopped, so that it cannot register the file again before the
+# reclaim: pgfs.lock_grace must keep it
+kill -STOP "$daemon"
 pgctl -w stop -m immediate && pgctl -w start
 result $? "the server crashes and recovers"
+freed=$(sql "SELECT pgfs_reclaim_orphans()" 2> /dev/null)
+[ "$freed" = 0 ] && [ "$(sql "SELECT count(*) FROM pgfs.inode WHERE nlink = 0")" = 1 ]
+result $? "a reclaim before the mount reconnected frees nothing (pgfs.lock_grace)" ||
+	echo "# reclaim freed $freed"
+kill -CONT "$daemon"
 registered=0
 for _ in $(seq 100); do
 	registered=$(sql "SELECT count(*) FROM pgfs.handle" 2> /dev/null)
@@ -157,7 +171,7 @@ for _ in $(seq 100); do
 done
 [ "${registered:-0}" -ge 1 ]
 result $? "the daemon registers its open handles again without being asked"
-freed=$(sql "SELECT pgfs_reclaim_orphans()")
+freed=$(sql "SET pgfs.lock_grace = 0; SELECT pgfs_reclaim_orphans()")
 [ "$freed" = 0 ] && [ "$(sha256sum <&7)" = "$want" ]
 result $? "an open unlinked file survives a crash and another session's reclaim" ||
 	echo "# reclaim freed $freed"
