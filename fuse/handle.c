@@ -160,13 +160,19 @@ struct open_inode
 	pthread_cond_t idle;		/* ... and is no longer */
 	uint64_t	wgen;			/* writes and truncations through this mount; under lock */
 	int			locks;			/* a file lock was taken through this mount; atomic */
+	uint64_t	lock_seq;		/* record locks taken through this mount; under lock */
+	pthread_mutex_t lockop;		/* a record lock being taken, or a release's
+								 * unlock (pgfs_fh_lock_begin); before lock */
 	int64_t		lock_gen;		/* the generation the last lock taken saw; under lock */
 };
 
 struct pgfs_fh
 {
 	struct open_inode *oi;
-	uint64_t	lock_owner;		/* took a record lock through fh, or 0; atomic */
+	uint64_t	id;				/* unique in this mount: the owner of its flocks */
+	uint64_t	lock_owner;		/* the last owner that took a record lock through
+								 * fh, or 0; under oi->lock */
+	uint64_t	lock_seq;		/* ... oi->lock_seq when it did */
 	struct pgfs_fh *next;		/* in oi->fhs */
 	struct pgfs_fh *cnext;		/* in oi->counted */
 	int			is_counted;		/* in oi->counted; under table_lock */
@@ -279,6 +285,7 @@ oi_get(int64_t ino, int create)
 	{
 		oi->ino = ino;
 		pthread_mutex_init(&oi->lock, NULL);
+		pthread_mutex_init(&oi->lockop, NULL);
 		pthread_cond_init(&oi->idle, NULL);
 		oi->next = *b;
 		*b = oi;
@@ -301,6 +308,7 @@ oi_put(struct open_inode *oi)
 			;
 		*p = oi->next;
 		pthread_mutex_destroy(&oi->lock);
+		pthread_mutex_destroy(&oi->lockop);
 		pthread_cond_destroy(&oi->idle);
 		free(oi);
 	}
@@ -1264,8 +1272,11 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 	struct open_inode *oi;
 	int			err = 0;
 
+	static uint64_t ids;
+
 	if (!fh)
 		return ENOMEM;
+	fh->id = __atomic_add_fetch(&ids, 1, __ATOMIC_RELAXED);
 	if (!(oi = oi_get(ino, 1)))
 	{
 		free(fh);
@@ -1606,20 +1617,66 @@ pgfs_fh_has_locks(struct pgfs_fh *fh)
 }
 
 /*
- * The lock owner that last took a record lock through fh.  A handle opened
- * only for reading gets no flush at its close (ops.c sets noflush), so its
- * release drops that owner's locks instead.
+ * The owner of fh's flocks.  A flock belongs to the open file, which the
+ * kernel names by its struct file; but the kernel sends the release that
+ * drops the flock after close(2) returned, and by then a new open may have
+ * the same struct file, and a flock of its own under that name.  fh's id is
+ * never another handle's.
  */
-void
-pgfs_fh_set_lock_owner(struct pgfs_fh *fh, uint64_t owner)
+uint64_t
+pgfs_fh_id(struct pgfs_fh *fh)
 {
-	__atomic_store_n(&fh->lock_owner, owner, __ATOMIC_RELAXED);
+	return fh->id;
 }
 
-uint64_t
-pgfs_fh_lock_owner(struct pgfs_fh *fh)
+/*
+ * owner is taking a record lock through fh, until pgfs_fh_lock_end.  A
+ * handle opened only for reading gets no flush at its close (ops.c sets
+ * noflush), so its release drops that owner's locks instead
+ * (pgfs_fh_unlock_begin).
+ */
+void
+pgfs_fh_lock_begin(struct pgfs_fh *fh, uint64_t owner)
 {
-	return __atomic_load_n(&fh->lock_owner, __ATOMIC_RELAXED);
+	struct open_inode *oi = fh->oi;
+
+	pthread_mutex_lock(&oi->lockop);
+	pthread_mutex_lock(&oi->lock);
+	fh->lock_owner = owner;
+	fh->lock_seq = ++oi->lock_seq;
+	pthread_mutex_unlock(&oi->lock);
+}
+
+/*
+ * The owner whose record locks the release of fh (opened only for reading)
+ * is to drop, or 0; pgfs_fh_lock_end when they are dropped.  The release
+ * comes after close(2) returned: if the process has since locked the file
+ * again through another open file, those are locks taken after the close,
+ * which the release must not drop.  (It then keeps the locks it took
+ * through fh until it closes the other file, instead of losing the new
+ * ones.)  Until pgfs_fh_lock_end no lock is taken through this mount, so
+ * none can come between the decision and the unlock.
+ */
+uint64_t
+pgfs_fh_unlock_begin(struct pgfs_fh *fh)
+{
+	struct open_inode *oi = fh->oi;
+	uint64_t	owner;
+
+	pthread_mutex_lock(&oi->lockop);
+	pthread_mutex_lock(&oi->lock);
+	owner = fh->lock_owner;
+	for (struct pgfs_fh *other = oi->fhs; other && owner; other = other->next)
+		if (other != fh && other->lock_owner == owner && other->lock_seq > fh->lock_seq)
+			owner = 0;
+	pthread_mutex_unlock(&oi->lock);
+	return owner;
+}
+
+void
+pgfs_fh_lock_end(struct pgfs_fh *fh)
+{
+	pthread_mutex_unlock(&fh->oi->lockop);
 }
 
 /* Where the next write must start to extend the last piece of fh's buffer. */

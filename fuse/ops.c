@@ -1161,8 +1161,10 @@ pgfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flo
 	}
 	lock_params(&p, ino, fi->lock_owner, 0, lock->l_type, lock->l_start, lock->l_len, lock->l_pid);
 	if (lock->l_type != F_UNLCK)
-		pgfs_fh_set_lock_owner(FH(fi), fi->lock_owner);
+		pgfs_fh_lock_begin(FH(fi), fi->lock_owner);
 	err = lock_try(&p, ino, FH(fi), lock->l_type);
+	if (lock->l_type != F_UNLCK)
+		pgfs_fh_lock_end(FH(fi));
 	if (err == EAGAIN && sleep)
 		lock_wait(req, ino, FH(fi), &p);
 	else
@@ -1222,7 +1224,7 @@ pgfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 		fuse_reply_err(req, 0);
 		return;
 	}
-	lock_params(&p, ino, fi->lock_owner, 1, type, 0, 0, fuse_req_ctx(req)->pid);
+	lock_params(&p, ino, pgfs_fh_id(FH(fi)), 1, type, 0, 0, fuse_req_ctx(req)->pid);
 	err = lock_try(&p, ino, FH(fi), type);
 	if (err == EAGAIN && !(op & LOCK_NB))
 		lock_wait(req, ino, FH(fi), &p);
@@ -1359,14 +1361,18 @@ pgfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_fi
 static void
 pgfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	uint64_t	owner = pgfs_fh_lock_owner(FH(fi));
+	uint64_t	owner;
 	int			err;
 
 	if (fi->flock_release)
-		unlock_owner(ino, fi, fi->lock_owner, 1);	/* the last close of the open file that took a flock */
+		unlock_owner(ino, fi, pgfs_fh_id(FH(fi)), 1);	/* the last close of the open file that took a flock */
 	/* a handle without flush (opened for reading): its close drops its locker's record locks */
-	if (owner && (fi->flags & O_ACCMODE) == O_RDONLY)
-		unlock_owner(ino, fi, owner, 0);
+	if ((fi->flags & O_ACCMODE) == O_RDONLY)
+	{
+		if ((owner = pgfs_fh_unlock_begin(FH(fi))))
+			unlock_owner(ino, fi, owner, 0);
+		pgfs_fh_lock_end(FH(fi));
+	}
 	err = pgfs_fh_release(FH(fi));
 
 	if (err)

@@ -141,6 +141,88 @@ def flocks(a, b):
     ok(run(try_flock, pb, fcntl.LOCK_EX) == 'got', "flock: the last close of the open file drops it")
 
 
+def flock_counter_worker(path, n, q):
+    seen = []
+    for _ in range(n):
+        fd = os.open(path, os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        v = int(os.pread(fd, 64, 0) or b'0')
+        seen.append(v)
+        os.pwrite(fd, b'%d' % (v + 1), 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    q.put(seen)
+
+
+def flock_counter(a, b, n=200):
+    """Four processes, two a mount, each n times: open, flock, add one to the
+    number in the file, unlock, close.  The kernel sends the release that
+    drops a flock after close(2) returned, when a new open of another
+    process may already have the same name for its open file (its struct
+    file): that release must not drop the new open's flock."""
+    pa, pb = os.path.join(a, 'counter'), os.path.join(b, 'counter')
+    with open(pa, 'w') as f:
+        f.write('0')
+    for _ in range(50):
+        if os.path.exists(pb):
+            break
+        time.sleep(0.1)
+    q = mp.Queue()
+    ps = [mp.Process(target=flock_counter_worker, args=(p, n, q)) for p in (pa, pa, pb, pb)]
+    for p in ps:
+        p.start()
+    seen = sorted(v for _ in ps for v in q.get(timeout=300))
+    for p in ps:
+        p.join()
+    with open(pb, 'rb') as f:
+        final = f.read()
+    ok(seen == list(range(4 * n)) and final == b'%d' % (4 * n),
+       f"flock: 4 processes on two mounts add one {n} times each, none at the same time "
+       f"(final {final!r}, {4 * n - len(set(seen))} increments lost)")
+
+
+def relock_prober(path, conn):
+    fd = os.open(path, os.O_RDONLY)
+    while conn.recv() == 'probe':
+        free = 0
+        for _ in range(10):
+            free += getlk(fd, fcntl.F_WRLCK, 0, 0)[0] == fcntl.F_UNLCK
+            time.sleep(0.001)
+        conn.send(free)
+    os.close(fd)
+
+
+def relock_after_close(a, b, n=100):
+    """A process locks a file through a descriptor opened for reading,
+    closes it (which drops its locks) and locks it again through a new one.
+    The kernel sends no flush for such a descriptor, and its release, which
+    drops the process's locks, may come after the new lock: it must not
+    drop that one."""
+    pa, pb = os.path.join(a, 'relock'), os.path.join(b, 'relock')
+    with open(pa, 'w') as f:
+        f.write('x')
+    for _ in range(50):
+        if os.path.exists(pb):
+            break
+        time.sleep(0.1)
+    here, there = mp.Pipe()
+    p = mp.Process(target=relock_prober, args=(pb, there))
+    p.start()
+    lost = 0
+    for _ in range(n):
+        fd = os.open(pa, os.O_RDONLY)
+        fcntl.lockf(fd, fcntl.LOCK_SH)
+        os.close(fd)
+        fd = os.open(pa, os.O_RDONLY)
+        fcntl.lockf(fd, fcntl.LOCK_SH)
+        here.send('probe')
+        lost += here.recv() > 0
+        os.close(fd)
+    here.send('stop')
+    p.join()
+    ok(lost == 0, f"a lock taken after a close stands while the close's release comes ({lost} of {n} lost)")
+
+
 def lock_server(path, conn):
     """a process holding path open, setting and testing locks as told"""
     fd = os.open(path, os.O_RDWR)
@@ -307,6 +389,8 @@ def main():
         time.sleep(0.1)
     record_locks(a, b)
     flocks(a, b)
+    flock_counter(a, b)
+    relock_after_close(a, b)
     if len(sys.argv) > 5:
         os.makedirs(sys.argv[5], exist_ok=True)
         lock_diff(a, sys.argv[5])
