@@ -195,6 +195,7 @@ struct pgfs_fh
 	int			peof;			/* ... which were all the file had */
 	uint64_t	pgen;			/* oi->wgen when they were read */
 	int			keep;			/* the kernel may keep the file's pages at this open */
+	int			stale_attrs;	/* ... or its attributes may be older than the file */
 };
 
 /* a piece of a buffer that holds writes to several places of the file */
@@ -1190,10 +1191,13 @@ kc_cached(int64_t ino, int others)
 /*
  * An open registered on the server found generation gen (-1: unknown);
  * others: whether other handles of ours are open on the inode.  Returns
- * whether the kernel may keep the file's pages.
+ * whether the kernel may keep the file's pages; *stale, whether this mount
+ * opened the file before, at another generation: the kernel's attributes
+ * of it, its size among them, may then be as old as that (until
+ * attr_timeout), and a read stops at the size the kernel has.
  */
 static int
-kc_open(int64_t ino, int64_t gen, int others)
+kc_open(int64_t ino, int64_t gen, int others, int *stale)
 {
 	unsigned	ep = pgfs_cache_epoch();
 	int			keep;
@@ -1201,6 +1205,7 @@ kc_open(int64_t ino, int64_t gen, int others)
 
 	pthread_mutex_lock(&kc_lock);
 	keep = gen >= 0 && !others && kc[i].ino == ino && kc[i].gen == gen && kc[i].epoch == ep;
+	*stale = kc[i].ino == ino && kc[i].epoch == ep && kc[i].gen != gen;
 	kc[i].ino = ino;
 	kc[i].gen = others ? -1 : gen;
 	kc[i].epoch = ep;
@@ -1218,6 +1223,17 @@ kc_forget(int64_t ino)
 	if (kc[i].ino == ino)
 		kc[i].gen = -1;
 	pthread_mutex_unlock(&kc_lock);
+}
+
+/*
+ * Whether the kernel's attributes of fh's file may be older than what the
+ * open of fh found (kc_open): the caller drops them, as an NFS client asks
+ * for them again at each open (close-to-open).
+ */
+int
+pgfs_fh_stale_attrs(struct pgfs_fh *fh)
+{
+	return fh->stale_attrs;
 }
 
 /* Whether the kernel may keep its pages of fh's file at the open of fh. */
@@ -1257,7 +1273,7 @@ open_for_reading(struct open_inode *oi, int count, int flags, struct pgfs_fh *fh
 	pthread_mutex_unlock(&oi->lock);
 	err = open_read(oi, count, flags, want, kc_cached(oi->ino, others), fh, &gen);
 	if (!err)
-		fh->keep = kc_open(oi->ino, gen, others);
+		fh->keep = kc_open(oi->ino, gen, others, &fh->stale_attrs);
 	return err;
 }
 

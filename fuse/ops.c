@@ -690,8 +690,14 @@ pgfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (err == ENOENT && !bounced(STALE_BOUNCE, "", fuse_req_ctx(req)->pid))
 		err = ESTALE;
 	if (err)
+	{
 		fuse_reply_err(req, err);
-	else if (fuse_reply_open(req, fi) != 0)
+		return;
+	}
+	/* the file changed since this mount last opened it: its size too, maybe */
+	if (pgfs_fh_stale_attrs(FH(fi)))
+		fuse_lowlevel_notify_inval_inode(pgfs.se, ino, -1, 0);
+	if (fuse_reply_open(req, fi) != 0)
 		drop_handle(FH(fi));
 }
 

@@ -318,6 +318,7 @@ extern int	pgfs_sqlstate_errno(const char *sqlstate, const char *message);
 struct pgfs_fh;
 extern int	pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out);
 extern int	pgfs_fh_keep_cache(struct pgfs_fh *fh);
+extern int	pgfs_fh_stale_attrs(struct pgfs_fh *fh);
 extern void pgfs_fh_created_deferred(struct pgfs_fh *fh, unsigned resets, int64_t born);
 extern void pgfs_names_deferred(int64_t dir, int64_t dir2, unsigned resets);
 extern int	pgfs_fh_release(struct pgfs_fh *fh);

@@ -85,6 +85,15 @@ rm "$dir/inner/g"
 sleep 1.5
 [ ! -e "$ro/$sub/inner/g" ]
 result $? "a removal shows in the other mount"
+# close-to-open, size included: the other mount read the file and keeps its
+# size for attr_timeout, but an open after the change reads all of it
+printf 120 > "$dir/inner/c"
+sleep 1.5
+cat "$ro/$sub/inner/c" > /dev/null
+printf 1200 > "$dir/inner/c"
+[ "$(cat "$ro/$sub/inner/c")" = 1200 ]
+result $? "a file grown through one mount reads whole at its next open through another"
+rm "$dir/inner/c"
 # the other mount knew h had no extended attributes (ls -l asks for them)
 ls -l "$ro/$sub/inner" > /dev/null
 "$PYTHON" -c 'import os, sys; os.setxattr(sys.argv[1], "user.m", b"1")' "$dir/inner/h"
@@ -197,6 +206,9 @@ orphans=$(sql "SELECT count(*) FROM pgfs.inode WHERE nlink = 0" 2> /dev/null)
 { kill -9 $crpid && wait $crpid; } 2> /dev/null
 exec 7<&-
 umount -l "$cr"
+# the next mount reclaims, once the server is past pgfs.lock_grace
+[ "$super" = t ] && sleep "$(psql -XAtq -c "LOAD 'pgfs'" -c "SELECT greatest(0, ceil(setting::int
+	- extract(epoch FROM now() - pg_postmaster_start_time()))) FROM pg_settings WHERE name = 'pgfs.lock_grace'")"
 "$FUSE_BIN" "" "$other" && wait_mounted "$other" && fusermount3 -u "$other"
 after=$(sql "SELECT count(*) FROM pgfs.inode WHERE nlink = 0" 2> /dev/null)
 if [ "$super" = t ]; then
