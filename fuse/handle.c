@@ -1287,7 +1287,6 @@ pgfs_fh_open(int64_t ino, int flags, int created, struct pgfs_fh **out)
 	struct pgfs_fh *fh = calloc(1, sizeof(*fh));
 	struct open_inode *oi;
 	int			err = 0;
-
 	static uint64_t ids;
 
 	if (!fh)
