@@ -170,9 +170,9 @@ struct pgfs_fh
 {
 	struct open_inode *oi;
 	uint64_t	id;				/* unique in this mount: the owner of its flocks */
-	uint64_t	lock_owner;		/* the last owner that took a record lock through
-								 * fh, or 0; under oi->lock */
-	uint64_t	lock_seq;		/* ... oi->lock_seq when it did */
+	struct lock_use *uses;		/* owners that took record locks through fh;
+								 * under oi->lock */
+	int			nuses;
 	struct pgfs_fh *next;		/* in oi->fhs */
 	struct pgfs_fh *cnext;		/* in oi->counted */
 	int			is_counted;		/* in oi->counted; under table_lock */
@@ -196,6 +196,13 @@ struct pgfs_fh
 	uint64_t	pgen;			/* oi->wgen when they were read */
 	int			keep;			/* the kernel may keep the file's pages at this open */
 	int			stale_attrs;	/* ... or its attributes may be older than the file */
+};
+
+/* an owner that took a record lock through a handle, and oi->lock_seq then */
+struct lock_use
+{
+	uint64_t	owner;
+	uint64_t	seq;
 };
 
 /* a piece of a buffer that holds writes to several places of the file */
@@ -1404,6 +1411,7 @@ pgfs_fh_release(struct pgfs_fh *fh)
 	__atomic_sub_fetch(&buffered, fh->size, __ATOMIC_RELAXED);
 	wbuf_put(fh->buf, fh->size);
 	free(fh->segs);
+	free(fh->uses);
 	free(fh);
 	return err;
 }
@@ -1645,53 +1653,76 @@ pgfs_fh_id(struct pgfs_fh *fh)
 }
 
 /*
- * owner is taking a record lock through fh, until pgfs_fh_lock_end.  A
- * handle opened only for reading gets no flush at its close (ops.c sets
- * noflush), so its release drops that owner's locks instead
- * (pgfs_fh_unlock_begin).
+ * owner is taking a record lock through fh (or waiting for one), until
+ * pgfs_fh_lock_end.  A handle opened only for reading may get no flush at
+ * its close (ops.c sets noflush), so its release drops the locks of the
+ * owners that locked through it instead (pgfs_fh_release_locks).  Without
+ * memory for the record, that release leaves owner's locks (to the file's
+ * last close here), rather than fail the lock.
  */
 void
 pgfs_fh_lock_begin(struct pgfs_fh *fh, uint64_t owner)
 {
 	struct open_inode *oi = fh->oi;
+	struct lock_use *u;
+	int			i;
 
 	pthread_mutex_lock(&oi->lockop);
 	pthread_mutex_lock(&oi->lock);
-	fh->lock_owner = owner;
-	fh->lock_seq = ++oi->lock_seq;
+	for (i = 0; i < fh->nuses && fh->uses[i].owner != owner; i++)
+		;
+	if (i == fh->nuses && (u = realloc(fh->uses, sizeof(*u) * (i + 1))))
+	{
+		fh->uses = u;
+		fh->uses[fh->nuses++].owner = owner;
+	}
+	if (i < fh->nuses)
+		fh->uses[i].seq = ++oi->lock_seq;
 	pthread_mutex_unlock(&oi->lock);
-}
-
-/*
- * The owner whose record locks the release of fh (opened only for reading)
- * is to drop, or 0; pgfs_fh_lock_end when they are dropped.  The release
- * comes after close(2) returned: if the process has since locked the file
- * again through another open file, those are locks taken after the close,
- * which the release must not drop.  (It then keeps the locks it took
- * through fh until it closes the other file, instead of losing the new
- * ones.)  Until pgfs_fh_lock_end no lock is taken through this mount, so
- * none can come between the decision and the unlock.
- */
-uint64_t
-pgfs_fh_unlock_begin(struct pgfs_fh *fh)
-{
-	struct open_inode *oi = fh->oi;
-	uint64_t	owner;
-
-	pthread_mutex_lock(&oi->lockop);
-	pthread_mutex_lock(&oi->lock);
-	owner = fh->lock_owner;
-	for (struct pgfs_fh *other = oi->fhs; other && owner; other = other->next)
-		if (other != fh && other->lock_owner == owner && other->lock_seq > fh->lock_seq)
-			owner = 0;
-	pthread_mutex_unlock(&oi->lock);
-	return owner;
 }
 
 void
 pgfs_fh_lock_end(struct pgfs_fh *fh)
 {
 	pthread_mutex_unlock(&fh->oi->lockop);
+}
+
+/*
+ * At the release of fh, opened only for reading: drop, by unlock(owner,
+ * arg), the record locks of each owner that locked through fh.  The release
+ * comes after close(2) returned: an owner that has since locked the file
+ * through another open file of it took those locks after the close, which
+ * the release must not drop, so it is skipped.  (It then keeps the locks it
+ * took through fh until it closes the other file, instead of losing the new
+ * ones.)  Under lockop, so that no lock is taken through this mount between
+ * the decision and the unlocks.
+ */
+void
+pgfs_fh_release_locks(struct pgfs_fh *fh, void (*unlock) (uint64_t owner, void *arg), void *arg)
+{
+	struct open_inode *oi = fh->oi;
+	uint64_t   *owners;
+	int			n = 0;
+
+	pthread_mutex_lock(&oi->lockop);
+	pthread_mutex_lock(&oi->lock);
+	owners = fh->nuses ? malloc(sizeof(*owners) * fh->nuses) : NULL;
+	for (int i = 0; owners && i < fh->nuses; i++)
+	{
+		const struct lock_use *u = &fh->uses[i];
+		int			newer = 0;
+
+		for (struct pgfs_fh *other = oi->fhs; other && !newer; other = other->next)
+			for (int j = 0; other != fh && j < other->nuses && !newer; j++)
+				newer = other->uses[j].owner == u->owner && other->uses[j].seq > u->seq;
+		if (!newer)
+			owners[n++] = u->owner;
+	}
+	pthread_mutex_unlock(&oi->lock);
+	for (int i = 0; i < n; i++)
+		unlock(owners[i], arg);
+	pthread_mutex_unlock(&oi->lockop);
+	free(owners);
 }
 
 /* Where the next write must start to extend the last piece of fh's buffer. */

@@ -668,9 +668,13 @@ open_handle(int64_t ino, struct fuse_file_info *fi, int created)
 	/*
 	 * A read-only handle has nothing to send or report at close: the kernel
 	 * need not ask (a request saved per file read).  Its release still comes.
-	 * Unless it created the file: its close makes the create durable.
+	 * Unless it created the file: its close makes the create durable.  Or
+	 * the file has been locked through this mount: any close(2) drops the
+	 * process's record locks on the file, which a flush does, while the
+	 * release comes at the last close of the open file only (after a fork,
+	 * say); its release still drops them if a lock comes after the open.
 	 */
-	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY && !created;
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY && !created && !pgfs_fh_has_locks(fh);
 	return 0;
 }
 
@@ -935,6 +939,7 @@ struct lock_wait
 	fuse_req_t	req;
 	fuse_ino_t	ino;
 	struct pgfs_fh *fh;			/* held open by the waiting fcntl/flock call */
+	uint64_t	owner;			/* a record lock's owner, or 0 (a flock) */
 	struct pgfs_params p;
 	struct timespec due;
 	int			delay_ms;
@@ -968,26 +973,39 @@ lock_params(struct pgfs_params *p, fuse_ino_t ino, uint64_t owner,
  * the file changed since the last lock taken here, the kernel's pages of it
  * go.  An unlock first sends what this mount buffered of the file, so that
  * the next to lock it, anywhere, reads it.
+ *
+ * owner: a record lock's owner, which it notes as having locked through fh
+ * (handle.c: the release of a handle opened for reading drops the locks of
+ * those owners), or 0.  The kernel's pages go after that, outside handle.c's
+ * lockop: the kernel waits for reads of the file in flight, which other
+ * requests, waiting for lockop, must not hold up.
  */
 static int
-lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh, int type)
+lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh, int type,
+		 uint64_t owner)
 {
 	PGresult   *r;
 	int			err;
-	int64_t		gen;
+	int			changed = 0;
 
 	if (type == F_UNLCK)
 		pgfs_ino_flush(ino_in(ino));
-	if (!(r = pgfs_exec(SQL_SETLK, p, &err)))
-		return err;
-	err = 0;
-	if (PQntuples(r) != 1)
-		err = EIO;
-	else if (PQgetisnull(r, 0, 0))
-		err = EAGAIN;
-	gen = res_i64(r, 0, 0);
-	PQclear(r);
-	if (err == 0 && type != F_UNLCK && pgfs_fh_note_lock(fh, gen))
+	if (owner)
+		pgfs_fh_lock_begin(fh, owner);
+	if ((r = pgfs_exec(SQL_SETLK, p, &err)))
+	{
+		err = 0;
+		if (PQntuples(r) != 1)
+			err = EIO;
+		else if (PQgetisnull(r, 0, 0))
+			err = EAGAIN;
+		else if (type != F_UNLCK)
+			changed = pgfs_fh_note_lock(fh, res_i64(r, 0, 0));
+		PQclear(r);
+	}
+	if (owner)
+		pgfs_fh_lock_end(fh);
+	if (changed)
 		fuse_lowlevel_notify_inval_inode(pgfs.se, ino, 0, 0);
 	return err;
 }
@@ -1048,7 +1066,7 @@ lock_waiter_main(void *arg)
 		{
 			/* what waits is a lock, never an unlock */
 			int			err = fuse_req_interrupted(w->req) ? EINTR :
-				lock_try(&w->p, w->ino, w->fh, F_WRLCK);
+				lock_try(&w->p, w->ino, w->fh, F_WRLCK, w->owner);
 
 			due = w->next;
 			if (err == EAGAIN)
@@ -1073,7 +1091,8 @@ lock_waiter_main(void *arg)
 
 /* Wait for a lock in the waiter thread; replies to req itself either way. */
 static void
-lock_wait(fuse_req_t req, fuse_ino_t ino, struct pgfs_fh *fh, const struct pgfs_params *p)
+lock_wait(fuse_req_t req, fuse_ino_t ino, struct pgfs_fh *fh, uint64_t owner,
+		  const struct pgfs_params *p)
 {
 	struct lock_wait *w = calloc(1, sizeof(*w));
 	int			err = ENOLCK;
@@ -1105,6 +1124,7 @@ lock_wait(fuse_req_t req, fuse_ino_t ino, struct pgfs_fh *fh, const struct pgfs_
 		w->req = req;
 		w->ino = ino;
 		w->fh = fh;
+		w->owner = owner;
 		w->p = *p;
 		/* numeric parameters point into their own struct: at the copy now */
 		for (int i = 0; i < p->n; i++)
@@ -1166,13 +1186,9 @@ pgfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flo
 		return;
 	}
 	lock_params(&p, ino, fi->lock_owner, 0, lock->l_type, lock->l_start, lock->l_len, lock->l_pid);
-	if (lock->l_type != F_UNLCK)
-		pgfs_fh_lock_begin(FH(fi), fi->lock_owner);
-	err = lock_try(&p, ino, FH(fi), lock->l_type);
-	if (lock->l_type != F_UNLCK)
-		pgfs_fh_lock_end(FH(fi));
+	err = lock_try(&p, ino, FH(fi), lock->l_type, lock->l_type != F_UNLCK ? fi->lock_owner : 0);
 	if (err == EAGAIN && sleep)
-		lock_wait(req, ino, FH(fi), &p);
+		lock_wait(req, ino, FH(fi), fi->lock_owner, &p);
 	else
 		fuse_reply_err(req, err);
 }
@@ -1231,9 +1247,9 @@ pgfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 		return;
 	}
 	lock_params(&p, ino, pgfs_fh_id(FH(fi)), 1, type, 0, 0, fuse_req_ctx(req)->pid);
-	err = lock_try(&p, ino, FH(fi), type);
+	err = lock_try(&p, ino, FH(fi), type, 0);
 	if (err == EAGAIN && !(op & LOCK_NB))
-		lock_wait(req, ino, FH(fi), &p);
+		lock_wait(req, ino, FH(fi), 0, &p);
 	else
 		fuse_reply_err(req, err == EAGAIN ? EWOULDBLOCK : err);
 }
@@ -1248,7 +1264,7 @@ unlock_owner(fuse_ino_t ino, struct fuse_file_info *fi, uint64_t owner, int floc
 	if (!pgfs_fh_has_locks(FH(fi)))
 		return;
 	lock_params(&p, ino, owner, flock, F_UNLCK, 0, 0, 0);
-	if ((err = lock_try(&p, ino, FH(fi), F_UNLCK)) != 0 && err != ENOENT && err != ESTALE)
+	if ((err = lock_try(&p, ino, FH(fi), F_UNLCK, 0)) != 0 && err != ENOENT && err != ESTALE)
 		pgfs_log(FUSE_LOG_ERR, "inode %lld: dropping the locks of a closed file failed: %s",
 				 (long long) ino_in(ino), strerror(err));
 }
@@ -1364,21 +1380,31 @@ pgfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_fi
 	PQclear(r);
 }
 
+struct release_unlock
+{
+	fuse_ino_t	ino;
+	struct fuse_file_info *fi;
+};
+
+static void
+release_unlock(uint64_t owner, void *arg)
+{
+	struct release_unlock *ru = arg;
+
+	unlock_owner(ru->ino, ru->fi, owner, 0);
+}
+
 static void
 pgfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	uint64_t	owner;
+	struct release_unlock ru = {ino, fi};
 	int			err;
 
 	if (fi->flock_release)
 		unlock_owner(ino, fi, pgfs_fh_id(FH(fi)), 1);	/* the last close of the open file that took a flock */
-	/* a handle without flush (opened for reading): its close drops its locker's record locks */
+	/* a handle maybe without flush (opened for reading): its lockers' record locks */
 	if ((fi->flags & O_ACCMODE) == O_RDONLY)
-	{
-		if ((owner = pgfs_fh_unlock_begin(FH(fi))))
-			unlock_owner(ino, fi, owner, 0);
-		pgfs_fh_lock_end(FH(fi));
-	}
+		pgfs_fh_release_locks(FH(fi), release_unlock, &ru);
 	err = pgfs_fh_release(FH(fi));
 
 	if (err)

@@ -332,8 +332,9 @@ extern int	pgfs_fh_note_lock(struct pgfs_fh *fh, int64_t gen);
 extern int	pgfs_fh_has_locks(struct pgfs_fh *fh);
 extern uint64_t pgfs_fh_id(struct pgfs_fh *fh);
 extern void pgfs_fh_lock_begin(struct pgfs_fh *fh, uint64_t owner);
-extern uint64_t pgfs_fh_unlock_begin(struct pgfs_fh *fh);
 extern void pgfs_fh_lock_end(struct pgfs_fh *fh);
+extern void pgfs_fh_release_locks(struct pgfs_fh *fh,
+								  void (*unlock) (uint64_t owner, void *arg), void *arg);
 extern int	pgfs_ino_flush(int64_t ino);
 struct open_inode;
 extern struct open_inode *pgfs_ino_change_begin(int64_t ino, int size_change, unsigned *resets);

@@ -223,6 +223,57 @@ def relock_after_close(a, b, n=100):
     ok(lost == 0, f"a lock taken after a close stands while the close's release comes ({lost} of {n} lost)")
 
 
+def fork_and_close(path, first, second, q):
+    """lock [0, 5) through a descriptor opened for reading, fork; the child
+    locks second (a range, or None) and exits, the parent closes"""
+    fd = os.open(path, os.O_RDONLY)
+    fcntl.lockf(fd, fcntl.LOCK_SH, 5, 0)
+    pid = os.fork()
+    if pid == 0:
+        if second is not None:
+            fcntl.lockf(fd, fcntl.LOCK_SH, 5, second)
+            os._exit(0)
+        time.sleep(3)                                # holds the open file, not the lock
+        os._exit(0)
+    if second is not None:
+        os.waitpid(pid, 0)
+    os.close(fd)
+    q.put('closed')
+    if second is None:
+        os.waitpid(pid, 0)
+
+
+def locks_of_forked(a, b):
+    """Record locks of processes that share an open file (fork): a close of
+    it by one drops that one's locks at once, though the other keeps the open
+    file; the last close drops those of every process that locked through it."""
+    pa, pb = os.path.join(a, 'forked'), os.path.join(b, 'forked')
+    open(pa, 'w').close()
+    for _ in range(50):
+        if os.path.exists(pb):
+            break
+        time.sleep(0.1)
+    keeper = os.open(pa, os.O_RDONLY)                # the mount keeps the file open throughout
+    # both lock through one descriptor opened before any lock here
+    q = mp.Queue()
+    p = mp.Process(target=fork_and_close, args=(pa, 0, 20, q))
+    p.start()
+    q.get(timeout=30)
+    p.join()
+    time.sleep(0.3)                                  # the release comes after the close
+    ok(run(try_lock, pb, fcntl.LOCK_EX, 0, 5) == 'got' and run(try_lock, pb, fcntl.LOCK_EX, 20, 5) == 'got',
+       "the last close of an open file two processes locked through drops the locks of both")
+    # the file has locks here now (keeper's): a close drops its process's locks at once
+    fcntl.lockf(keeper, fcntl.LOCK_SH, 1, 100)
+    p = mp.Process(target=fork_and_close, args=(pa, 0, None, q))
+    p.start()
+    q.get(timeout=30)
+    ok(run(try_lock, pb, fcntl.LOCK_EX, 0, 5) == 'got',
+       "a process that forked and closed its descriptor holds no lock, though its child has the open file")
+    p.join()
+    os.close(keeper)
+
+
 def lock_server(path, conn):
     """a process holding path open, setting and testing locks as told"""
     fd = os.open(path, os.O_RDWR)
@@ -391,6 +442,7 @@ def main():
     flocks(a, b)
     flock_counter(a, b)
     relock_after_close(a, b)
+    locks_of_forked(a, b)
     if len(sys.argv) > 5:
         os.makedirs(sys.argv[5], exist_ok=True)
         lock_diff(a, sys.argv[5])
