@@ -162,7 +162,7 @@ struct open_inode
 	int			locks;			/* a file lock was taken through this mount; atomic */
 	uint64_t	lock_seq;		/* record locks taken through this mount; under lock */
 	pthread_mutex_t lockop;		/* a record lock being taken, or a release's
-								 * unlock (pgfs_fh_lock_begin); before lock */
+								 * unlocks (pgfs_fh_lock_begin); before lock */
 	int64_t		lock_gen;		/* the generation the last lock taken saw; under lock */
 };
 
@@ -170,7 +170,7 @@ struct pgfs_fh
 {
 	struct open_inode *oi;
 	uint64_t	id;				/* unique in this mount: the owner of its flocks */
-	struct lock_use *uses;		/* owners that took record locks through fh;
+	struct lock_use *uses;		/* owners granted record locks through fh;
 								 * under oi->lock */
 	int			nuses;
 	struct pgfs_fh *next;		/* in oi->fhs */
@@ -1198,10 +1198,12 @@ kc_cached(int64_t ino, int others)
 /*
  * An open registered on the server found generation gen (-1: unknown);
  * others: whether other handles of ours are open on the inode.  Returns
- * whether the kernel may keep the file's pages; *stale, whether this mount
- * opened the file before, at another generation: the kernel's attributes
- * of it, its size among them, may then be as old as that (until
- * attr_timeout), and a read stops at the size the kernel has.
+ * whether the kernel may keep the file's pages; *stale, whether the
+ * kernel's attributes of it, its size among them, may be older than the
+ * file (until attr_timeout; a read stops at the size the kernel has): this
+ * mount opened it before at another generation, or at one it did not learn
+ * (with other handles open, or by creating it).  A record lost to another
+ * inode taking its slot loses that too.
  */
 static int
 kc_open(int64_t ino, int64_t gen, int others, int *stale)
@@ -1653,38 +1655,66 @@ pgfs_fh_id(struct pgfs_fh *fh)
 }
 
 /*
- * owner is taking a record lock through fh (or waiting for one), until
- * pgfs_fh_lock_end.  A handle opened only for reading may get no flush at
- * its close (ops.c sets noflush), so its release drops the locks of the
- * owners that locked through it instead (pgfs_fh_release_locks).  Without
- * memory for the record, that release leaves owner's locks (to the file's
- * last close here), rather than fail the lock.
+ * A record lock is being taken through fh, until pgfs_fh_lock_end says
+ * whether it was, and by which owner.  A handle opened only for reading may
+ * get no flush at its close (ops.c sets noflush), so its release drops the
+ * locks of the owners that locked through it instead
+ * (pgfs_fh_release_locks).  Without memory for the record, that release
+ * leaves the owner's locks (to the file's last close here), rather than
+ * fail the lock.
  */
 void
-pgfs_fh_lock_begin(struct pgfs_fh *fh, uint64_t owner)
+pgfs_fh_lock_begin(struct pgfs_fh *fh)
+{
+	pthread_mutex_lock(&fh->oi->lockop);
+}
+
+void
+pgfs_fh_lock_end(struct pgfs_fh *fh, uint64_t granted_to)
 {
 	struct open_inode *oi = fh->oi;
 	struct lock_use *u;
 	int			i;
 
-	pthread_mutex_lock(&oi->lockop);
 	pthread_mutex_lock(&oi->lock);
-	for (i = 0; i < fh->nuses && fh->uses[i].owner != owner; i++)
+	for (i = 0; granted_to && i < fh->nuses && fh->uses[i].owner != granted_to; i++)
 		;
-	if (i == fh->nuses && (u = realloc(fh->uses, sizeof(*u) * (i + 1))))
+	if (granted_to && i == fh->nuses)
 	{
-		fh->uses = u;
-		fh->uses[fh->nuses++].owner = owner;
+		if ((u = realloc(fh->uses, sizeof(*u) * (i + 1))))
+		{
+			fh->uses = u;
+			fh->uses[fh->nuses++].owner = granted_to;
+		}
+		else
+			pgfs_log(FUSE_LOG_ERR, "inode %lld: out of memory: a lock will be dropped at the file's last close here",
+					 (long long) oi->ino);
 	}
-	if (i < fh->nuses)
+	if (granted_to && i < fh->nuses)
 		fh->uses[i].seq = ++oi->lock_seq;
 	pthread_mutex_unlock(&oi->lock);
+	pthread_mutex_unlock(&oi->lockop);
 }
 
-void
-pgfs_fh_lock_end(struct pgfs_fh *fh)
+/*
+ * Whether owner may hold record locks of fh's file taken through this
+ * mount: it locked through a handle of the file that is still open (a
+ * handle's release drops its owners' locks, but for an owner that has
+ * locked anew through another).  A close by anyone else need not ask the
+ * server to drop its locks.
+ */
+int
+pgfs_fh_owner_locked(struct pgfs_fh *fh, uint64_t owner)
 {
-	pthread_mutex_unlock(&fh->oi->lockop);
+	struct open_inode *oi = fh->oi;
+	int			found = 0;
+
+	pthread_mutex_lock(&oi->lock);
+	for (struct pgfs_fh *h = oi->fhs; h && !found; h = h->next)
+		for (int i = 0; i < h->nuses && !found; i++)
+			found = h->uses[i].owner == owner;
+	pthread_mutex_unlock(&oi->lock);
+	return found;
 }
 
 /*
@@ -1704,9 +1734,12 @@ pgfs_fh_release_locks(struct pgfs_fh *fh, void (*unlock) (uint64_t owner, void *
 	uint64_t   *owners;
 	int			n = 0;
 
+	/* no lock call comes through fh any more: nobody adds to its owners */
+	if (__atomic_load_n(&fh->nuses, __ATOMIC_RELAXED) == 0)
+		return;
 	pthread_mutex_lock(&oi->lockop);
 	pthread_mutex_lock(&oi->lock);
-	owners = fh->nuses ? malloc(sizeof(*owners) * fh->nuses) : NULL;
+	owners = malloc(sizeof(*owners) * fh->nuses);
 	for (int i = 0; owners && i < fh->nuses; i++)
 	{
 		const struct lock_use *u = &fh->uses[i];
@@ -1719,6 +1752,9 @@ pgfs_fh_release_locks(struct pgfs_fh *fh, void (*unlock) (uint64_t owner, void *
 			owners[n++] = u->owner;
 	}
 	pthread_mutex_unlock(&oi->lock);
+	if (!owners)
+		pgfs_log(FUSE_LOG_ERR, "inode %lld: out of memory: locks of a closed file stay to its last close here",
+				 (long long) oi->ino);
 	for (int i = 0; i < n; i++)
 		unlock(owners[i], arg);
 	pthread_mutex_unlock(&oi->lockop);

@@ -975,8 +975,8 @@ lock_params(struct pgfs_params *p, fuse_ino_t ino, uint64_t owner,
  * the next to lock it, anywhere, reads it.
  *
  * owner: a record lock's owner, which it notes as having locked through fh
- * (handle.c: the release of a handle opened for reading drops the locks of
- * those owners), or 0.  The kernel's pages go after that, outside handle.c's
+ * if the lock is granted (handle.c: the release of a handle opened for
+ * reading drops the locks of those owners), or 0.  The kernel's pages go after that, outside handle.c's
  * lockop: the kernel waits for reads of the file in flight, which other
  * requests, waiting for lockop, must not hold up.
  */
@@ -991,7 +991,7 @@ lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh, int ty
 	if (type == F_UNLCK)
 		pgfs_ino_flush(ino_in(ino));
 	if (owner)
-		pgfs_fh_lock_begin(fh, owner);
+		pgfs_fh_lock_begin(fh);
 	if ((r = pgfs_exec(SQL_SETLK, p, &err)))
 	{
 		err = 0;
@@ -1004,7 +1004,7 @@ lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh, int ty
 		PQclear(r);
 	}
 	if (owner)
-		pgfs_fh_lock_end(fh);
+		pgfs_fh_lock_end(fh, err == 0 ? owner : 0);
 	if (changed)
 		fuse_lowlevel_notify_inval_inode(pgfs.se, ino, 0, 0);
 	return err;
@@ -1274,7 +1274,9 @@ pgfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int			err = pgfs_fh_flush(FH(fi), 0);
 
-	unlock_owner(ino, fi, fi->lock_owner, 0);	/* a close drops the process's record locks on the file */
+	/* a close drops the process's record locks on the file, if it has any */
+	if (pgfs_fh_owner_locked(FH(fi), fi->lock_owner))
+		unlock_owner(ino, fi, fi->lock_owner, 0);
 	fuse_reply_err(req, err);
 }
 

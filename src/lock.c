@@ -35,8 +35,8 @@
  * FUSE filesystem).  The locks of a mount that died are ignored and
  * deleted when they stand in the way: a client is live while one of its
  * sessions holds its advisory lock (funcs_ll.c).  For pgfs.lock_grace
- * seconds after the server starts (or is promoted) every client counts as
- * live, so that mounts have time to reconnect after a restart before anyone
+ * seconds after the server starts (or restarts after a crash, or is
+ * promoted) every client counts as live, so that mounts have time to reconnect after a restart before anyone
  * takes their locks (NFS servers give their clients such a grace period
  * too).
  *
@@ -47,8 +47,6 @@
 #include <sys/stat.h>
 
 #include "access/xact.h"
-#include "access/xlog.h"
-#include "access/xlog_internal.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
@@ -121,27 +119,31 @@ FileLockTableExists(void)
 }
 
 /*
- * Is it less than pgfs.lock_grace since the server started, or since it
- * ended a recovery on a timeline of its own (a standby promoted, a
- * point-in-time restore)?  Until then the clients that have not reconnected
- * yet count as live: their locks stand, and pgfs_reclaim_orphans() frees
- * none of their files (tree.c).  The end of such a recovery is when the
- * timeline's history file was written; the server keeps the file.  Only on
+ * Is it less than pgfs.lock_grace since the server last became ready for
+ * writes: its start, its restart after a backend crashed (the postmaster
+ * starts over without a new start time, and crash recovery empties the
+ * unlogged tables), or the promotion of a standby?  Until then the clients
+ * that have not reconnected yet count as live: their locks stand, and
+ * pgfs_reclaim_orphans() frees none of their files (tree.c).  The
+ * postmaster writes its state into postmaster.pid at each of those moments,
+ * and at no other while it runs (the socket lock files are the ones it
+ * touches), so the file's modification time is the latest of them.  Only on
  * a primary: a standby takes no locks and reclaims nothing.
  */
 bool
 ClientGraceActive(void)
 {
 	TimestampTz since = PgStartTime;
-	TimeLineID	tli = GetWALInsertionTimeLine();
-	char		path[MAXPGPATH];
 	struct stat st;
 
-	if (tli > 1)
+	/* the backend runs in the data directory */
+	if (stat("postmaster.pid", &st) == 0)
 	{
-		TLHistoryFilePath(path, tli);
-		if (stat(path, &st) == 0 && time_t_to_timestamptz(st.st_mtime) > since)
-			since = time_t_to_timestamptz(st.st_mtime);
+		TimestampTz ready = time_t_to_timestamptz(st.st_mtim.tv_sec) +
+			st.st_mtim.tv_nsec / 1000;
+
+		if (ready > since)
+			since = ready;
 	}
 	return !TimestampDifferenceExceeds(since, GetCurrentTimestamp(), pgfs_lock_grace * 1000);
 }
