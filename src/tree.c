@@ -227,9 +227,9 @@ pgfs_reclaim_orphans(PG_FUNCTION_ARGS)
 	if (ClientGraceActive())
 	{
 		ereport(NOTICE,
-				(errmsg("no orphans reclaimed: the server started, restarted after a crash or was promoted less than pgfs.lock_grace (%d s) ago",
+				(errmsg("no orphans reclaimed: the server became ready less than pgfs.lock_grace (%d s) ago",
 						pgfs_lock_grace),
-				 errdetail("Mounts register the files they hold open again when they reconnect; until they have, such a file looks like an orphan."),
+				 errdetail("It started, restarted after a crash or was promoted then. Mounts register the files they hold open again when they reconnect; until they have, such a file looks like an orphan."),
 				 errhint("Run pgfs_reclaim_orphans() again later.")));
 		PG_RETURN_INT64(0);
 	}
