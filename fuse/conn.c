@@ -399,7 +399,8 @@ connect_one(void)
 			__atomic_add_fetch(&resets, 1, __ATOMIC_SEQ_CST);
 			pgfs_log(FUSE_LOG_WARNING, "the server no longer knows this mount: it restarted "
 					 "after a crash or was restored (or another mount reclaimed our open files); "
-					 "writes not yet fsynced may be lost, and files with such writes report EIO");
+					 "writes not yet fsynced may be lost, and files with such writes report EIO, "
+					 "as do the open files of processes whose file locks were lost");
 		}
 		if (res_ok(r))
 			begun = 1;

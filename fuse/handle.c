@@ -161,6 +161,8 @@ struct open_inode
 	uint64_t	wgen;			/* writes and truncations through this mount; under lock */
 	int			locks;			/* a file lock was taken through this mount; atomic */
 	uint64_t	lock_seq;		/* record locks taken through this mount; under lock */
+	struct held_lock *held;		/* the locks this mount holds on the server; under lock */
+	int			nheld;
 	pthread_mutex_t lockop;		/* a record lock being taken, or a release's
 								 * unlocks (pgfs_fh_lock_begin); before lock */
 	int64_t		lock_gen;		/* the generation the last lock taken saw; under lock */
@@ -196,6 +198,24 @@ struct pgfs_fh
 	uint64_t	pgen;			/* oi->wgen when they were read */
 	int			keep;			/* the kernel may keep the file's pages at this open */
 	int			stale_attrs;	/* ... or its attributes may be older than the file */
+};
+
+/*
+ * A lock this mount holds on the server, as granted: an owner's byte range
+ * (or a flock, the whole file, owned by a handle), and the server resets
+ * (conn.c) counted before it was asked for.  A reset since means the server
+ * crashed (or was restored, or promoted) and its lock table is empty: the
+ * lock is lost, and I/O through the handles of its owner fails with EIO
+ * until the owner unlocks it or closes the file, as an NFS client does
+ * with the locks it could not reclaim.
+ */
+struct held_lock
+{
+	uint64_t	owner;
+	int			flock;
+	int64_t		start;
+	int64_t		end;
+	unsigned	resets;
 };
 
 /* an owner that took a record lock through a handle, and oi->lock_seq then */
@@ -318,6 +338,7 @@ oi_put(struct open_inode *oi)
 		pthread_mutex_destroy(&oi->lock);
 		pthread_mutex_destroy(&oi->lockop);
 		pthread_cond_destroy(&oi->idle);
+		free(oi->held);
 		free(oi);
 	}
 	pthread_mutex_unlock(&table_lock);
@@ -925,12 +946,24 @@ open_read(struct open_inode *oi, int count, int flags, int want, int64_t cached,
 	return 0;
 }
 
+/* The server dropped this mount's locks of oi's file: its last handle went. */
+static void
+held_clear(struct open_inode *oi)
+{
+	pthread_mutex_lock(&oi->lock);
+	free(oi->held);
+	oi->held = NULL;
+	oi->nheld = 0;
+	pthread_mutex_unlock(&oi->lock);
+}
+
 /* Set the server's count of oi to 0, with the registration taken. */
 static void
 send_release(struct open_inode *oi)
 {
 	int			err = reg_send(oi, 0, NULL);
 
+	held_clear(oi);
 	if (err != 0 && err != ENOENT)
 		pgfs_log(FUSE_LOG_ERR, "inode %lld: release failed: %s",
 				 (long long) oi->ino, strerror(err));
@@ -1697,6 +1730,90 @@ pgfs_fh_lock_end(struct pgfs_fh *fh, uint64_t granted_to)
 }
 
 /*
+ * A lock call through fh was granted: owner now holds [start, end] of the
+ * file (locked) or none of it (an unlock), as a flock or a record lock.
+ * resets: pgfs_conn_resets() before the call.  Same-owner locks the range
+ * overlaps are cut as the server cuts them (lock.c); a type change needs no
+ * record, since a lost lock is lost whatever its type.
+ */
+void
+pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int locked,
+				   int64_t start, int64_t end, unsigned resets)
+{
+	struct open_inode *oi = fh->oi;
+	struct held_lock *held;
+	int			n = 0;
+
+	pthread_mutex_lock(&oi->lock);
+	/* each lock cut in two at most, and the new one */
+	if (!(held = malloc(sizeof(*held) * (oi->nheld * 2 + 1))))
+	{
+		pthread_mutex_unlock(&oi->lock);
+		pgfs_log(FUSE_LOG_ERR, "inode %lld: out of memory: a lock lost in a server crash may go unreported",
+				 (long long) oi->ino);
+		return;
+	}
+	for (int i = 0; i < oi->nheld; i++)
+	{
+		struct held_lock h = oi->held[i];
+
+		if (h.owner != owner || h.flock != flock || h.end < start || h.start > end)
+		{
+			held[n++] = h;
+			continue;
+		}
+		if (h.start < start)
+		{
+			held[n] = h;
+			held[n++].end = start - 1;
+		}
+		if (h.end > end)
+		{
+			held[n] = h;
+			held[n++].start = end + 1;
+		}
+	}
+	if (locked)
+		held[n++] = (struct held_lock) {owner, flock, start, end, resets};
+	free(oi->held);
+	oi->held = held;
+	oi->nheld = n;
+	pthread_mutex_unlock(&oi->lock);
+}
+
+/*
+ * Whether a lock this mount held through fh (a record lock of an owner
+ * that locked through fh, or fh's flock) was lost to a server reset since
+ * it was granted.
+ */
+int
+pgfs_fh_locks_lost(struct pgfs_fh *fh)
+{
+	struct open_inode *oi = fh->oi;
+	unsigned	resets;
+	int			lost = 0;
+
+	if (!__atomic_load_n(&oi->locks, __ATOMIC_RELAXED))
+		return 0;
+	resets = pgfs_conn_resets();
+	pthread_mutex_lock(&oi->lock);
+	for (int i = 0; i < oi->nheld && !lost; i++)
+	{
+		const struct held_lock *h = &oi->held[i];
+
+		if (h->resets == resets)
+			continue;
+		if (h->flock)
+			lost = h->owner == fh->id;
+		else
+			for (int j = 0; j < fh->nuses && !lost; j++)
+				lost = fh->uses[j].owner == h->owner;
+	}
+	pthread_mutex_unlock(&oi->lock);
+	return lost;
+}
+
+/*
  * Whether owner may hold record locks of fh's file taken through this
  * mount: it locked through a handle of the file that is still open (a
  * handle's release drops its owners' locks, but for an owner that has
@@ -2062,6 +2179,8 @@ release_batch(struct open_inode **batch, int n)
 	r = pgfs_exec(SQL_RELEASE_MANY, &p, &err);
 	PQclear(r);
 	free(arr);
+	for (i = 0; i < n; i++)
+		held_clear(batch[i]);
 	if (!r)
 		pgfs_log(FUSE_LOG_ERR, "releasing %d closed files failed: %s", n, strerror(err));
 }

@@ -38,6 +38,9 @@
 /* a request on a handle whose file is gone from the store (handle.c) */
 #define REFUSE_IF_STALE(req, fi) \
 	do { if ((fi) && (fi)->fh && pgfs_fh_stale(FH(fi))) { fuse_reply_err(req, ESTALE); return; } } while (0)
+/* a lock taken through the handle was lost to a server crash (handle.c) */
+#define REFUSE_IF_LOCKS_LOST(req, fi) \
+	do { if (pgfs_fh_locks_lost(FH(fi))) { fuse_reply_err(req, EIO); return; } } while (0)
 #define CHECK_NAME(req, name) \
 	do { if (strlen(name) > PGFS_NAME_MAX) { fuse_reply_err(req, ENAMETOOLONG); return; } } while (0)
 
@@ -865,6 +868,7 @@ pgfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fi
 	int			err;
 
 	REFUSE_IF_STALE(req, fi);
+	REFUSE_IF_LOCKS_LOST(req, fi);
 	if (pgfs_fh_preread(FH(fi), req, size, off))
 		return;					/* read by the open (handle.c) */
 	pgfs_ino_flush(ino_in(ino));	/* read our own writes */
@@ -890,6 +894,7 @@ pgfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t o
 	int			err;
 
 	REFUSE_IF_RO(req);
+	REFUSE_IF_LOCKS_LOST(req, fi);
 	/*
 	 * Data past the server's size limit would be refused only when the
 	 * buffer is sent, at fsync or close; write(2) must fail itself, or write
@@ -934,12 +939,23 @@ pgfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t o
 #define LOCK_POLL_MIN_MS	1
 #define LOCK_POLL_MAX_MS	50
 
+/* a lock call: whole file for flock, [start, end] for a record lock */
+struct lock_req
+{
+	uint64_t	owner;
+	int			flock;
+	int			type;
+	int64_t		start;
+	int64_t		end;			/* INT64_MAX: the end of the file, however far */
+	pid_t		pid;
+};
+
 struct lock_wait
 {
 	fuse_req_t	req;
 	fuse_ino_t	ino;
 	struct pgfs_fh *fh;			/* held open by the waiting fcntl/flock call */
-	uint64_t	owner;			/* a record lock's owner, or 0 (a flock) */
+	struct lock_req lr;
 	struct pgfs_params p;
 	struct timespec due;
 	int			delay_ms;
@@ -952,19 +968,27 @@ static struct lock_wait *lock_waits;
 static pthread_t lock_waiter;
 static int	lock_waiter_state;	/* 0 not started, 1 running, 2 stopping, 3 failed to start */
 
-/* setlk's parameters: whole file for flock, [start, end] for a record lock */
+static struct lock_req
+lock_req(uint64_t owner, int flock, int type, off_t start, off_t len, pid_t pid)
+{
+	struct lock_req lr = {owner, flock, type, flock ? 0 : start,
+	flock || len == 0 ? INT64_MAX : start + len - 1, pid};
+
+	return lr;
+}
+
+/* setlk's parameters */
 static void
-lock_params(struct pgfs_params *p, fuse_ino_t ino, uint64_t owner,
-			int flock, int type, off_t start, off_t len, pid_t pid)
+lock_params(struct pgfs_params *p, fuse_ino_t ino, const struct lock_req *lr)
 {
 	par_i64(p, ino_in(ino));
 	par_i64(p, pgfs.client);
-	par_i64(p, (int64_t) owner);
-	par_i32(p, (int32_t) pid);
-	par_bool(p, flock);
-	par_i32(p, type);
-	par_i64(p, flock ? 0 : start);
-	par_i64(p, flock || len == 0 ? INT64_MAX : start + len - 1);
+	par_i64(p, (int64_t) lr->owner);
+	par_i32(p, (int32_t) lr->pid);
+	par_bool(p, lr->flock);
+	par_i32(p, lr->type);
+	par_i64(p, lr->start);
+	par_i64(p, lr->end);
 }
 
 /*
@@ -974,21 +998,26 @@ lock_params(struct pgfs_params *p, fuse_ino_t ino, uint64_t owner,
  * go.  An unlock first sends what this mount buffered of the file, so that
  * the next to lock it, anywhere, reads it.
  *
- * owner: a record lock's owner, which it notes as having locked through fh
- * if the lock is granted (handle.c: the release of a handle opened for
- * reading drops the locks of those owners), or 0.  The kernel's pages go after that, outside handle.c's
+ * A record lock (not an unlock) notes its owner as having locked through
+ * fh if it is granted (handle.c: the release of a handle opened for reading
+ * drops the locks of those owners).  What is granted or unlocked goes into
+ * handle.c's record of the locks this mount holds, with the server resets
+ * counted before the call: a later reset (a crash emptied pgfs.lock) means
+ * they are lost.  The kernel's pages go after that, outside handle.c's
  * lockop: the kernel waits for reads of the file in flight, which other
  * requests, waiting for lockop, must not hold up.
  */
 static int
-lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh, int type,
-		 uint64_t owner)
+lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh,
+		 const struct lock_req *lr)
 {
+	uint64_t	owner = !lr->flock && lr->type != F_UNLCK ? lr->owner : 0;
+	unsigned	resets = pgfs_conn_resets();
 	PGresult   *r;
 	int			err;
 	int			changed = 0;
 
-	if (type == F_UNLCK)
+	if (lr->type == F_UNLCK)
 		pgfs_ino_flush(ino_in(ino));
 	if (owner)
 		pgfs_fh_lock_begin(fh);
@@ -999,10 +1028,12 @@ lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh, int ty
 			err = EIO;
 		else if (PQgetisnull(r, 0, 0))
 			err = EAGAIN;
-		else if (type != F_UNLCK)
+		else if (lr->type != F_UNLCK)
 			changed = pgfs_fh_note_lock(fh, res_i64(r, 0, 0));
 		PQclear(r);
 	}
+	if (err == 0)
+		pgfs_fh_locks_held(fh, lr->owner, lr->flock, lr->type != F_UNLCK, lr->start, lr->end, resets);
 	if (owner)
 		pgfs_fh_lock_end(fh, err == 0 ? owner : 0);
 	if (changed)
@@ -1066,7 +1097,7 @@ lock_waiter_main(void *arg)
 		{
 			/* what waits is a lock, never an unlock */
 			int			err = fuse_req_interrupted(w->req) ? EINTR :
-				lock_try(&w->p, w->ino, w->fh, F_WRLCK, w->owner);
+				lock_try(&w->p, w->ino, w->fh, &w->lr);
 
 			due = w->next;
 			if (err == EAGAIN)
@@ -1091,7 +1122,7 @@ lock_waiter_main(void *arg)
 
 /* Wait for a lock in the waiter thread; replies to req itself either way. */
 static void
-lock_wait(fuse_req_t req, fuse_ino_t ino, struct pgfs_fh *fh, uint64_t owner,
+lock_wait(fuse_req_t req, fuse_ino_t ino, struct pgfs_fh *fh, const struct lock_req *lr,
 		  const struct pgfs_params *p)
 {
 	struct lock_wait *w = calloc(1, sizeof(*w));
@@ -1124,7 +1155,7 @@ lock_wait(fuse_req_t req, fuse_ino_t ino, struct pgfs_fh *fh, uint64_t owner,
 		w->req = req;
 		w->ino = ino;
 		w->fh = fh;
-		w->owner = owner;
+		w->lr = *lr;
 		w->p = *p;
 		/* numeric parameters point into their own struct: at the copy now */
 		for (int i = 0; i < p->n; i++)
@@ -1177,6 +1208,7 @@ pgfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flo
 		   int sleep)
 {
 	struct pgfs_params p = {0};
+	struct lock_req lr;
 	int			err;
 
 	REFUSE_IF_STALE(req, fi);
@@ -1185,10 +1217,11 @@ pgfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flo
 		fuse_reply_err(req, 0);	/* nothing was ever locked here */
 		return;
 	}
-	lock_params(&p, ino, fi->lock_owner, 0, lock->l_type, lock->l_start, lock->l_len, lock->l_pid);
-	err = lock_try(&p, ino, FH(fi), lock->l_type, lock->l_type != F_UNLCK ? fi->lock_owner : 0);
+	lr = lock_req(fi->lock_owner, 0, lock->l_type, lock->l_start, lock->l_len, lock->l_pid);
+	lock_params(&p, ino, &lr);
+	err = lock_try(&p, ino, FH(fi), &lr);
 	if (err == EAGAIN && sleep)
-		lock_wait(req, ino, FH(fi), fi->lock_owner, &p);
+		lock_wait(req, ino, FH(fi), &lr, &p);
 	else
 		fuse_reply_err(req, err);
 }
@@ -1238,6 +1271,7 @@ pgfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 {
 	struct pgfs_params p = {0};
 	int			type = (op & LOCK_UN) ? F_UNLCK : (op & LOCK_EX) ? F_WRLCK : F_RDLCK;
+	struct lock_req lr;
 	int			err;
 
 	REFUSE_IF_STALE(req, fi);
@@ -1246,10 +1280,11 @@ pgfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 		fuse_reply_err(req, 0);
 		return;
 	}
-	lock_params(&p, ino, pgfs_fh_id(FH(fi)), 1, type, 0, 0, fuse_req_ctx(req)->pid);
-	err = lock_try(&p, ino, FH(fi), type, 0);
+	lr = lock_req(pgfs_fh_id(FH(fi)), 1, type, 0, 0, fuse_req_ctx(req)->pid);
+	lock_params(&p, ino, &lr);
+	err = lock_try(&p, ino, FH(fi), &lr);
 	if (err == EAGAIN && !(op & LOCK_NB))
-		lock_wait(req, ino, FH(fi), 0, &p);
+		lock_wait(req, ino, FH(fi), &lr, &p);
 	else
 		fuse_reply_err(req, err == EAGAIN ? EWOULDBLOCK : err);
 }
@@ -1259,12 +1294,13 @@ static void
 unlock_owner(fuse_ino_t ino, struct fuse_file_info *fi, uint64_t owner, int flock)
 {
 	struct pgfs_params p = {0};
+	struct lock_req lr = lock_req(owner, flock, F_UNLCK, 0, 0, 0);
 	int			err;
 
 	if (!pgfs_fh_has_locks(FH(fi)))
 		return;
-	lock_params(&p, ino, owner, flock, F_UNLCK, 0, 0, 0);
-	if ((err = lock_try(&p, ino, FH(fi), F_UNLCK, 0)) != 0 && err != ENOENT && err != ESTALE)
+	lock_params(&p, ino, &lr);
+	if ((err = lock_try(&p, ino, FH(fi), &lr)) != 0 && err != ENOENT && err != ESTALE)
 		pgfs_log(FUSE_LOG_ERR, "inode %lld: dropping the locks of a closed file failed: %s",
 				 (long long) ino_in(ino), strerror(err));
 }
@@ -1274,6 +1310,8 @@ pgfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int			err = pgfs_fh_flush(FH(fi), 0);
 
+	if (!err && pgfs_fh_locks_lost(FH(fi)))
+		err = EIO;
 	/* a close drops the process's record locks on the file, if it has any */
 	if (pgfs_fh_owner_locked(FH(fi), fi->lock_owner))
 		unlock_owner(ino, fi, fi->lock_owner, 0);
@@ -1284,6 +1322,7 @@ pgfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 pgfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
+	REFUSE_IF_LOCKS_LOST(req, fi);
 	fuse_reply_err(req, pgfs_fh_flush(FH(fi), 1));
 }
 

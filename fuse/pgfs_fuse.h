@@ -334,6 +334,9 @@ extern uint64_t pgfs_fh_id(struct pgfs_fh *fh);
 extern void pgfs_fh_lock_begin(struct pgfs_fh *fh);
 extern void pgfs_fh_lock_end(struct pgfs_fh *fh, uint64_t granted_to);
 extern int	pgfs_fh_owner_locked(struct pgfs_fh *fh, uint64_t owner);
+extern void pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int locked,
+							   int64_t start, int64_t end, unsigned resets);
+extern int	pgfs_fh_locks_lost(struct pgfs_fh *fh);
 extern void pgfs_fh_release_locks(struct pgfs_fh *fh,
 								  void (*unlock) (uint64_t owner, void *arg), void *arg);
 extern int	pgfs_ino_flush(int64_t ino);

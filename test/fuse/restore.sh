@@ -13,7 +13,9 @@
 #     of open handles; the daemon registers its handles again, so that
 #     pgfs_reclaim_orphans() from another session keeps an open unlinked
 #     file, which stays readable through the mount (and one run before
-#     that, within pgfs.lock_grace of the start, frees nothing).
+#     that, within pgfs.lock_grace of the start, frees nothing);
+#   - a crash loses the server's file locks: a descriptor that held one
+#     reports EIO until it unlocks.
 # Skips when no server can be made.
 
 set -u
@@ -189,6 +191,72 @@ exec 7<&-
 sleep 0.2
 [ "$(sql "SELECT count(*) FROM pgfs.inode WHERE nlink = 0")" = 0 ]
 result $? "closing it frees it"
+
+# a crash empties the server's lock table: a process that held a lock
+# through a descriptor gets EIO there, until it unlocks; one that locked and
+# unlocked before the crash, or never locked, goes on
+export CRASH_CMD="kill -9 \$(psql -XAtq -c \"SELECT pid FROM pg_stat_activity WHERE application_name = 'pgfs-fuse' LIMIT 1\")"
+"$PYTHON" - "$mnt/locked" << 'EOF'
+import fcntl, multiprocessing as mp, os, subprocess, sys, time
+
+path = sys.argv[1]
+with open(path, 'w') as f:
+    f.write('x' * 100)
+
+
+def other(q, go):
+    fd = os.open(path, os.O_RDWR)
+    fcntl.lockf(fd, fcntl.LOCK_EX, 5, 50)
+    fcntl.lockf(fd, fcntl.LOCK_UN, 5, 50)
+    q.put('ready')
+    go.get()
+    try:
+        os.pwrite(fd, b'o', 50)
+        q.put('ok')
+    except OSError as e:
+        q.put(e.strerror)
+    os.close(fd)
+
+
+def check(cond, what):
+    print(('ok - ' if cond else 'not ok - ') + what, flush=True)
+
+
+def pwrite(fd):
+    try:
+        os.pwrite(fd, b'w', 0)
+        return 'ok'
+    except OSError as e:
+        return e.strerror
+
+
+q, go = mp.Queue(), mp.Queue()
+p = mp.Process(target=other, args=(q, go))
+p.start()
+q.get(timeout=30)
+held = os.open(path, os.O_RDWR)
+fcntl.lockf(held, fcntl.LOCK_EX, 10, 0)
+plain = os.open(path, os.O_RDWR)
+os.pwrite(held, b'h', 0)
+subprocess.run(os.environ['CRASH_CMD'], shell=True, check=True)
+for _ in range(100):                          # the daemon is back, and knows
+    time.sleep(0.1)
+    n = subprocess.run(['psql', '-XAtq', '-c', "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE application_name = 'pgfs-fuse'"], capture_output=True, text=True).stdout.strip()
+    if n not in ('', '0'):
+        break
+time.sleep(1)
+check(pwrite(held) == 'Input/output error', 'after a crash, a write through the descriptor that held a lock fails with EIO')
+check(pwrite(plain) == 'ok', '... one through a descriptor it never locked through works')
+go.put('go')
+check(q.get(timeout=30) == 'ok', '... and so does one of a process that had unlocked before the crash')
+p.join()
+fcntl.lockf(held, fcntl.LOCK_UN, 10, 0)
+check(pwrite(held) == 'ok', '... and the first works again once it unlocked')
+os.close(held)
+os.close(plain)
+os.unlink(path)
+EOF
 
 fusermount3 -u "$mnt" && wait "$daemon"
 result $? "unmount, and the daemon exits cleanly"
