@@ -162,7 +162,7 @@ struct open_inode
 	int			locks;			/* a file lock was taken through this mount; atomic */
 	uint64_t	lock_seq;		/* record locks taken through this mount; under lock */
 	struct held_lock *held;		/* the locks this mount holds on the server; under lock */
-	int			nheld;
+	int			nheld;			/* ... how many; read without it too */
 	pthread_mutex_t lockop;		/* a record lock being taken, or a release's
 								 * unlocks (pgfs_fh_lock_begin); before lock */
 	int64_t		lock_gen;		/* the generation the last lock taken saw; under lock */
@@ -953,7 +953,7 @@ held_clear(struct open_inode *oi)
 	pthread_mutex_lock(&oi->lock);
 	free(oi->held);
 	oi->held = NULL;
-	oi->nheld = 0;
+	__atomic_store_n(&oi->nheld, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&oi->lock);
 }
 
@@ -1732,7 +1732,7 @@ pgfs_fh_lock_end(struct pgfs_fh *fh, uint64_t granted_to)
 /*
  * A lock call through fh was granted: owner now holds [start, end] of the
  * file (locked) or none of it (an unlock), as a flock or a record lock.
- * resets: pgfs_conn_resets() before the call.  Same-owner locks the range
+ * resets: pgfs_conn_resets() at the answer.  Same-owner locks the range
  * overlaps are cut as the server cuts them (lock.c); a type change needs no
  * record, since a lost lock is lost whatever its type.
  */
@@ -1749,8 +1749,8 @@ pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int locked,
 	if (!(held = malloc(sizeof(*held) * (oi->nheld * 2 + 1))))
 	{
 		pthread_mutex_unlock(&oi->lock);
-		pgfs_log(FUSE_LOG_ERR, "inode %lld: out of memory: a lock lost in a server crash may go unreported",
-				 (long long) oi->ino);
+		pgfs_log(FUSE_LOG_ERR, "inode %lld: out of memory: after a server crash, a lock lost may go "
+				 "unreported, or one given up be reported lost", (long long) oi->ino);
 		return;
 	}
 	for (int i = 0; i < oi->nheld; i++)
@@ -1777,7 +1777,7 @@ pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int locked,
 		held[n++] = (struct held_lock) {owner, flock, start, end, resets};
 	free(oi->held);
 	oi->held = held;
-	oi->nheld = n;
+	__atomic_store_n(&oi->nheld, n, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&oi->lock);
 }
 
@@ -1793,7 +1793,8 @@ pgfs_fh_locks_lost(struct pgfs_fh *fh)
 	unsigned	resets;
 	int			lost = 0;
 
-	if (!__atomic_load_n(&oi->locks, __ATOMIC_RELAXED))
+	/* no lock held here: no lock, no mutex (nheld changes under it) */
+	if (!__atomic_load_n(&oi->nheld, __ATOMIC_RELAXED))
 		return 0;
 	resets = pgfs_conn_resets();
 	pthread_mutex_lock(&oi->lock);

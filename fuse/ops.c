@@ -1002,8 +1002,11 @@ lock_params(struct pgfs_params *p, fuse_ino_t ino, const struct lock_req *lr)
  * fh if it is granted (handle.c: the release of a handle opened for reading
  * drops the locks of those owners).  What is granted or unlocked goes into
  * handle.c's record of the locks this mount holds, with the server resets
- * counted before the call: a later reset (a crash emptied pgfs.lock) means
- * they are lost.  The kernel's pages go after that, outside handle.c's
+ * counted when the answer came: a later reset (a crash emptied pgfs.lock)
+ * means they are lost.  (Counted before the call, a reconnection inside
+ * it, to the server that came back, would make a fresh lock look lost; a
+ * server that granted the lock and then crashed, and a reset noticed in
+ * the microseconds between its answer and the count, would take longer.)  The kernel's pages go after that, outside handle.c's
  * lockop: the kernel waits for reads of the file in flight, which other
  * requests, waiting for lockop, must not hold up.
  */
@@ -1012,7 +1015,6 @@ lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh,
 		 const struct lock_req *lr)
 {
 	uint64_t	owner = !lr->flock && lr->type != F_UNLCK ? lr->owner : 0;
-	unsigned	resets = pgfs_conn_resets();
 	PGresult   *r;
 	int			err;
 	int			changed = 0;
@@ -1033,7 +1035,8 @@ lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh,
 		PQclear(r);
 	}
 	if (err == 0)
-		pgfs_fh_locks_held(fh, lr->owner, lr->flock, lr->type != F_UNLCK, lr->start, lr->end, resets);
+		pgfs_fh_locks_held(fh, lr->owner, lr->flock, lr->type != F_UNLCK, lr->start, lr->end,
+						   pgfs_conn_resets());
 	if (owner)
 		pgfs_fh_lock_end(fh, err == 0 ? owner : 0);
 	if (changed)
