@@ -203,7 +203,7 @@ struct pgfs_fh
 /*
  * A lock this mount holds on the server, as granted: an owner's byte range
  * (or a flock, the whole file, owned by a handle), and the server resets
- * (conn.c) counted before it was asked for.  A reset since means the server
+ * (conn.c) counted when it was granted.  A reset since means the server
  * crashed (or was restored, or promoted) and its lock table is empty: the
  * lock is lost, and I/O through the handles of its owner fails with EIO
  * until the owner unlocks it or closes the file, as an NFS client does
