@@ -260,9 +260,12 @@ def locks_of_forked(a, b):
     p.start()
     q.get(timeout=30)
     p.join()
-    time.sleep(0.3)                                  # the release comes after the close
-    ok(run(try_lock, pb, fcntl.LOCK_EX, 0, 5) == 'got' and run(try_lock, pb, fcntl.LOCK_EX, 20, 5) == 'got',
-       "the last close of an open file two processes locked through drops the locks of both")
+    for _ in range(50):                              # the release comes after the close
+        free = run(try_lock, pb, fcntl.LOCK_EX, 0, 5) == 'got' and run(try_lock, pb, fcntl.LOCK_EX, 20, 5) == 'got'
+        if free:
+            break
+        time.sleep(0.1)
+    ok(free, "the last close of an open file two processes locked through drops the locks of both")
     # the file has locks here now (keeper's): a close drops its process's locks at once
     fcntl.lockf(keeper, fcntl.LOCK_SH, 1, 100)
     p = mp.Process(target=fork_and_close, args=(pa, 0, None, q))

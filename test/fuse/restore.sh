@@ -238,14 +238,21 @@ held = os.open(path, os.O_RDWR)
 fcntl.lockf(held, fcntl.LOCK_EX, 10, 0)
 plain = os.open(path, os.O_RDWR)
 os.pwrite(held, b'h', 0)
+
+
+def psql(sql):
+    return subprocess.run(['psql', '-XAtq', '-c', sql], capture_output=True, text=True).stdout.strip()
+
+
+ready = "SELECT (pg_stat_file('postmaster.pid')).modification"
+before = psql(ready)
 subprocess.run(os.environ['CRASH_CMD'], shell=True, check=True)
-for _ in range(100):                          # the daemon is back, and knows
+# the server is back (the postmaster wrote its state again), and the daemon
+# knows what it lost: it registered its open files again after that
+for _ in range(300):
     time.sleep(0.1)
-    n = subprocess.run(['psql', '-XAtq', '-c', "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE application_name = 'pgfs-fuse'"], capture_output=True, text=True).stdout.strip()
-    if n not in ('', '0'):
+    if psql(ready) not in ('', before) and psql("SELECT count(*) FROM pgfs.handle") not in ('', '0'):
         break
-time.sleep(1)
 check(pwrite(held) == 'Input/output error', 'after a crash, a write through the descriptor that held a lock fails with EIO')
 check(pwrite(plain) == 'ok', '... one through a descriptor it never locked through works')
 go.put('go')
