@@ -1003,12 +1003,14 @@ lock_params(struct pgfs_params *p, fuse_ino_t ino, const struct lock_req *lr)
  * drops the locks of those owners).  What is granted or unlocked goes into
  * handle.c's record of the locks this mount holds, with the server resets
  * counted when the answer came: a later reset (a crash emptied pgfs.lock)
- * means they are lost.  (Counted before the call, a reconnection inside
- * it, to the server that came back, would make a fresh lock look lost; a
- * server that granted the lock and then crashed, and a reset noticed in
- * the microseconds between its answer and the count, would take longer.)  The kernel's pages go after that, outside handle.c's
- * lockop: the kernel waits for reads of the file in flight, which other
- * requests, waiting for lockop, must not hold up.
+ * means they are lost.  Counted before the call, a reconnection inside it,
+ * to the server that came back, would make a fresh lock look lost; counted
+ * after, a lock is missed only if its server crashed, came back and was
+ * reconnected to between the answer and the count, microseconds apart.
+ *
+ * The kernel's pages go after that, outside handle.c's lockop: the kernel
+ * waits for reads of the file in flight, which other requests, waiting for
+ * lockop, must not hold up.
  */
 static int
 lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh,
