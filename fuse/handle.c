@@ -1827,6 +1827,9 @@ pgfs_fh_owner_locked(struct pgfs_fh *fh, uint64_t owner)
 	struct open_inode *oi = fh->oi;
 	int			found = 0;
 
+	/* every close asks: a file never locked here takes no mutex */
+	if (!pgfs_fh_has_locks(fh))
+		return 0;
 	pthread_mutex_lock(&oi->lock);
 	for (struct pgfs_fh *h = oi->fhs; h && !found; h = h->next)
 		for (int i = 0; i < h->nuses && !found; i++)
