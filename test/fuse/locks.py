@@ -141,6 +141,19 @@ def flocks(a, b):
     ok(run(try_flock, pb, fcntl.LOCK_EX) == 'got', "flock: the last close of the open file drops it")
 
 
+def shared_file(a, b, name, data):
+    """name made with data in directory a of one mount, once directory b of
+    the other mount shows it: the paths in both"""
+    pa, pb = os.path.join(a, name), os.path.join(b, name)
+    with open(pa, 'w') as f:
+        f.write(data)
+    for _ in range(50):
+        if os.path.exists(pb):
+            break
+        time.sleep(0.1)
+    return pa, pb
+
+
 def flock_counter_worker(path, n, q):
     seen = []
     for _ in range(n):
@@ -160,13 +173,7 @@ def flock_counter(a, b, n=200):
     drops a flock after close(2) returned, when a new open of another
     process may already have the same name for its open file (its struct
     file): that release must not drop the new open's flock."""
-    pa, pb = os.path.join(a, 'counter'), os.path.join(b, 'counter')
-    with open(pa, 'w') as f:
-        f.write('0')
-    for _ in range(50):
-        if os.path.exists(pb):
-            break
-        time.sleep(0.1)
+    pa, pb = shared_file(a, b, 'counter', '0')
     q = mp.Queue()
     ps = [mp.Process(target=flock_counter_worker, args=(p, n, q)) for p in (pa, pa, pb, pb)]
     for p in ps:
@@ -198,13 +205,7 @@ def relock_after_close(a, b, n=100):
     The kernel sends no flush for such a descriptor, and its release, which
     drops the process's locks, may come after the new lock: it must not
     drop that one."""
-    pa, pb = os.path.join(a, 'relock'), os.path.join(b, 'relock')
-    with open(pa, 'w') as f:
-        f.write('x')
-    for _ in range(50):
-        if os.path.exists(pb):
-            break
-        time.sleep(0.1)
+    pa, pb = shared_file(a, b, 'relock', 'x')
     here, there = mp.Pipe()
     p = mp.Process(target=relock_prober, args=(pb, there))
     p.start()
@@ -247,12 +248,7 @@ def locks_of_forked(a, b):
     """Record locks of processes that share an open file (fork): a close of
     it by one drops that one's locks at once, though the other keeps the open
     file; the last close drops those of every process that locked through it."""
-    pa, pb = os.path.join(a, 'forked'), os.path.join(b, 'forked')
-    open(pa, 'w').close()
-    for _ in range(50):
-        if os.path.exists(pb):
-            break
-        time.sleep(0.1)
+    pa, pb = shared_file(a, b, 'forked', '')
     keeper = os.open(pa, os.O_RDONLY)                # the mount keeps the file open throughout
     # both lock through one descriptor opened before any lock here
     q = mp.Queue()
