@@ -129,7 +129,13 @@ result $? "mount -o dirsync"
 grep -q " $ds fuse.pgfs [^ ]*dirsync" /proc/mounts
 result $? "the kernel shows dirsync among the mount's options"
 mkdir "$ds/$sub/ds" && echo x > "$ds/$sub/ds/a" && mkdir "$ds/$sub/ds/d"
-sleep 0.3	# the release of a's handle, which commits without the WAL flush
+# the release of a's handle, which commits without the WAL flush, comes
+# after the close, a little later (more so with a slow, sanitized daemon)
+a_ino=$(sql "SELECT ino FROM pgfs_stat('/$sub/ds/a')")
+for _ in $(seq 100); do
+	[ "$(sql "SELECT count(*) FROM pgfs.handle WHERE ino = ${a_ino:-0}")" = 0 ] && break
+	sleep 0.1
+done
 writers=$(sql "SELECT pid FROM pg_stat_activity
                WHERE backend_type IN ('walwriter', 'background writer', 'checkpointer')")
 # shellcheck disable=SC2086
