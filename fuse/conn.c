@@ -143,14 +143,6 @@ res_ok(const PGresult *r)
 		PQresultStatus(r) == PGRES_COMMAND_OK;
 }
 
-/* a boolean column of a binary result (one byte, 0 or 1) */
-static int
-res_bool(const PGresult *r, int row, int col)
-{
-	return !PQgetisnull(r, row, col) && PQgetlength(r, row, col) == 1 &&
-		PQgetvalue(r, row, col)[0] != 0;
-}
-
 static int
 retryable(const char *state)
 {
@@ -673,6 +665,7 @@ keeper_main(void *arg)
 	struct timespec retry_at = {0},
 				until;
 	int			backoff_ms = KEEPER_TICK_MS;
+	unsigned	reclaimed = pgfs_conn_resets();
 
 	pthread_mutex_lock(&keeper_lock);
 	while (!keeper_stop)
@@ -686,6 +679,14 @@ keeper_main(void *arg)
 			break;
 		pthread_mutex_unlock(&keeper_lock);
 		keep_slots(&retry_at, &backoff_ms);
+		/* the server lost our locks: take them back within its grace period */
+		if (pgfs_conn_resets() != reclaimed)
+		{
+			unsigned	now = pgfs_conn_resets();
+
+			if (pgfs_fh_reclaim_locks() == 0)
+				reclaimed = now;
+		}
 		pthread_mutex_lock(&keeper_lock);
 	}
 	pthread_mutex_unlock(&keeper_lock);

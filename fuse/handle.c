@@ -202,10 +202,15 @@ struct pgfs_fh
 
 /*
  * A lock this mount holds on the server, as granted: an owner's byte range
- * (or a flock, the whole file, owned by a handle), and the server resets
- * (conn.c) counted when it was granted.  A reset since means the server
- * crashed (or was restored, or promoted) and its lock table is empty: the
- * lock is lost, and I/O through the handles of its owner fails with EIO
+ * (or a flock, the whole file, owned by a handle), its type and process,
+ * and the server resets (conn.c) counted when it was granted.  A reset
+ * since means the server crashed (or was restored, or promoted) and its
+ * lock table is empty.  The lock is then taken back (pgfs_ll_reclaimlk),
+ * which the server grants within pgfs.lock_grace of the crash, as an NFS
+ * server grants its clients' reclaims: by the keeper soon after it
+ * reconnected (pgfs_fh_reclaim_locks), or by the first I/O through a
+ * handle of its owner, whichever comes first.  A reclaim refused means
+ * the lock is lost: I/O through the handles of its owner fails with EIO
  * until the owner unlocks it or closes the file, as an NFS client does
  * with the locks it could not reclaim.
  */
@@ -213,9 +218,12 @@ struct held_lock
 {
 	uint64_t	owner;
 	int			flock;
+	int			type;			/* F_RDLCK or F_WRLCK */
 	int64_t		start;
 	int64_t		end;
+	int32_t		pid;
 	unsigned	resets;
+	int			refused;		/* its reclaim was refused: lost for good */
 };
 
 /* an owner that took a record lock through a handle, and oi->lock_seq then */
@@ -1731,14 +1739,15 @@ pgfs_fh_lock_end(struct pgfs_fh *fh, uint64_t granted_to)
 
 /*
  * A lock call through fh was granted: owner now holds [start, end] of the
- * file (locked) or none of it (an unlock), as a flock or a record lock.
- * resets: pgfs_conn_resets() at the answer.  Same-owner locks the range
- * overlaps are cut as the server cuts them (lock.c); a type change needs no
- * record, since a lost lock is lost whatever its type.
+ * file with a lock of type (F_RDLCK, F_WRLCK) of process pid, or none of it
+ * (F_UNLCK), as a flock or a record lock.  resets: pgfs_conn_resets() at
+ * the answer.  Same-owner locks the range overlaps are cut as the server
+ * cuts them (lock.c), but not joined: reclaimed piece by piece, they join
+ * there again.
  */
 void
-pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int locked,
-				   int64_t start, int64_t end, unsigned resets)
+pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int type,
+				   int64_t start, int64_t end, int32_t pid, unsigned resets)
 {
 	struct open_inode *oi = fh->oi;
 	struct held_lock *held;
@@ -1773,8 +1782,8 @@ pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int locked,
 			held[n++].start = end + 1;
 		}
 	}
-	if (locked)
-		held[n++] = (struct held_lock) {owner, flock, start, end, resets};
+	if (type != F_UNLCK)
+		held[n++] = (struct held_lock) {owner, flock, type, start, end, pid, resets, 0};
 	free(oi->held);
 	oi->held = held;
 	__atomic_store_n(&oi->nheld, n, __ATOMIC_RELAXED);
@@ -1782,36 +1791,183 @@ pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int locked,
 }
 
 /*
+ * Take back from the server the locks of oi that a server reset took
+ * (struct held_lock).  Under lockop, so that no record lock of the file is
+ * taken meanwhile; each answer is recorded if the lock is still held here
+ * as it was (an unlock, which takes no lockop, may have come between).
+ * Returns 0, or -1 if a reclaim could not be asked for (the connection was
+ * lost again: the next pass tries again).
+ */
+static int
+reclaim_inode(struct open_inode *oi)
+{
+	struct held_lock *want;
+	int			n = 0,
+				ret = 0;
+	unsigned	resets = pgfs_conn_resets();
+
+	pthread_mutex_lock(&oi->lockop);
+	pthread_mutex_lock(&oi->lock);
+	want = malloc(sizeof(*want) * (oi->nheld + 1));
+	for (int i = 0; want && i < oi->nheld; i++)
+		if (oi->held[i].resets != resets && !oi->held[i].refused)
+			want[n++] = oi->held[i];
+	pthread_mutex_unlock(&oi->lock);
+	if (!want)
+		pgfs_log(FUSE_LOG_ERR, "inode %lld: out of memory: locks lost to a server crash "
+				 "are not taken back", (long long) oi->ino);
+	for (int i = 0; i < n && ret == 0; i++)
+	{
+		struct held_lock *h = &want[i];
+		struct pgfs_params p = {0};
+		PGresult   *r;
+		int			err = 0,
+					granted = 0;
+		unsigned	now;
+
+		par_i64(&p, oi->ino);
+		par_i64(&p, pgfs.client);
+		par_i64(&p, (int64_t) h->owner);
+		par_i32(&p, h->pid);
+		par_bool(&p, h->flock);
+		par_i32(&p, h->type);
+		par_i64(&p, h->start);
+		par_i64(&p, h->end);
+		if ((r = pgfs_exec(SQL_RECLAIMLK, &p, &err)))
+		{
+			err = 0;
+			granted = PQntuples(r) == 1 && res_bool(r, 0, 0);
+			PQclear(r);
+		}
+		else if (err == EIO)
+		{
+			ret = -1;			/* no answer: try again later */
+			break;
+		}
+		now = pgfs_conn_resets();
+		pgfs_log(granted ? FUSE_LOG_INFO : FUSE_LOG_WARNING,
+				 "inode %lld: %s %s lock of process %d on bytes %lld to %lld after the server lost it%s%s",
+				 (long long) oi->ino, granted ? "took back the" : "could not take back the",
+				 h->flock ? "flock" : h->type == F_WRLCK ? "exclusive" : "shared", (int) h->pid,
+				 (long long) h->start, (long long) h->end,
+				 granted ? "" : ": I/O through it fails with EIO until it is unlocked",
+				 err ? " (the server answered with an error)" : "");
+		pthread_mutex_lock(&oi->lock);
+		for (int j = 0; j < oi->nheld; j++)
+		{
+			struct held_lock *g = &oi->held[j];
+
+			if (g->owner != h->owner || g->flock != h->flock || g->type != h->type ||
+				g->start != h->start || g->end != h->end || g->resets != h->resets)
+				continue;
+			if (granted)
+				g->resets = now;
+			else
+				g->refused = 1;
+			break;
+		}
+		pthread_mutex_unlock(&oi->lock);
+	}
+	free(want);
+	pthread_mutex_unlock(&oi->lockop);
+	return ret;
+}
+
+/* Whether a lock of oi that fh's owners hold is lost, or to be reclaimed (*stale). */
+static int
+fh_locks_stale(struct pgfs_fh *fh, unsigned resets, int *stale)
+{
+	struct open_inode *oi = fh->oi;
+	int			lost = 0;
+
+	*stale = 0;
+	pthread_mutex_lock(&oi->lock);
+	for (int i = 0; i < oi->nheld && !lost; i++)
+	{
+		const struct held_lock *h = &oi->held[i];
+		int			mine = 0;
+
+		if (h->resets == resets)
+			continue;
+		if (h->flock)
+			mine = h->owner == fh->id;
+		else
+			for (int j = 0; j < fh->nuses && !mine; j++)
+				mine = fh->uses[j].owner == h->owner;
+		if (mine && h->refused)
+			lost = 1;
+		else if (mine)
+			*stale = 1;
+	}
+	pthread_mutex_unlock(&oi->lock);
+	return lost;
+}
+
+/*
  * Whether a lock this mount held through fh (a record lock of an owner
  * that locked through fh, or fh's flock) was lost to a server reset since
- * it was granted.
+ * it was granted: one the server would not give back.  One not taken back
+ * yet is asked for here.
  */
 int
 pgfs_fh_locks_lost(struct pgfs_fh *fh)
 {
 	struct open_inode *oi = fh->oi;
 	unsigned	resets;
-	int			lost = 0;
+	int			lost,
+				stale;
 
 	/* no lock held here: no lock, no mutex (nheld changes under it) */
 	if (!__atomic_load_n(&oi->nheld, __ATOMIC_RELAXED))
 		return 0;
 	resets = pgfs_conn_resets();
-	pthread_mutex_lock(&oi->lock);
-	for (int i = 0; i < oi->nheld && !lost; i++)
-	{
-		const struct held_lock *h = &oi->held[i];
+	lost = fh_locks_stale(fh, resets, &stale);
+	if (lost || !stale)
+		return lost;
+	/* not reclaimed yet: a failure to ask counts as lost, for now */
+	if (reclaim_inode(oi) != 0)
+		return 1;
+	lost = fh_locks_stale(fh, pgfs_conn_resets(), &stale);
+	return lost || stale;
+}
 
-		if (h->resets == resets)
-			continue;
-		if (h->flock)
-			lost = h->owner == fh->id;
-		else
-			for (int j = 0; j < fh->nuses && !lost; j++)
-				lost = fh->uses[j].owner == h->owner;
+/*
+ * After a server reset, take back every lock this mount held: soon, before
+ * the server's grace period (pgfs.lock_grace) ends, even of files nobody
+ * reads or writes meanwhile.  Run by the keeper (conn.c).  Returns 0, or
+ * -1 if it must be run again (a connection was lost on the way).
+ */
+int
+pgfs_fh_reclaim_locks(void)
+{
+	struct open_inode **list = NULL,
+			   *oi;
+	size_t		n = 0,
+				i;
+	int			ok = 1;
+
+	pthread_mutex_lock(&table_lock);
+	for (i = 0; i < NBUCKETS; i++)
+		for (oi = table[i]; oi; oi = oi->next)
+			if (__atomic_load_n(&oi->nheld, __ATOMIC_RELAXED))
+			{
+				struct open_inode **l2 = realloc(list, sizeof(*list) * (n + 1));
+
+				if (!l2)
+					continue;
+				list = l2;
+				oi->refs++;
+				list[n++] = oi;
+			}
+	pthread_mutex_unlock(&table_lock);
+	for (i = 0; i < n; i++)
+	{
+		if (ok && reclaim_inode(list[i]) != 0)
+			ok = 0;
+		oi_put(list[i]);
 	}
-	pthread_mutex_unlock(&oi->lock);
-	return lost;
+	free(list);
+	return ok ? 0 : -1;
 }
 
 /*

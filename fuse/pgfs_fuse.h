@@ -22,7 +22,7 @@
 
 #include "pgfs_errcodes.h"
 
-#define PGFS_FUSE_VERSION	"1.3"
+#define PGFS_FUSE_VERSION	"1.4"
 
 /* one write to the server carries at most this much buffered data */
 #define PGFS_WBUF_MAX		(1024 * 1024)
@@ -172,7 +172,9 @@ ino_out(int64_t ino)
 	PGFS_STMT(SETLK, 2, "SELECT pgfs_ll_setlk($1::int8, $2::int8, $3::int8, $4::int4, $5::bool," \
 			  " $6::int4, $7::int8, $8::int8)") \
 	PGFS_STMT(GETLK, 2, "SELECT type, lstart, lend, pid FROM pgfs_ll_getlk($1::int8, $2::int8," \
-			  " $3::int8, $4::bool, $5::int4, $6::int8, $7::int8)")
+			  " $3::int8, $4::bool, $5::int4, $6::int8, $7::int8)") \
+	PGFS_STMT(RECLAIMLK, 2, "SELECT pgfs_ll_reclaimlk($1::int8, $2::int8, $3::int8, $4::int4, $5::bool," \
+			  " $6::int4, $7::int8, $8::int8)")
 
 enum pgfs_stmt
 {
@@ -278,6 +280,14 @@ res_i32(const PGresult *r, int row, int col)
 	return (int32_t) be32toh(v);
 }
 
+/* a boolean column of a binary result (one byte, 0 or 1); NULL reads as false */
+static inline int
+res_bool(const PGresult *r, int row, int col)
+{
+	return !PQgetisnull(r, row, col) && PQgetlength(r, row, col) == 1 &&
+		PQgetvalue(r, row, col)[0] != 0;
+}
+
 /* in main.c */
 extern void pgfs_log(enum fuse_log_level level, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
@@ -334,9 +344,10 @@ extern uint64_t pgfs_fh_id(struct pgfs_fh *fh);
 extern void pgfs_fh_lock_begin(struct pgfs_fh *fh);
 extern void pgfs_fh_lock_end(struct pgfs_fh *fh, uint64_t granted_to);
 extern int	pgfs_fh_owner_locked(struct pgfs_fh *fh, uint64_t owner);
-extern void pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int locked,
-							   int64_t start, int64_t end, unsigned resets);
+extern void pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int type,
+							   int64_t start, int64_t end, int32_t pid, unsigned resets);
 extern int	pgfs_fh_locks_lost(struct pgfs_fh *fh);
+extern int	pgfs_fh_reclaim_locks(void);
 extern void pgfs_fh_release_locks(struct pgfs_fh *fh,
 								  void (*unlock) (uint64_t owner, void *arg), void *arg);
 extern int	pgfs_ino_flush(int64_t ino);

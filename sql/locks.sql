@@ -68,4 +68,38 @@ SELECT * FROM pgfs_fsck();
 SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 0, 0) IS NOT NULL AS granted;
 SELECT problem, ino = :ino AS this_file, detail FROM pgfs_fsck();
 DELETE FROM pgfs.lock;
+
+-- a crash empties pgfs.lock and pgfs.lock_kept (here: deleted by hand); for
+-- pgfs.lock_grace after that the mounts take back the locks they held, and
+-- nobody gets a new one
+SELECT pgfs_ll_open(:ino, 11);
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 0, 9) IS NOT NULL AS granted;
+DELETE FROM pgfs.lock;
+DELETE FROM pgfs.lock_kept;
+SET pgfs.lock_grace = 3600;
+SELECT pgfs_ll_setlk(:ino, 11, 2, 200, false, 0, 50, 60) IS NULL AS new_lock_refused;
+SELECT pgfs_ll_setlk(:ino, 11, 8, 800, true, 1, 0, 0) IS NULL AS new_flock_refused;
+SELECT pgfs_ll_reclaimlk(:ino, 11, 1, 100, false, 1, 0, 9) AS reclaimed;
+SELECT pgfs_ll_reclaimlk(:ino, 11, 7, 700, true, 0, 0, 0) AS reclaimed_flock;
+-- two mounts cannot both have held these
+SELECT pgfs_ll_reclaimlk(:ino, 11, 2, 200, false, 0, 5, 5) AS conflicting_reclaim;
+SELECT * FROM pg_temp.locks();
+-- unlocking goes on as usual; an unlock is no reclaim
+SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 2, 0, 4) IS NOT NULL AS unlocked;
+SELECT pgfs_ll_reclaimlk(1, 11, 1, 100, false, 2, 0, 4);
+SELECT count(*) AS kept FROM pgfs.lock_kept;
+-- the grace over: a reclaim comes too late, the first lock asked for puts
+-- the row back, and new locks are granted again
+SET pgfs.lock_grace = 0;
+SELECT pgfs_ll_reclaimlk(:ino, 11, 3, 300, false, 1, 100, 200) AS late_reclaim;
+SELECT count(*) AS kept FROM pgfs.lock_kept;
+SELECT pgfs_ll_setlk(:ino, 11, 2, 200, false, 0, 50, 60) IS NOT NULL AS granted;
+-- with nothing lost, there is nothing to reclaim, grace or not
+SET pgfs.lock_grace = 3600;
+SELECT pgfs_ll_reclaimlk(:ino, 11, 3, 300, false, 1, 100, 200) AS reclaim_when_nothing_lost;
+SELECT pgfs_ll_setlk(:ino, 11, 3, 300, false, 1, 100, 200) IS NOT NULL AS granted_in_grace;
+RESET pgfs.lock_grace;
+SELECT * FROM pg_temp.locks();
+SELECT pgfs_ll_reopen(:ino, 11, 0);
+SELECT count(*) AS locks_after_release FROM pgfs.lock;
 SELECT pgfs_unlink('/lk');

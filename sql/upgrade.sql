@@ -1,7 +1,7 @@
--- A database made with pgfs 1.0 (or 1.1, 1.2) is brought to 1.3 by ALTER
--- EXTENSION pgfs UPDATE and keeps its files; until then the library serves
--- its older functions.  (A new install runs the same scripts, so the other
--- tests check what 1.3 is.)
+-- A database made with pgfs 1.0 (or 1.1, 1.2, 1.3) is brought to 1.4 by
+-- ALTER EXTENSION pgfs UPDATE and keeps its files; until then the library
+-- serves its older functions.  (A new install runs the same scripts, so the
+-- other tests check what 1.4 is.)
 SET client_min_messages = warning;
 CREATE DATABASE pgfs_upgrade_old;
 
@@ -66,7 +66,30 @@ SELECT pgfs_ll_release_many(ARRAY[(pgfs_stat('/f')).ino], 5);
 SELECT count(*) AS locks FROM pgfs.lock;
 SELECT * FROM pgfs_fsck();
 
+-- from 1.3: locks as before (nothing to reclaim without pgfs.lock_kept);
+-- the update brings reclaims, with no lock counted as lost
+\c contrib_regression
+CREATE DATABASE pgfs_upgrade_1_3;
+\c pgfs_upgrade_1_3
+SET client_min_messages = warning;
+CREATE EXTENSION pgfs VERSION '1.3';
+SET pgfs.lock_grace = 3600;
+SELECT pgfs_write('/f', 'x'::bytea) AS wrote;
+SELECT pgfs_ll_open((pgfs_stat('/f')).ino, 5);
+SELECT pgfs_ll_setlk((pgfs_stat('/f')).ino, 5, 1, 1, false, 1, 0, 0) IS NOT NULL AS locked;
+ALTER EXTENSION pgfs UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pgfs';
+SELECT count(*) AS kept FROM pgfs.lock_kept;
+SELECT pgfs_ll_setlk((pgfs_stat('/f')).ino, 5, 2, 2, false, 1, 1, 1) IS NOT NULL AS locked_in_grace;
+SELECT pgfs_ll_reclaimlk((pgfs_stat('/f')).ino, 5, 3, 3, false, 1, 2, 2) AS reclaimed;
+SELECT has_function_privilege('pgfs_writer', 'pgfs_ll_reclaimlk(bigint, bigint, bigint, integer, boolean, integer, bigint, bigint)', 'EXECUTE') AS writer_may_reclaim,
+       has_function_privilege('pgfs_reader', 'pgfs_ll_reclaimlk(bigint, bigint, bigint, integer, boolean, integer, bigint, bigint)', 'EXECUTE') AS reader_may_reclaim;
+SELECT pgfs_ll_release_many(ARRAY[(pgfs_stat('/f')).ino], 5);
+SELECT count(*) AS locks FROM pgfs.lock;
+SELECT * FROM pgfs_fsck();
+
 \c contrib_regression
 DROP DATABASE pgfs_upgrade_old;
 DROP DATABASE pgfs_upgrade_1_1;
 DROP DATABASE pgfs_upgrade_1_2;
+DROP DATABASE pgfs_upgrade_1_3;

@@ -40,6 +40,18 @@
  * takes their locks (NFS servers give their clients such a grace period
  * too).
  *
+ * A crash (or a restore, or a promotion) empties pgfs.lock, and with it
+ * pgfs.lock_kept, whose one row says that no lock was lost (1.4).  While
+ * that row is missing and the grace period lasts, the mounts take back the
+ * locks they held (pgfs_ll_reclaimlk, which grants nothing else) and
+ * nobody gets a new one (pgfs_ll_setlk answers "in the way"), as an NFS
+ * server in its grace period grants only reclaims.  So a lock reclaimed
+ * is one that nobody else held since the crash: the process that held it
+ * goes on as if nothing happened.  A mount that comes back later finds its
+ * reclaims refused and reports its locks lost (EIO).  The first lock asked
+ * for after the grace period puts the row back.  A clean restart keeps the
+ * locks and the row, and costs lockers nothing.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -87,6 +99,12 @@ static PgfsPlan drop_client_plan = {
 };
 static PgfsPlan release_plan = {
 	"DELETE FROM pgfs.lock WHERE ino = $1 AND client = $2", 2, {INT8OID, INT8OID}
+};
+static PgfsPlan kept_plan = {
+	"SELECT 1 FROM pgfs.lock_kept", 0, {}
+};
+static PgfsPlan keep_plan = {
+	"INSERT INTO pgfs.lock_kept VALUES (true) ON CONFLICT DO NOTHING", 0, {}
 };
 static PgfsPlan try_live_plan = {
 	"SELECT pg_catalog.pg_try_advisory_lock($1, $2)", 2, {INT4OID, INT4OID}
@@ -146,6 +164,26 @@ ClientGraceActive(void)
 			since = ready;
 	}
 	return !TimestampDifferenceExceeds(since, GetCurrentTimestamp(), pgfs_lock_grace * 1000);
+}
+
+/*
+ * Were the locks lost less than pgfs.lock_grace ago: is this the time for
+ * reclaims only?  When the grace period is over, the row that says no lock
+ * is missing goes back (a transaction that rolls back leaves it to the next
+ * lock).  A database still at 1.3 has no such table and reclaims nothing.
+ * Inside an SPI block.
+ */
+static bool
+LocksReclaimOnly(void)
+{
+	Oid			nsp = get_namespace_oid("pgfs", false);
+
+	if (!OidIsValid(get_relname_relid("lock_kept", nsp)) || PgfsExec(&kept_plan, NULL, NULL) > 0)
+		return false;
+	if (ClientGraceActive())
+		return true;
+	PgfsExec(&keep_plan, NULL, NULL);
+	return false;
 }
 
 /* Is client (another mount) live: does one of its sessions hold its advisory lock? */
@@ -343,7 +381,8 @@ pgfs_ll_setlk(PG_FUNCTION_ARGS)
 		lend = PGFS_LOCK_EOF;
 	}
 	PgfsSpiBegin(false);
-	if (LockInodeAndConflict(ino, flock, client, owner, type, lstart, lend, &node, &other))
+	if (LockInodeAndConflict(ino, flock, client, owner, type, lstart, lend, &node, &other) ||
+		(type != FL_UNLOCK && LocksReclaimOnly()))
 		granted = false;
 	else
 		ApplyLock(ino, flock, client, owner, pid, type, lstart, lend);
@@ -353,6 +392,51 @@ pgfs_ll_setlk(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	/* a client that caches the file's pages keeps them if this is what it saw */
 	PG_RETURN_INT64(node.generation);
+}
+
+/*
+ * A lock client held when the server lost its locks, taken back: granted
+ * only while reclaims are (LocksReclaimOnly), and if no lock reclaimed
+ * before stands in the way, which would mean that two mounts claim what
+ * could not both have been theirs.  Returns whether it was granted.
+ */
+PG_FUNCTION_INFO_V1(pgfs_ll_reclaimlk);
+Datum
+pgfs_ll_reclaimlk(PG_FUNCTION_ARGS)
+{
+	int64		ino = PG_GETARG_INT64(0);
+	int64		client = PG_GETARG_INT64(1);
+	int64		owner = PG_GETARG_INT64(2);
+	int32		pid = PG_GETARG_INT32(3);
+	bool		flock = PG_GETARG_BOOL(4);
+	int32		type = PG_GETARG_INT32(5);
+	int64		lstart = PG_GETARG_INT64(6);
+	int64		lend = PG_GETARG_INT64(7);
+	PgfsInode	node;
+	LockRow		other;
+	bool		granted = false;
+
+	CheckArgs(ino, type, lstart, lend);
+	if (type == FL_UNLOCK)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid lock type %d to reclaim on inode %lld", type, (long long) ino),
+				 errdetail("Only a shared (0) or exclusive (1) lock can be reclaimed.")));
+	if (flock)
+	{
+		lstart = 0;
+		lend = PGFS_LOCK_EOF;
+	}
+	PgfsSpiBegin(false);
+	if (!LockInodeAndConflict(ino, flock, client, owner, type, lstart, lend, &node, &other) &&
+		LocksReclaimOnly())
+	{
+		ApplyLock(ino, flock, client, owner, pid, type, lstart, lend);
+		granted = true;
+	}
+	PgfsSpiEnd();
+	PgfsDeferCommit();
+	PG_RETURN_BOOL(granted);
 }
 
 PG_FUNCTION_INFO_V1(pgfs_ll_getlk);

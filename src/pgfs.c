@@ -80,7 +80,7 @@ _PG_init(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pgfs.lock_grace",
 							"Seconds after the server starts, restarts after a crash or is promoted during which the locks and open files of mounts that have not reconnected stand.",
-							"Until then pgfs_reclaim_orphans() frees nothing; after it, a lock of a mount none of whose sessions is connected counts for nothing.",
+							"Until then pgfs_reclaim_orphans() frees nothing, and after a crash (which loses the locks) only the locks mounts held are granted, to them; after it, a lock of a mount none of whose sessions is connected counts for nothing.",
 							&pgfs_lock_grace, PGFS_LOCK_GRACE_DEFAULT, 0, 3600,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 	CatalogInit();

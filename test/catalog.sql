@@ -83,7 +83,9 @@ INSERT INTO api VALUES
     ('pgfs_ll_release_many', '{bigint[],bigint}',           'integer',      'volatile',  true,  true),
     -- file locks (1.3)
     ('pgfs_ll_setlk',     '{bigint,bigint,bigint,integer,boolean,integer,bigint,bigint}', 'bigint', 'volatile', true, true),
-    ('pgfs_ll_getlk',     '{bigint,bigint,bigint,boolean,integer,bigint,bigint}', 'record', 'volatile', true, true);
+    ('pgfs_ll_getlk',     '{bigint,bigint,bigint,boolean,integer,bigint,bigint}', 'record', 'volatile', true, true),
+    -- lock reclaims after a crash (1.4)
+    ('pgfs_ll_reclaimlk', '{bigint,bigint,bigint,integer,boolean,integer,bigint,bigint}', 'boolean', 'volatile', true, true);
 
 -- five assertions per function, and the whole-API checks below
 SELECT plan((SELECT 5 * count(*)::integer + 10 FROM api));
@@ -155,7 +157,7 @@ SELECT is_empty(
     'the hot path calls set nothing per call: their C code pins search_path');
 
 -- the storage is there, out of PUBLIC's reach
-SELECT tables_are('pgfs', ARRAY['inode', 'dirent', 'filemap', 'chunk', 'xattr', 'handle', 'client', 'meta', 'policy', 'lock'],
+SELECT tables_are('pgfs', ARRAY['inode', 'dirent', 'filemap', 'chunk', 'xattr', 'handle', 'client', 'meta', 'policy', 'lock', 'lock_kept'],
     'schema pgfs holds the storage tables');
 SELECT is(
     (SELECT array_agg(c.relname::text ORDER BY c.relname)

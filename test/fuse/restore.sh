@@ -14,8 +14,10 @@
 #     pgfs_reclaim_orphans() from another session keeps an open unlinked
 #     file, which stays readable through the mount (and one run before
 #     that, within pgfs.lock_grace of the start, frees nothing);
-#   - a crash loses the server's file locks: a descriptor that held one
-#     reports EIO until it unlocks.
+#   - a crash empties the server's lock table: within pgfs.lock_grace the
+#     daemon takes back the locks it held, and nobody else gets a new one;
+#     with no grace left, a descriptor that held one reports EIO until it
+#     unlocks.
 # Skips when no server can be made.
 
 set -u
@@ -158,6 +160,9 @@ result $? "the unlink is made durable (fsync of the directory)"
 # the daemon stopped, so that it cannot register the file again before the
 # reclaim: pgfs.lock_grace must keep it.  A backend crashes, so that the
 # postmaster starts over in place (its start time stays that of the start)
+# (The daemon's sessions after this crash give the locks lost no grace
+# period: the lock test below locks at once.)
+sql "ALTER DATABASE postgres SET pgfs.lock_grace = 0"
 kill -STOP "$daemon"
 sleep 4	# the postmaster's start is that much before the restart
 backend=$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgfs-fuse' LIMIT 1")
@@ -192,12 +197,15 @@ sleep 0.2
 [ "$(sql "SELECT count(*) FROM pgfs.inode WHERE nlink = 0")" = 0 ]
 result $? "closing it frees it"
 
-# a crash empties the server's lock table: a process that held a lock
-# through a descriptor gets EIO there, until it unlocks; one that locked and
-# unlocked before the crash, or never locked, goes on
+# a crash empties the server's lock table.  Within pgfs.lock_grace of it
+# the daemon takes back the locks its processes held, and nobody else gets
+# a new one: the holder goes on.  A crash with no grace left for reclaims
+# loses the lock: a process that held it through a descriptor gets EIO
+# there, until it unlocks; one that locked and unlocked before the crash,
+# or never locked, goes on
 export CRASH_CMD="kill -9 \$(psql -XAtq -c \"SELECT pid FROM pg_stat_activity WHERE application_name = 'pgfs-fuse' LIMIT 1\")"
 "$PYTHON" - "$mnt/locked" << 'EOF'
-import fcntl, multiprocessing as mp, os, subprocess, sys, time
+import errno, fcntl, multiprocessing as mp, os, subprocess, sys, time
 
 path = sys.argv[1]
 with open(path, 'w') as f:
@@ -205,16 +213,25 @@ with open(path, 'w') as f:
 
 
 def other(q, go):
+    """Another process of the mount, doing what it is told."""
     fd = os.open(path, os.O_RDWR)
     fcntl.lockf(fd, fcntl.LOCK_EX, 5, 50)
     fcntl.lockf(fd, fcntl.LOCK_UN, 5, 50)
     q.put('ready')
-    go.get()
-    try:
-        os.pwrite(fd, b'o', 50)
-        q.put('ok')
-    except OSError as e:
-        q.put(e.strerror)
+    while True:
+        cmd = go.get()
+        if cmd == 'quit':
+            break
+        try:
+            if cmd == 'write':
+                os.pwrite(fd, b'o', 50)
+            else:   # a byte to lock, and give back if granted
+                start = int(cmd)
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, start)
+                fcntl.lockf(fd, fcntl.LOCK_UN, 1, start)
+            q.put('ok')
+        except OSError as e:
+            q.put('busy' if e.errno in (errno.EAGAIN, errno.EACCES) else e.strerror)
     os.close(fd)
 
 
@@ -230,6 +247,28 @@ def pwrite(fd):
         return e.strerror
 
 
+def psql(sql):
+    return subprocess.run(['psql', '-XAtq', '-c', sql], capture_output=True, text=True).stdout.strip()
+
+
+def crash():
+    """Crash the server; return once it is back and the daemon knows what it lost."""
+    ready = "SELECT (pg_stat_file('postmaster.pid')).modification"
+    before = psql(ready)
+    subprocess.run(os.environ['CRASH_CMD'], shell=True, check=True)
+    # the server is back (the postmaster wrote its state again), and the
+    # daemon registered its open files again after that
+    for _ in range(300):
+        time.sleep(0.1)
+        if psql(ready) not in ('', before) and psql("SELECT count(*) FROM pgfs.handle") not in ('', '0'):
+            return
+
+
+def ask(cmd):
+    go.put(cmd)
+    return q.get(timeout=30)
+
+
 q, go = mp.Queue(), mp.Queue()
 p = mp.Process(target=other, args=(q, go))
 p.start()
@@ -239,27 +278,33 @@ fcntl.lockf(held, fcntl.LOCK_EX, 10, 0)
 plain = os.open(path, os.O_RDWR)
 os.pwrite(held, b'h', 0)
 
-
-def psql(sql):
-    return subprocess.run(['psql', '-XAtq', '-c', sql], capture_output=True, text=True).stdout.strip()
-
-
-ready = "SELECT (pg_stat_file('postmaster.pid')).modification"
-before = psql(ready)
-subprocess.run(os.environ['CRASH_CMD'], shell=True, check=True)
-# the server is back (the postmaster wrote its state again), and the daemon
-# knows what it lost: it registered its open files again after that
-for _ in range(300):
-    time.sleep(0.1)
-    if psql(ready) not in ('', before) and psql("SELECT count(*) FROM pgfs.handle") not in ('', '0'):
+# within the grace period (30 s by default): taken back
+psql("ALTER DATABASE postgres RESET pgfs.lock_grace")
+reclaimed = "SELECT count(*) FROM pgfs.lock WHERE lstart = 0 AND lend = 9 AND excl"
+crash()
+for _ in range(100):
+    if psql(reclaimed) == '1':
         break
-check(pwrite(held) == 'Input/output error', 'after a crash, a write through the descriptor that held a lock fails with EIO')
+    time.sleep(0.1)
+check(psql(reclaimed) == '1', 'after a crash, the daemon takes back a lock one of its processes held, by itself')
+check(pwrite(held) == 'ok', '... and the process goes on writing through the descriptor it locked through')
+check(ask('5') == 'busy', '... and the lock still keeps another process out')
+check(ask('60') == 'busy', 'in the grace period after a crash, nobody gets a new lock')
+
+# no grace left for reclaims: lost
+psql("ALTER DATABASE postgres SET pgfs.lock_grace = 0")
+crash()
+check(pwrite(held) == 'Input/output error',
+      'after a crash with no grace period, a write through the descriptor that held a lock fails with EIO')
 check(pwrite(plain) == 'ok', '... one through a descriptor it never locked through works')
-go.put('go')
-check(q.get(timeout=30) == 'ok', '... and so does one of a process that had unlocked before the crash')
+check(ask('write') == 'ok', '... and so does one of a process that had unlocked before the crash')
+check(ask('60') == 'ok', '... which gets a new lock at once')
+check(ask('5') == 'ok', '... even where the lost one was')
+go.put('quit')
 p.join()
 fcntl.lockf(held, fcntl.LOCK_UN, 10, 0)
 check(pwrite(held) == 'ok', '... and the first works again once it unlocked')
+psql("ALTER DATABASE postgres RESET pgfs.lock_grace")
 os.close(held)
 os.close(plain)
 os.unlink(path)
