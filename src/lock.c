@@ -33,8 +33,10 @@
  * funcs_open.c), which also reclaims the locks a mount could not drop
  * itself (open file description locks, which the kernel never unlocks in a
  * FUSE filesystem).  The locks of a mount that died are ignored and
- * deleted when they stand in the way: a client is live while one of its
- * sessions holds its advisory lock (funcs_ll.c).  For pgfs.lock_grace
+ * deleted when they stand in the way, with the mount's row of pgfs.client,
+ * so that a mount that was only cut off learns it when it comes back: a
+ * client is live while one of its sessions holds its advisory lock
+ * (funcs_ll.c).  For pgfs.lock_grace
  * seconds after the server starts (or restarts after a crash, or is
  * promoted) every client counts as live, so that mounts have time to reconnect after a restart before anyone
  * takes their locks (NFS servers give their clients such a grace period
@@ -94,8 +96,10 @@ static PgfsPlan insert_plan = {
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 	8, {INT8OID, INT8OID, INT8OID, BOOLOID, BOOLOID, INT8OID, INT8OID, INT4OID}
 };
+/* a dead client's locks, and its row, so that it learns of that (ClientLiveOrDropped) */
 static PgfsPlan drop_client_plan = {
-	"DELETE FROM pgfs.lock WHERE client = $1", 1, {INT8OID}
+	"WITH gone AS (DELETE FROM pgfs.client WHERE client = $1)"
+	" DELETE FROM pgfs.lock WHERE client = $1", 1, {INT8OID}
 };
 static PgfsPlan release_plan = {
 	"DELETE FROM pgfs.lock WHERE ino = $1 AND client = $2", 2, {INT8OID, INT8OID}
@@ -186,21 +190,30 @@ LocksReclaimOnly(void)
 	return false;
 }
 
-/* Is client (another mount) live: does one of its sessions hold its advisory lock? */
+/*
+ * Is client (another mount) live: does one of its sessions hold its
+ * advisory lock?  If not, its locks are dropped, and so is its row of
+ * pgfs.client, while we hold that lock: a mount cut off from the server
+ * for longer than the grace period (a network failure) then finds itself
+ * unknown when it reconnects (pgfs_ll_client_begin waits for the lock, and
+ * for this transaction), and reports its locks lost, as after a crash,
+ * instead of going on as if it held what others may have taken since.
+ */
 static bool
-ClientLive(int64 client)
+ClientLiveOrDropped(int64 client)
 {
 	Datum		v[2] = {Int32GetDatum(PGFS_LOCK_CLASS), Int32GetDatum(PgfsClientKey(client))};
+	Datum		c[1] = {Int64GetDatum(client)};
 	bool		isnull;
-	bool		free_key;
 
 	if (ClientGraceActive())
 		return true;
 	PgfsExec(&try_live_plan, v, NULL);
-	free_key = DatumGetBool(PgfsGetDatum(0, 1, &isnull));
-	if (free_key)
-		PgfsExec(&unlock_live_plan, v, NULL);
-	return !free_key;
+	if (!DatumGetBool(PgfsGetDatum(0, 1, &isnull)))
+		return true;
+	PgfsExec(&drop_client_plan, c, NULL);
+	PgfsExec(&unlock_live_plan, v, NULL);
+	return false;
 }
 
 static void
@@ -262,16 +275,10 @@ FirstConflict(int64 ino, bool flock, int64 client, int64 owner, bool excl,
 	SPI_freetuptable(SPI_tuptable);
 	for (int r = 0; r < n && !found; r++)
 	{
-		if (rows[r].client == client || ClientLive(rows[r].client))
+		if (rows[r].client == client || ClientLiveOrDropped(rows[r].client))
 		{
 			*out = rows[r];
 			found = true;
-		}
-		else
-		{
-			Datum		c[1] = {Int64GetDatum(rows[r].client)};
-
-			PgfsExec(&drop_client_plan, c, NULL);
 		}
 	}
 	pfree(rows);

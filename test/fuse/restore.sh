@@ -204,8 +204,8 @@ result $? "closing it frees it"
 # there, until it unlocks; one that locked and unlocked before the crash,
 # or never locked, goes on
 export CRASH_CMD="kill -9 \$(psql -XAtq -c \"SELECT pid FROM pg_stat_activity WHERE application_name = 'pgfs-fuse' LIMIT 1\")"
-"$PYTHON" - "$mnt/locked" << 'EOF'
-import errno, fcntl, multiprocessing as mp, os, subprocess, sys, time
+DAEMON_PID=$daemon "$PYTHON" - "$mnt/locked" << 'EOF'
+import errno, fcntl, multiprocessing as mp, os, signal, subprocess, sys, time
 
 path = sys.argv[1]
 with open(path, 'w') as f:
@@ -304,6 +304,39 @@ go.put('quit')
 p.join()
 fcntl.lockf(held, fcntl.LOCK_UN, 10, 0)
 check(pwrite(held) == 'ok', '... and the first works again once it unlocked')
+
+# a mount cut off from the server for longer than the grace period (the
+# daemon stopped, its sessions ended): another client that wants its lock
+# gets it, and when the mount comes back, it reports the lock lost
+fcntl.lockf(held, fcntl.LOCK_EX, 10, 0)
+daemon = int(os.environ['DAEMON_PID'])
+# (psql started first: a process made while the daemon is stopped would
+# hang closing the descriptors of files in the mount that it inherits)
+sess = subprocess.Popen(['psql', '-XAtq'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+os.kill(daemon, signal.SIGSTOP)
+try:
+    out, _ = sess.communicate("""
+SELECT count(pg_terminate_backend(pid)) >= 0 FROM pg_stat_activity WHERE application_name = 'pgfs-fuse';
+DO $$ BEGIN
+  FOR i IN 1..100 LOOP
+    EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'pgfs-fuse');
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
+SELECT 'took: ' || (pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 1, 0, 0) IS NOT NULL);
+SELECT pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 2, 0, 0) IS NOT NULL;
+""", timeout=60)
+finally:
+    os.kill(daemon, signal.SIGCONT)
+check('took: true' in out, 'a lock of a mount cut off for longer than the grace period goes to another client that wants it')
+# the daemon reconnects (its keeper replaces the connections that were ended)
+for _ in range(100):
+    if psql("SELECT count(*) FROM pgfs.client") not in ('', '0'):
+        break
+    time.sleep(0.1)
+check(pwrite(held) == 'Input/output error', '... and when the mount is back, the process that held it gets EIO')
+fcntl.lockf(held, fcntl.LOCK_UN, 10, 0)
+check(pwrite(held) == 'ok', '... until it unlocks')
 psql("ALTER DATABASE postgres RESET pgfs.lock_grace")
 os.close(held)
 os.close(plain)
