@@ -110,11 +110,9 @@ static PgfsPlan kept_plan = {
 static PgfsPlan keep_plan = {
 	"INSERT INTO pgfs.lock_kept VALUES (true) ON CONFLICT DO NOTHING", 0, {}
 };
+/* held to the end of the transaction, so that an error cannot leave it held */
 static PgfsPlan try_live_plan = {
-	"SELECT pg_catalog.pg_try_advisory_lock($1, $2)", 2, {INT4OID, INT4OID}
-};
-static PgfsPlan unlock_live_plan = {
-	"SELECT pg_catalog.pg_advisory_unlock($1, $2)", 2, {INT4OID, INT4OID}
+	"SELECT pg_catalog.pg_try_advisory_xact_lock($1, $2)", 2, {INT4OID, INT4OID}
 };
 
 typedef struct LockRow
@@ -193,11 +191,11 @@ LocksReclaimOnly(void)
 /*
  * Is client (another mount) live: does one of its sessions hold its
  * advisory lock?  If not, its locks are dropped, and so is its row of
- * pgfs.client, while we hold that lock: a mount cut off from the server
- * for longer than the grace period (a network failure) then finds itself
- * unknown when it reconnects (pgfs_ll_client_begin waits for the lock, and
- * for this transaction), and reports its locks lost, as after a crash,
- * instead of going on as if it held what others may have taken since.
+ * pgfs.client, under that lock, which this transaction keeps: a mount cut
+ * off from the server for longer than the grace period (a network failure)
+ * then finds itself unknown when it reconnects (pgfs_ll_client_begin waits
+ * for the lock), and reports its locks lost, as after a crash, instead of
+ * going on as if it held what others may have taken since.
  */
 static bool
 ClientLiveOrDropped(int64 client)
@@ -212,7 +210,6 @@ ClientLiveOrDropped(int64 client)
 	if (!DatumGetBool(PgfsGetDatum(0, 1, &isnull)))
 		return true;
 	PgfsExec(&drop_client_plan, c, NULL);
-	PgfsExec(&unlock_live_plan, v, NULL);
 	return false;
 }
 
