@@ -191,11 +191,11 @@ LocksReclaimOnly(void)
 /*
  * Is client (another mount) live: does one of its sessions hold its
  * advisory lock?  If not, its locks are dropped, and so is its row of
- * pgfs.client, under that lock, which this transaction keeps: a mount cut
- * off from the server for longer than the grace period (a network failure)
- * then finds itself unknown when it reconnects (pgfs_ll_client_begin waits
- * for the lock), and reports its locks lost, as after a crash, instead of
- * going on as if it held what others may have taken since.
+ * pgfs.client, under that lock, which this transaction keeps: a mount that
+ * was only cut off from the server (a network failure) then finds itself
+ * unknown when it reconnects (pgfs_ll_client_begin waits for the lock), and
+ * reports its locks lost, as after a crash, instead of going on as if it
+ * held what others may have taken since.
  */
 static bool
 ClientLiveOrDropped(int64 client)
