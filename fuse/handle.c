@@ -1790,85 +1790,134 @@ pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int type,
 	pthread_mutex_unlock(&oi->lock);
 }
 
+/* owner's lock of this kind on [start, end] as the server has it: the setlk parameters */
+static void
+held_params(struct pgfs_params *p, const struct open_inode *oi, const struct held_lock *h, int type)
+{
+	par_i64(p, oi->ino);
+	par_i64(p, pgfs.client);
+	par_i64(p, (int64_t) h->owner);
+	par_i32(p, h->pid);
+	par_bool(p, h->flock);
+	par_i32(p, type);
+	par_i64(p, h->start);
+	par_i64(p, h->end);
+}
+
 /*
- * Take back from the server the locks of oi that a server reset took
- * (struct held_lock).  Under lockop, so that no record lock of the file is
- * taken meanwhile; each answer is recorded if the lock is still held here
- * as it was (an unlock, which takes no lockop, may have come between).
- * Returns 0, or -1 if a reclaim could not be asked for (the connection was
- * lost again: the next pass tries again).
+ * Ask the server for h back (reclaim_inode); *again is set if what the
+ * owner holds of that range here changed meanwhile and something of it is
+ * still to be asked for.  Returns -1 if no answer came.
  */
 static int
-reclaim_inode(struct open_inode *oi)
+reclaim_one(struct open_inode *oi, const struct held_lock *h, int *again)
 {
-	struct held_lock *want;
-	int			n = 0,
-				ret = 0;
-	unsigned	resets = pgfs_conn_resets();
+	struct pgfs_params p = {0};
+	PGresult   *r;
+	int			err = 0,
+				granted = 0,
+				kept = 0,
+				current = 0,
+				overlap = 0;
+	unsigned	now;
 
-	pthread_mutex_lock(&oi->lockop);
-	pthread_mutex_lock(&oi->lock);
-	want = malloc(sizeof(*want) * (oi->nheld + 1));
-	for (int i = 0; want && i < oi->nheld; i++)
-		if (oi->held[i].resets != resets && !oi->held[i].refused)
-			want[n++] = oi->held[i];
-	pthread_mutex_unlock(&oi->lock);
-	if (!want)
-		pgfs_log(FUSE_LOG_ERR, "inode %lld: out of memory: locks lost to a server crash "
-				 "are not taken back", (long long) oi->ino);
-	for (int i = 0; i < n && ret == 0; i++)
+	held_params(&p, oi, h, h->type);
+	if ((r = pgfs_exec(SQL_RECLAIMLK, &p, &err)))
 	{
-		struct held_lock *h = &want[i];
-		struct pgfs_params p = {0};
-		PGresult   *r;
-		int			err = 0,
-					granted = 0;
-		unsigned	now;
+		err = 0;
+		granted = PQntuples(r) == 1 && res_bool(r, 0, 0);
+		PQclear(r);
+	}
+	else if (err == EIO)
+		return -1;				/* no answer: try again later */
+	now = pgfs_conn_resets();
+	pgfs_log(granted ? FUSE_LOG_INFO : FUSE_LOG_WARNING,
+			 "inode %lld: %s %s lock of process %d on bytes %lld to %lld after the server lost it%s%s",
+			 (long long) oi->ino, granted ? "took back the" : "could not take back the",
+			 h->flock ? "flock" : h->type == F_WRLCK ? "exclusive" : "shared", (int) h->pid,
+			 (long long) h->start, (long long) h->end,
+			 granted ? "" : ": I/O through it fails with EIO until it is unlocked",
+			 err ? " (the server answered with an error)" : "");
+	pthread_mutex_lock(&oi->lock);
+	for (int j = 0; j < oi->nheld; j++)
+	{
+		struct held_lock *g = &oi->held[j];
 
-		par_i64(&p, oi->ino);
-		par_i64(&p, pgfs.client);
-		par_i64(&p, (int64_t) h->owner);
-		par_i32(&p, h->pid);
-		par_bool(&p, h->flock);
-		par_i32(&p, h->type);
-		par_i64(&p, h->start);
-		par_i64(&p, h->end);
-		if ((r = pgfs_exec(SQL_RECLAIMLK, &p, &err)))
+		if (g->owner != h->owner || g->flock != h->flock || g->end < h->start || g->start > h->end)
+			continue;
+		if (g->type == h->type && g->start == h->start && g->end == h->end &&
+			g->resets == h->resets && !kept)
 		{
-			err = 0;
-			granted = PQntuples(r) == 1 && res_bool(r, 0, 0);
-			PQclear(r);
-		}
-		else if (err == EIO)
-		{
-			ret = -1;			/* no answer: try again later */
-			break;
-		}
-		now = pgfs_conn_resets();
-		pgfs_log(granted ? FUSE_LOG_INFO : FUSE_LOG_WARNING,
-				 "inode %lld: %s %s lock of process %d on bytes %lld to %lld after the server lost it%s%s",
-				 (long long) oi->ino, granted ? "took back the" : "could not take back the",
-				 h->flock ? "flock" : h->type == F_WRLCK ? "exclusive" : "shared", (int) h->pid,
-				 (long long) h->start, (long long) h->end,
-				 granted ? "" : ": I/O through it fails with EIO until it is unlocked",
-				 err ? " (the server answered with an error)" : "");
-		pthread_mutex_lock(&oi->lock);
-		for (int j = 0; j < oi->nheld; j++)
-		{
-			struct held_lock *g = &oi->held[j];
-
-			if (g->owner != h->owner || g->flock != h->flock || g->type != h->type ||
-				g->start != h->start || g->end != h->end || g->resets != h->resets)
-				continue;
+			kept = 1;
 			if (granted)
 				g->resets = now;
 			else
 				g->refused = 1;
-			break;
 		}
-		pthread_mutex_unlock(&oi->lock);
+		else if (g->resets == now)
+			current = 1;		/* taken since the reset: not ours to undo */
+		else
+			overlap = 1;		/* what is left of it after an unlock */
 	}
-	free(want);
+	pthread_mutex_unlock(&oi->lock);
+	/* given up here meanwhile (some or all of it): give it up there too */
+	if (granted && !kept && !current)
+	{
+		struct pgfs_params u = {0};
+
+		held_params(&u, oi, h, F_UNLCK);
+		if ((r = pgfs_exec(SQL_SETLK, &u, &err)))
+			PQclear(r);
+		else
+			pgfs_log(FUSE_LOG_ERR, "inode %lld: unlocking a lock taken back after it was given up "
+					 "failed: %s", (long long) oi->ino, strerror(err));
+		if (overlap)
+			*again = 1;
+	}
+	return 0;
+}
+
+/*
+ * Take back from the server the locks of oi that a server reset took
+ * (struct held_lock).  Under lockop, so that no record lock of the file is
+ * taken meanwhile; each answer is recorded if the lock is still held here
+ * as it was.  An unlock, or the release of the file's last handle, takes
+ * no lockop and may have come between: a lock granted back that is no
+ * longer held here as it was is unlocked again, or the server would keep
+ * what the owner gave up (until the file's last close here, or for good
+ * after a release), and what is left of it here is asked for again.  Only
+ * files open here: a closed one's locks go with its release.  Returns 0,
+ * or -1 if a reclaim could not be asked for (the connection was lost
+ * again: the next pass tries again).
+ */
+static int
+reclaim_inode(struct open_inode *oi)
+{
+	int			ret = 0,
+				again = 1;
+
+	pthread_mutex_lock(&oi->lockop);
+	/* a few rounds: each one that undoes a reclaim may leave pieces to ask for */
+	for (int round = 0; round < 4 && again && ret == 0; round++)
+	{
+		struct held_lock *want;
+		int			n = 0;
+		unsigned	resets = pgfs_conn_resets();
+
+		again = 0;
+		pthread_mutex_lock(&oi->lock);
+		want = malloc(sizeof(*want) * (oi->nheld + 1));
+		for (int i = 0; want && oi->fhs && i < oi->nheld; i++)
+			if (oi->held[i].resets != resets && !oi->held[i].refused)
+				want[n++] = oi->held[i];
+		pthread_mutex_unlock(&oi->lock);
+		if (!want)
+			pgfs_log(FUSE_LOG_ERR, "inode %lld: out of memory: locks lost to a server crash "
+					 "are not taken back", (long long) oi->ino);
+		for (int i = 0; i < n && ret == 0; i++)
+			ret = reclaim_one(oi, &want[i], &again);
+		free(want);
+	}
 	pthread_mutex_unlock(&oi->lockop);
 	return ret;
 }
@@ -1954,7 +2003,10 @@ pgfs_fh_reclaim_locks(void)
 				struct open_inode **l2 = realloc(list, sizeof(*list) * (n + 1));
 
 				if (!l2)
+				{
+					ok = 0;		/* try again at the next pass */
 					continue;
+				}
 				list = l2;
 				oi->refs++;
 				list[n++] = oi;

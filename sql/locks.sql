@@ -82,7 +82,7 @@ SELECT pgfs_ll_setlk(:ino, 11, 8, 800, true, 1, 0, 0) IS NULL AS new_flock_refus
 SELECT pgfs_ll_reclaimlk(:ino, 11, 1, 100, false, 1, 0, 9) AS reclaimed;
 SELECT pgfs_ll_reclaimlk(:ino, 11, 7, 700, true, 0, 0, 0) AS reclaimed_flock;
 -- two mounts cannot both have held these
-SELECT pgfs_ll_reclaimlk(:ino, 11, 2, 200, false, 0, 5, 5) AS conflicting_reclaim;
+SELECT pgfs_ll_reclaimlk(:ino, 12, 2, 200, false, 0, 5, 5) AS conflicting_reclaim;
 SELECT * FROM pg_temp.locks();
 -- unlocking goes on as usual; an unlock is no reclaim
 SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 2, 0, 4) IS NOT NULL AS unlocked;
