@@ -118,6 +118,14 @@ static int	suspect;
  */
 static unsigned resets;
 static int	begun;
+
+/*
+ * Times a new session learned that this mount's file locks were dropped
+ * while none of its sessions was connected (pgfs_ll_locks_taken): another
+ * mount wanted them.  The server lost no commit then; only the locks are
+ * lost.  Under begin_lock, like resets.
+ */
+static unsigned locks_taken;
 static pthread_mutex_t begin_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* connecting failed and has not succeeded since: don't repeat the message */
@@ -395,7 +403,27 @@ connect_one(void)
 					 "as do the open files of processes whose file locks were lost");
 		}
 		if (res_ok(r))
+		{
+			PGresult   *t;
+
 			begun = 1;
+			/* before any I/O on this session, so that none goes on under a lock taken */
+			t = exec_stmt(pg, SQL_LOCKS_TAKEN, &p);
+			if (res_ok(t) && res_bool(t, 0, 0))
+			{
+				__atomic_add_fetch(&locks_taken, 1, __ATOMIC_SEQ_CST);
+				pgfs_log(FUSE_LOG_WARNING, "another mount took this mount's file locks while none of "
+						 "its sessions was connected: the processes that held them get EIO through "
+						 "the files they locked until they unlock");
+			}
+			if (!res_ok(t))
+			{
+				PQclear(r);
+				r = t;			/* the session fails, as if the begin had */
+			}
+			else
+				PQclear(t);
+		}
 		pthread_mutex_unlock(&begin_lock);
 		PQclear(PQexec(pg, "RESET lock_timeout"));
 		if (!res_ok(r))
@@ -445,6 +473,18 @@ unsigned
 pgfs_conn_resets(void)
 {
 	return __atomic_load_n(&resets, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The events that took this mount's file locks from the server: its
+ * resets, and the times another mount took them (locks_taken).  A lock
+ * granted before the count last changed is no longer on the server.
+ */
+unsigned
+pgfs_conn_lock_resets(void)
+{
+	return __atomic_load_n(&resets, __ATOMIC_SEQ_CST) +
+		__atomic_load_n(&locks_taken, __ATOMIC_SEQ_CST);
 }
 
 /* s's connection is gone; s is checked out. */
@@ -665,7 +705,7 @@ keeper_main(void *arg)
 	struct timespec retry_at = {0},
 				until;
 	int			backoff_ms = KEEPER_TICK_MS;
-	unsigned	reclaimed = pgfs_conn_resets();
+	unsigned	reclaimed = pgfs_conn_lock_resets();
 
 	pthread_mutex_lock(&keeper_lock);
 	while (!keeper_stop)
@@ -680,9 +720,9 @@ keeper_main(void *arg)
 		pthread_mutex_unlock(&keeper_lock);
 		keep_slots(&retry_at, &backoff_ms);
 		/* the server lost our locks: take them back within its grace period */
-		if (pgfs_conn_resets() != reclaimed)
+		if (pgfs_conn_lock_resets() != reclaimed)
 		{
-			unsigned	now = pgfs_conn_resets();
+			unsigned	now = pgfs_conn_lock_resets();
 
 			if (pgfs_fh_reclaim_locks() == 0)
 				reclaimed = now;

@@ -203,10 +203,11 @@ struct pgfs_fh
 /*
  * A lock this mount holds on the server, as granted: an owner's byte range
  * (or a flock, the whole file, owned by a handle), its type and process,
- * and the server resets (conn.c) counted when it was granted.  A reset
- * since means the server crashed (or was restored, or promoted) and its
- * lock table is empty.  The lock is then taken back (pgfs_ll_reclaimlk),
- * which the server grants within pgfs.lock_grace of the crash, as an NFS
+ * and pgfs_conn_lock_resets() when it was granted.  A change since means
+ * the server crashed (or was restored, or promoted) and its lock table is
+ * empty, or that another mount took our locks while we had no session
+ * (conn.c).  The lock is then asked back (pgfs_ll_reclaimlk),
+ * which the server grants within pgfs.lock_grace of a crash, as an NFS
  * server grants its clients' reclaims: by the keeper soon after it
  * reconnected (pgfs_fh_reclaim_locks), or by the first I/O through a
  * handle of its owner, whichever comes first.  A reclaim refused means
@@ -1740,8 +1741,8 @@ pgfs_fh_lock_end(struct pgfs_fh *fh, uint64_t granted_to)
 /*
  * A lock call through fh was granted: owner now holds [start, end] of the
  * file with a lock of type (F_RDLCK, F_WRLCK) of process pid, or none of it
- * (F_UNLCK), as a flock or a record lock.  resets: pgfs_conn_resets() at
- * the answer.  Same-owner locks the range overlaps are cut as the server
+ * (F_UNLCK), as a flock or a record lock.  resets: pgfs_conn_lock_resets()
+ * at the answer.  Same-owner locks the range overlaps are cut as the server
  * cuts them (lock.c), but not joined: reclaimed piece by piece, they join
  * there again.
  */
@@ -1830,7 +1831,7 @@ reclaim_one(struct open_inode *oi, const struct held_lock *h, int *again)
 	}
 	else if (err == EIO)
 		return -1;				/* no answer: try again later */
-	now = pgfs_conn_resets();
+	now = pgfs_conn_lock_resets();
 	pgfs_log(granted ? FUSE_LOG_INFO : FUSE_LOG_WARNING,
 			 "inode %lld: %s %s lock of process %d on bytes %lld to %lld after the server lost it%s%s",
 			 (long long) oi->ino, granted ? "took back the" : "could not take back the",
@@ -1902,7 +1903,7 @@ reclaim_inode(struct open_inode *oi)
 	{
 		struct held_lock *want;
 		int			n = 0;
-		unsigned	resets = pgfs_conn_resets();
+		unsigned	resets = pgfs_conn_lock_resets();
 
 		again = 0;
 		pthread_mutex_lock(&oi->lock);
@@ -1954,9 +1955,9 @@ fh_locks_stale(struct pgfs_fh *fh, unsigned resets, int *stale)
 
 /*
  * Whether a lock this mount held through fh (a record lock of an owner
- * that locked through fh, or fh's flock) was lost to a server reset since
- * it was granted: one the server would not give back.  One not taken back
- * yet is asked for here.
+ * that locked through fh, or fh's flock) was lost since it was granted
+ * (struct held_lock): one the server would not give back.  One not asked
+ * back yet is asked for here.
  */
 int
 pgfs_fh_locks_lost(struct pgfs_fh *fh)
@@ -1969,14 +1970,14 @@ pgfs_fh_locks_lost(struct pgfs_fh *fh)
 	/* no lock held here: no lock, no mutex (nheld changes under it) */
 	if (!__atomic_load_n(&oi->nheld, __ATOMIC_RELAXED))
 		return 0;
-	resets = pgfs_conn_resets();
+	resets = pgfs_conn_lock_resets();
 	lost = fh_locks_stale(fh, resets, &stale);
 	if (lost || !stale)
 		return lost;
 	/* not reclaimed yet: a failure to ask counts as lost, for now */
 	if (reclaim_inode(oi) != 0)
 		return 1;
-	lost = fh_locks_stale(fh, pgfs_conn_resets(), &stale);
+	lost = fh_locks_stale(fh, pgfs_conn_lock_resets(), &stale);
 	return lost || stale;
 }
 

@@ -1038,7 +1038,7 @@ lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh,
 	}
 	if (err == 0)
 		pgfs_fh_locks_held(fh, lr->owner, lr->flock, lr->type, lr->start, lr->end, (int32_t) lr->pid,
-						   pgfs_conn_resets());
+						   pgfs_conn_lock_resets());
 	if (owner)
 		pgfs_fh_lock_end(fh, err == 0 ? owner : 0);
 	if (changed)

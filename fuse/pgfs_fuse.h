@@ -162,6 +162,7 @@ ino_out(int64_t ino)
 	PGFS_STMT(SETXATTR, 1, "SELECT pgfs_ll_setxattr($1::int8, $2::bytea, $3::bytea, $4::int4)") \
 	PGFS_STMT(REMOVEXATTR, 1, "SELECT pgfs_ll_removexattr($1::int8, $2::bytea)") \
 	PGFS_STMT(CLIENT_BEGIN, 1, "SELECT pgfs_ll_client_begin($1::int8)") \
+	PGFS_STMT(LOCKS_TAKEN, 1, "SELECT pgfs_ll_locks_taken($1::int8)") \
 	PGFS_STMT(REOPEN, 2, "SELECT pgfs_ll_reopen($1::int8, $2::int8, $3::int4, $4::int8)") \
 	PGFS_STMT(OPEN_READ, 2, "SELECT size, data, generation FROM pgfs_ll_open_read($1::int8, $2::int8," \
 			  " $3::int4, $4::int4, $5::int8, $6::int4)") \
@@ -314,6 +315,7 @@ extern int	pgfs_conn_init(void);
 extern int	pgfs_conn_start(void);
 extern void pgfs_conn_fini(void);
 extern unsigned pgfs_conn_resets(void);
+extern unsigned pgfs_conn_lock_resets(void);
 extern PGresult *pgfs_exec(enum pgfs_stmt st, const struct pgfs_params *p, int *err);
 extern PGresult *pgfs_exec_on(PGconn *pg, enum pgfs_stmt st, const struct pgfs_params *p,
 							  int *err);

@@ -82,6 +82,7 @@ SELECT extversion FROM pg_extension WHERE extname = 'pgfs';
 SELECT count(*) AS kept FROM pgfs.lock_kept;
 SELECT pgfs_ll_setlk((pgfs_stat('/f')).ino, 5, 2, 2, false, 1, 1, 1) IS NOT NULL AS locked_in_grace;
 SELECT pgfs_ll_reclaimlk((pgfs_stat('/f')).ino, 5, 3, 3, false, 1, 2, 2) AS reclaimed;
+SELECT pgfs_ll_locks_taken(5) AS locks_taken;
 SELECT has_function_privilege('pgfs_writer', 'pgfs_ll_reclaimlk(bigint, bigint, bigint, integer, boolean, integer, bigint, bigint)', 'EXECUTE') AS writer_may_reclaim,
        has_function_privilege('pgfs_reader', 'pgfs_ll_reclaimlk(bigint, bigint, bigint, integer, boolean, integer, bigint, bigint)', 'EXECUTE') AS reader_may_reclaim;
 SELECT pgfs_ll_release_many(ARRAY[(pgfs_stat('/f')).ino], 5);

@@ -33,8 +33,8 @@
  * funcs_open.c), which also reclaims the locks a mount could not drop
  * itself (open file description locks, which the kernel never unlocks in a
  * FUSE filesystem).  The locks of a mount that died are ignored and
- * deleted when they stand in the way, with the mount's row of pgfs.client,
- * so that a mount that was only cut off learns it when it comes back: a
+ * deleted when they stand in the way, and a flag in the mount's row of
+ * pgfs.client tells a mount that was only cut off when it comes back: a
  * client is live while one of its sessions holds its advisory lock
  * (funcs_ll.c).  For pgfs.lock_grace
  * seconds after the server starts (or restarts after a crash, or is
@@ -96,10 +96,17 @@ static PgfsPlan insert_plan = {
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 	8, {INT8OID, INT8OID, INT8OID, BOOLOID, BOOLOID, INT8OID, INT8OID, INT4OID}
 };
-/* a dead client's locks, and its row, so that it learns of that (ClientLiveOrDropped) */
+/* a dead client's locks, and a flag that tells it so when it comes back (1.4) */
 static PgfsPlan drop_client_plan = {
-	"WITH gone AS (DELETE FROM pgfs.client WHERE client = $1)"
+	"WITH told AS (UPDATE pgfs.client SET locks_taken = true WHERE client = $1)"
 	" DELETE FROM pgfs.lock WHERE client = $1", 1, {INT8OID}
+};
+/* ... in a database still at 1.3, which has no such flag */
+static PgfsPlan drop_client_1_3_plan = {
+	"DELETE FROM pgfs.lock WHERE client = $1", 1, {INT8OID}
+};
+static PgfsPlan locks_taken_plan = {
+	"UPDATE pgfs.client SET locks_taken = false WHERE client = $1 AND locks_taken", 1, {INT8OID}
 };
 static PgfsPlan release_plan = {
 	"DELETE FROM pgfs.lock WHERE ino = $1 AND client = $2", 2, {INT8OID, INT8OID}
@@ -168,6 +175,13 @@ ClientGraceActive(void)
 	return !TimestampDifferenceExceeds(since, GetCurrentTimestamp(), pgfs_lock_grace * 1000);
 }
 
+/* Is the database at 1.4 or later: does pgfs.lock_kept exist?  (Inside an SPI block.) */
+static bool
+LockTables_1_4(void)
+{
+	return OidIsValid(get_relname_relid("lock_kept", get_namespace_oid("pgfs", false)));
+}
+
 /*
  * Were the locks lost less than pgfs.lock_grace ago: is this the time for
  * reclaims only?  When the grace period is over, the row that says no lock
@@ -178,9 +192,7 @@ ClientGraceActive(void)
 static bool
 LocksReclaimOnly(void)
 {
-	Oid			nsp = get_namespace_oid("pgfs", false);
-
-	if (!OidIsValid(get_relname_relid("lock_kept", nsp)) || PgfsExec(&kept_plan, NULL, NULL) > 0)
+	if (!LockTables_1_4() || PgfsExec(&kept_plan, NULL, NULL) > 0)
 		return false;
 	if (ClientGraceActive())
 		return true;
@@ -190,12 +202,12 @@ LocksReclaimOnly(void)
 
 /*
  * Is client (another mount) live: does one of its sessions hold its
- * advisory lock?  If not, its locks are dropped, and so is its row of
- * pgfs.client, under that lock, which this transaction keeps: a mount that
- * was only cut off from the server (a network failure) then finds itself
- * unknown when it reconnects (pgfs_ll_client_begin waits for the lock), and
- * reports its locks lost, as after a crash, instead of going on as if it
- * held what others may have taken since.
+ * advisory lock?  If not, its locks are dropped, and its row of
+ * pgfs.client says so, under that lock, which this transaction keeps: a
+ * mount that was only cut off from the server (a network failure) learns
+ * it when it reconnects (pgfs_ll_client_begin waits for the lock, and
+ * pgfs_ll_locks_taken answers), and reports those locks lost, instead of
+ * going on as if it held what others may have taken since.
  */
 static bool
 ClientLiveOrDropped(int64 client)
@@ -209,7 +221,7 @@ ClientLiveOrDropped(int64 client)
 	PgfsExec(&try_live_plan, v, NULL);
 	if (!DatumGetBool(PgfsGetDatum(0, 1, &isnull)))
 		return true;
-	PgfsExec(&drop_client_plan, c, NULL);
+	PgfsExec(LockTables_1_4() ? &drop_client_plan : &drop_client_1_3_plan, c, NULL);
 	return false;
 }
 
@@ -441,6 +453,28 @@ pgfs_ll_reclaimlk(PG_FUNCTION_ARGS)
 	PgfsSpiEnd();
 	PgfsDeferCommit();
 	PG_RETURN_BOOL(granted);
+}
+
+/*
+ * Were client's locks dropped since it last asked (ClientLiveOrDropped)?
+ * A mount asks at each session it begins, after pgfs_ll_client_begin, so
+ * that no other mount can drop them between the question and the answer.
+ */
+PG_FUNCTION_INFO_V1(pgfs_ll_locks_taken);
+Datum
+pgfs_ll_locks_taken(PG_FUNCTION_ARGS)
+{
+	Datum		c[1] = {PG_GETARG_DATUM(0)};
+	bool		taken;
+
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("a standby has no file locks to ask about")));
+	PgfsSpiBegin(false);
+	taken = PgfsExec(&locks_taken_plan, c, NULL) > 0;
+	PgfsSpiEnd();
+	PG_RETURN_BOOL(taken);
 }
 
 PG_FUNCTION_INFO_V1(pgfs_ll_getlk);

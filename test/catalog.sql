@@ -85,7 +85,8 @@ INSERT INTO api VALUES
     ('pgfs_ll_setlk',     '{bigint,bigint,bigint,integer,boolean,integer,bigint,bigint}', 'bigint', 'volatile', true, true),
     ('pgfs_ll_getlk',     '{bigint,bigint,bigint,boolean,integer,bigint,bigint}', 'record', 'volatile', true, true),
     -- lock reclaims after a crash (1.4)
-    ('pgfs_ll_reclaimlk', '{bigint,bigint,bigint,integer,boolean,integer,bigint,bigint}', 'boolean', 'volatile', true, true);
+    ('pgfs_ll_reclaimlk', '{bigint,bigint,bigint,integer,boolean,integer,bigint,bigint}', 'boolean', 'volatile', true, true),
+    ('pgfs_ll_locks_taken', '{bigint}',                      'boolean',      'volatile',  true,  true);
 
 -- five assertions per function, and the whole-API checks below
 SELECT plan((SELECT 5 * count(*)::integer + 10 FROM api));

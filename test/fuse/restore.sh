@@ -264,10 +264,18 @@ def crash():
             return
 
 
-def resets():
-    """How many times the daemon found that the server no longer knew the mount."""
+def logged(what):
+    """How many times the daemon logged what."""
     with open(os.environ['DAEMON_LOG'], errors='replace') as f:
-        return f.read().count('the server no longer knows this mount')
+        return f.read().count(what)
+
+
+def resets():
+    return logged('the server no longer knows this mount')
+
+
+def locks_taken():
+    return logged("another mount took this mount's file locks")
 
 
 def ask(cmd):
@@ -319,7 +327,7 @@ check(pwrite(held) == 'ok', '... and the first works again once it unlocked')
 # lock lost
 fcntl.lockf(held, fcntl.LOCK_EX, 10, 0)
 daemon = int(os.environ['DAEMON_PID'])
-seen = resets()
+seen, seen_resets = locks_taken(), resets()
 # (psql started first: a process made while the daemon is stopped would
 # hang closing the descriptors of files in the mount that it inherits)
 sess = subprocess.Popen(['psql', '-XAtq'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -340,11 +348,12 @@ finally:
     os.kill(daemon, signal.SIGCONT)
 check('took: true' in out, 'a lock of a mount cut off from the server goes to another client that wants it')
 # the daemon reconnects (its keeper replaces the connections that were
-# ended) and finds itself unknown
+# ended) and learns that its locks were taken
 for _ in range(150):
-    if resets() > seen:
+    if locks_taken() > seen:
         break
     time.sleep(0.1)
+check(resets() == seen_resets, '... which the mount does not take for a crash (its writes were not lost)')
 check(pwrite(held) == 'Input/output error', '... and when the mount is back, the process that held it gets EIO')
 fcntl.lockf(held, fcntl.LOCK_UN, 10, 0)
 check(pwrite(held) == 'ok', '... until it unlocks')
