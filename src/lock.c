@@ -373,9 +373,15 @@ LockInodeAndConflict(int64 ino, bool flock, int64 client, int64 owner, int32 typ
 		FirstConflict(ino, flock, client, owner, type == FL_EXCLUSIVE, lstart, lend, other);
 }
 
-PG_FUNCTION_INFO_V1(pgfs_ll_setlk);
-Datum
-pgfs_ll_setlk(PG_FUNCTION_ARGS)
+/*
+ * pgfs_ll_setlk and pgfs_ll_reclaimlk, whose arguments are the same: give
+ * the lock asked for (or unlock), if no lock of another owner is in the
+ * way and it is the time for what is asked: reclaims only while the locks
+ * lost are taken back (LocksReclaimOnly), new locks only after that;
+ * unlocks always.  Returns whether it was granted, and the inode in *node.
+ */
+static bool
+SetLock(FunctionCallInfo fcinfo, bool reclaim, PgfsInode *node)
 {
 	int64		ino = PG_GETARG_INT64(0);
 	int64		client = PG_GETARG_INT64(1);
@@ -385,11 +391,15 @@ pgfs_ll_setlk(PG_FUNCTION_ARGS)
 	int32		type = PG_GETARG_INT32(5);
 	int64		lstart = PG_GETARG_INT64(6);
 	int64		lend = PG_GETARG_INT64(7);
-	PgfsInode	node;
 	LockRow		other;
-	bool		granted = true;
+	bool		granted;
 
 	CheckArgs(ino, type, lstart, lend);
+	if (reclaim && type == FL_UNLOCK)
+		ereport(ERROR,
+				(errcode(PGFS_SQLSTATE_EINVAL),
+				 errmsg("invalid lock type %d to reclaim on inode %lld", type, (long long) ino),
+				 errdetail("Only a shared (0) or exclusive (1) lock can be reclaimed.")));
 	if (flock)
 	{
 		/* a flock is the whole file */
@@ -397,14 +407,22 @@ pgfs_ll_setlk(PG_FUNCTION_ARGS)
 		lend = PGFS_LOCK_EOF;
 	}
 	PgfsSpiBegin(false);
-	if (LockInodeAndConflict(ino, flock, client, owner, type, lstart, lend, &node, &other) ||
-		(type != FL_UNLOCK && LocksReclaimOnly()))
-		granted = false;
-	else
+	granted = !LockInodeAndConflict(ino, flock, client, owner, type, lstart, lend, node, &other) &&
+		(type == FL_UNLOCK || LocksReclaimOnly() == reclaim);
+	if (granted)
 		ApplyLock(ino, flock, client, owner, pid, type, lstart, lend);
 	PgfsSpiEnd();
 	PgfsDeferCommit();
-	if (!granted)
+	return granted;
+}
+
+PG_FUNCTION_INFO_V1(pgfs_ll_setlk);
+Datum
+pgfs_ll_setlk(PG_FUNCTION_ARGS)
+{
+	PgfsInode	node;
+
+	if (!SetLock(fcinfo, false, &node))
 		PG_RETURN_NULL();
 	/* a client that caches the file's pages keeps them if this is what it saw */
 	PG_RETURN_INT64(node.generation);
@@ -420,39 +438,9 @@ PG_FUNCTION_INFO_V1(pgfs_ll_reclaimlk);
 Datum
 pgfs_ll_reclaimlk(PG_FUNCTION_ARGS)
 {
-	int64		ino = PG_GETARG_INT64(0);
-	int64		client = PG_GETARG_INT64(1);
-	int64		owner = PG_GETARG_INT64(2);
-	int32		pid = PG_GETARG_INT32(3);
-	bool		flock = PG_GETARG_BOOL(4);
-	int32		type = PG_GETARG_INT32(5);
-	int64		lstart = PG_GETARG_INT64(6);
-	int64		lend = PG_GETARG_INT64(7);
 	PgfsInode	node;
-	LockRow		other;
-	bool		granted = false;
 
-	CheckArgs(ino, type, lstart, lend);
-	if (type == FL_UNLOCK)
-		ereport(ERROR,
-				(errcode(PGFS_SQLSTATE_EINVAL),
-				 errmsg("invalid lock type %d to reclaim on inode %lld", type, (long long) ino),
-				 errdetail("Only a shared (0) or exclusive (1) lock can be reclaimed.")));
-	if (flock)
-	{
-		lstart = 0;
-		lend = PGFS_LOCK_EOF;
-	}
-	PgfsSpiBegin(false);
-	if (!LockInodeAndConflict(ino, flock, client, owner, type, lstart, lend, &node, &other) &&
-		LocksReclaimOnly())
-	{
-		ApplyLock(ino, flock, client, owner, pid, type, lstart, lend);
-		granted = true;
-	}
-	PgfsSpiEnd();
-	PgfsDeferCommit();
-	PG_RETURN_BOOL(granted);
+	PG_RETURN_BOOL(SetLock(fcinfo, true, &node));
 }
 
 /*
