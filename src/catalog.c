@@ -13,7 +13,9 @@
  * indexes, as inv_api.c does for large objects: a path of four components
  * costs five index probes instead of four executor runs (four of dirent's
  * key, which carries ino and is read index-only, and the last component's
- * inode row; path.c says why the others' inode rows are not read).  Read-only calls
+ * inode row; path.c says why the others' inode rows are not read), and
+ * most of those probes find their row where a lookup hint says, without
+ * descending the index (below).  Read-only calls
  * (stat, read, the mount's lookup and getattr) probe under the query's
  * snapshot; calls that change the tree under the snapshot a new SPI
  * statement would take (PgfsLookupBegin), which they rely on after locking.
@@ -34,6 +36,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -43,7 +46,9 @@
 #include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "commands/sequence.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
@@ -53,6 +58,7 @@
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -349,6 +355,163 @@ CatalogPkeyOf(PgfsRel which)
 }
 
 /*
+ * Where rows were found, from one transaction to the next.
+ *
+ * A path walk probes dirent's key once per component and the inode's key
+ * once; each probe descends a B-tree from its root.  Measured (perf of
+ * pgfs_stat of four-component paths in a loop): the walk was 83% of the
+ * call, dirent's probes 63%.  So each backend remembers where the last
+ * probe of a key found its row: the heap TID the index gave (the root of
+ * the row's HOT chain) and the shared buffer that held its page.  The next
+ * probe of that key pins that buffer if it still holds that page
+ * (ReadRecentBuffer: no buffer mapping lookup, and no read of a block that
+ * a VACUUM may have truncated away since), and searches the HOT chain at
+ * that TID under the probe's snapshot, as an index fetch does.
+ *
+ * The row found there counts only if it has the key asked for.  A snapshot
+ * sees at most one row with a given primary key, so that is the row the
+ * index would have led to, and nothing needs invalidating: a rename, a
+ * removal, an update that left the chain, a pruned chain, a reused line
+ * pointer or an evicted page only make the hint miss, and the probe goes
+ * through the index and refreshes it.  SERIALIZABLE transactions always go
+ * through the index, whose page locks catch the phantoms SSI must see.
+ *
+ * A hint is a slot of a fixed table per relation, by hash of the key, so
+ * the memory is bounded (LOOKUP_HINTS slots of 24 bytes each).  A dirent
+ * probe that was answered from the index alone (its page all-visible) did
+ * not read the heap page; the hint then keeps the TID only, and the heap
+ * page is read to learn its buffer when the same key is probed again, so
+ * that a walk over many names once each (the cold lookups among 1M files)
+ * reads no page the index-only probe would not have.
+ */
+#define LOOKUP_HINTS 8192
+
+typedef struct LookupHint
+{
+	int64		key;			/* dirent: parent; inode: ino; 0: empty */
+	uint32		check;			/* dirent: the name's hash, high half */
+	Buffer		buffer;			/* InvalidBuffer: not known yet */
+	ItemPointerData tid;
+} LookupHint;
+
+static LookupHint *lookup_hints[2];	/* dirent, inode */
+
+static LookupHint *
+LookupHintSlot(int table, int64 key, uint64 h)
+{
+	if (lookup_hints[table] == NULL)
+		lookup_hints[table] = MemoryContextAllocZero(TopMemoryContext,
+													 sizeof(LookupHint) * LOOKUP_HINTS);
+	return &lookup_hints[table][h % LOOKUP_HINTS];
+}
+
+static uint64
+DirentHash(int64 parent, PgfsName name)
+{
+	return hash_bytes_extended((const unsigned char *) name.data, name.len, (uint64) parent);
+}
+
+static bool
+LookupHintsUsable(Snapshot snap)
+{
+	return IsMVCCSnapshot(snap) && !IsolationIsSerializable();
+}
+
+static void
+LookupHintSet(LookupHint *hint, int64 key, uint32 check, ItemPointer tid, Buffer buffer)
+{
+	hint->key = key;
+	hint->check = check;
+	hint->tid = *tid;
+	hint->buffer = buffer;
+}
+
+static void
+LookupHintDone(Buffer buffer)
+{
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	ReleaseBuffer(buffer);
+}
+
+/*
+ * Pin and share-lock the page of hint's row if a shared buffer still holds
+ * it, and search the HOT chain at the hint's TID under snap.  On true, the
+ * caller reads *tuple and then calls LookupHintDone(*buffer).
+ */
+static bool
+LookupHintFetch(Relation rel, LookupHint *hint, Snapshot snap, HeapTuple tuple, Buffer *buffer)
+{
+	ItemPointerData tid = hint->tid;
+
+	if (!BufferIsValid(hint->buffer))
+		return false;
+#if PG_VERSION_NUM >= 160000
+	if (!ReadRecentBuffer(rel->rd_locator, MAIN_FORKNUM,
+						  ItemPointerGetBlockNumber(&tid), hint->buffer))
+		return false;
+#else
+	if (!ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM,
+						  ItemPointerGetBlockNumber(&tid), hint->buffer))
+		return false;
+#endif
+	*buffer = hint->buffer;
+	LockBuffer(*buffer, BUFFER_LOCK_SHARE);
+	if (heap_hot_search_buffer(&tid, rel, *buffer, snap, tuple, NULL, true))
+		return true;
+	LookupHintDone(*buffer);
+	return false;
+}
+
+/* the inode number of name in parent, as dirent's hint has it, or 0 */
+static int64
+DirentHinted(Relation heap, LookupHint *hint, int64 parent, PgfsName name,
+			 uint32 check, Snapshot snap)
+{
+	HeapTupleData tuple;
+	Buffer		buffer;
+	TupleDesc	desc = RelationGetDescr(heap);
+	int64		ino = 0;
+	bool		isnull;
+
+	if (hint->key != parent || hint->check != check ||
+		!LookupHintFetch(heap, hint, snap, &tuple, &buffer))
+		return 0;
+	if (DatumGetInt64(heap_getattr(&tuple, 1, desc, &isnull)) == parent)
+	{
+		struct varlena *v = (struct varlena *)
+			DatumGetPointer(heap_getattr(&tuple, 2, desc, &isnull));
+
+		if ((!VARATT_IS_EXTENDED(v) || VARATT_IS_SHORT(v)) &&
+			VARSIZE_ANY_EXHDR(v) == name.len &&
+			memcmp(VARDATA_ANY(v), name.data, name.len) == 0)
+			ino = DatumGetInt64(heap_getattr(&tuple, 3, desc, &isnull));
+	}
+	LookupHintDone(buffer);
+	return ino;
+}
+
+/* the inode row of ino into slot, as inode's hint has it */
+static bool
+InodeHinted(Relation rel, int64 ino, Snapshot snap, TupleTableSlot *slot)
+{
+	LookupHint *hint = LookupHintSlot(1, ino, (uint64) ino);
+	HeapTupleData tuple;
+	Buffer		buffer;
+	bool		found = false;
+	bool		isnull;
+
+	if (hint->key != ino || !LookupHintFetch(rel, hint, snap, &tuple, &buffer))
+		return false;
+	if (DatumGetInt64(heap_getattr(&tuple, 1, RelationGetDescr(rel), &isnull)) == ino)
+	{
+		ExecStoreBufferHeapTuple(&tuple, slot, buffer);	/* pins it again */
+		found = true;
+	}
+	LookupHintDone(buffer);
+	return found;
+}
+
+/*
  * The row of which (inode or chunk; rel, opened) whose primary key is key,
  * under snap, into slot: where a hint says, or through the primary key.
  */
@@ -359,12 +522,20 @@ CatalogProbeRow(PgfsRel which, Relation rel, int64 key, Snapshot snap, TupleTabl
 	IndexScanDesc scan;
 	bool		found;
 
+	bool		hints = (which == PGFS_REL_INODE && TTS_IS_BUFFERTUPLE(slot) &&
+						 LookupHintsUsable(snap));
+
 	if (CatalogFetchHinted(which, rel, key, snap, slot))
+		return true;
+	if (hints && InodeHinted(rel, key, snap, slot))
 		return true;
 	ScanKeyInit(&sk, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
 	scan = index_beginscan(rel, CatalogOpen(CatalogPkeyOf(which)), snap, 1, 0);
 	index_rescan(scan, &sk, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found && hints)
+		LookupHintSet(LookupHintSlot(1, key, (uint64) key), key, 0, &scan->xs_heaptid,
+					  ((BufferHeapTupleTableSlot *) slot)->buffer);
 	index_endscan(scan);
 	return found;
 }
@@ -430,15 +601,28 @@ static int64
 DirectLookupIno(int64 parent, PgfsName name)
 {
 	Relation	heap = CatalogOpen(PGFS_REL_DIRENT);
-	Relation	index = CatalogOpen(PGFS_REL_DIRENT_PKEY);
 	Snapshot	snap = GetActiveSnapshot();
-	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	uint64		h = DirentHash(parent, name);
+	uint32		check = (uint32) (h >> 32);
+	LookupHint *hint = LookupHintSlot(0, parent, h);
+	Relation	index;
+	TupleTableSlot *slot;
 	IndexScanDesc scan;
 	ScanKeyData key[2];
 	ItemPointer tid;
-	bool		covering = IndexRelationGetNumberOfAttributes(index) >= 3;
+	ItemPointerData found_tid;
+	bool		covering;
 	int64		ino = 0;
 
+	if (LookupHintsUsable(snap))
+	{
+		ino = DirentHinted(heap, hint, parent, name, check, snap);
+		if (ino != 0)
+			return ino;
+	}
+	index = CatalogOpen(PGFS_REL_DIRENT_PKEY);
+	slot = table_slot_create(heap, NULL);
+	covering = IndexRelationGetNumberOfAttributes(index) >= 3;
 	CatalogDirentKey(key, parent, name);
 	scan = index_beginscan(heap, index, snap, 2, 0);
 	scan->xs_want_itup = covering;
@@ -447,6 +631,7 @@ DirectLookupIno(int64 parent, PgfsName name)
 	{
 		bool		isnull;
 
+		found_tid = *tid;
 		if (!covering || !VM_ALL_VISIBLE(heap, ItemPointerGetBlockNumber(tid), &dirent_vmbuffer))
 		{
 			/* an older or newer version of an entry: try the next one */
@@ -462,6 +647,25 @@ DirectLookupIno(int64 parent, PgfsName name)
 			PredicateLockPage(heap, ItemPointerGetBlockNumber(tid), snap);
 		ino = DatumGetInt64(index_getattr(scan->xs_itup, 3, scan->xs_itupdesc, &isnull));
 		break;
+	}
+	if (ino != 0)
+	{
+		Buffer		buffer = InvalidBuffer;
+
+		if (!TTS_EMPTY(slot) && TTS_IS_BUFFERTUPLE(slot))
+			buffer = ((BufferHeapTupleTableSlot *) slot)->buffer;
+		else if (hint->key == parent && hint->check == check &&
+				 ItemPointerEquals(&hint->tid, &found_tid))
+		{
+			/*
+			 * Asked again and answered from the index alone: read the page
+			 * to learn its buffer.  It exists, since the index points into
+			 * it and the lock held keeps VACUUM from truncating it.
+			 */
+			buffer = ReadBuffer(heap, ItemPointerGetBlockNumber(&found_tid));
+			ReleaseBuffer(buffer);
+		}
+		LookupHintSet(hint, parent, check, &found_tid, buffer);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);

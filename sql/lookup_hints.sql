@@ -1,0 +1,60 @@
+--
+-- Lookup hints (src/catalog.c): a backend goes first to where it last found
+-- a directory entry or an inode row, and uses the primary key only when the
+-- row it finds there is not the one its snapshot sees.  The isolation spec
+-- lookup-hints changes the tree between the lookups of another session;
+-- this checks that the hints are taken, and when they are not.
+--
+SELECT pgfs_mkdir('/hints/a/b', NULL, true) > 0 AS made;
+SELECT pgfs_write('/hints/a/b/f', '\x0102'::bytea);
+SELECT pgfs_write('/hints/a/b/g', '\x03'::bytea);
+
+-- an entry read from the index alone is learned in two lookups
+SELECT size FROM pgfs_stat('/hints/a/b/f');
+SELECT size FROM pgfs_stat('/hints/a/b/f');
+
+-- then no probe of a primary key: four entries and an inode row (the
+-- counts of this backend's scans since it last reported them)
+BEGIN;
+SELECT sum(idx_scan) FILTER (WHERE relname = 'dirent') AS d0,
+       sum(idx_scan) FILTER (WHERE relname = 'inode') AS i0
+  FROM pg_stat_xact_user_tables WHERE schemaname = 'pgfs' \gset
+SELECT size FROM pgfs_stat('/hints/a/b/f');
+SELECT sum(idx_scan) FILTER (WHERE relname = 'dirent') - :d0 AS dirent_probes,
+       sum(idx_scan) FILTER (WHERE relname = 'inode') - :i0 AS inode_probes
+  FROM pg_stat_xact_user_tables WHERE schemaname = 'pgfs';
+COMMIT;
+
+-- a name renamed over: the row at the entry's hint is no longer the one
+-- seen, and the key is probed (g's inode row the rename itself found)
+SELECT pgfs_rename('/hints/a/b/g', '/hints/a/b/f');
+BEGIN;
+SELECT sum(idx_scan) FILTER (WHERE relname = 'dirent') AS d0,
+       sum(idx_scan) FILTER (WHERE relname = 'inode') AS i0
+  FROM pg_stat_xact_user_tables WHERE schemaname = 'pgfs' \gset
+SELECT size FROM pgfs_stat('/hints/a/b/f');
+SELECT sum(idx_scan) FILTER (WHERE relname = 'dirent') - :d0 AS dirent_probes,
+       sum(idx_scan) FILTER (WHERE relname = 'inode') - :i0 AS inode_probes
+  FROM pg_stat_xact_user_tables WHERE schemaname = 'pgfs';
+COMMIT;
+
+-- a directory renamed away: its old name is not found
+SELECT pgfs_rename('/hints/a', '/hints/c');
+SELECT pgfs_exists('/hints/a/b/f') AS a, pgfs_exists('/hints/c/b/f') AS c;
+SELECT size FROM pgfs_stat('/hints/a/b/f');
+
+-- SERIALIZABLE: always through the keys, whose page locks SSI needs
+SELECT size FROM pgfs_stat('/hints/c/b/f');
+SELECT size FROM pgfs_stat('/hints/c/b/f');
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT sum(idx_scan) FILTER (WHERE relname = 'dirent') AS d0,
+       sum(idx_scan) FILTER (WHERE relname = 'inode') AS i0
+  FROM pg_stat_xact_user_tables WHERE schemaname = 'pgfs' \gset
+SELECT size FROM pgfs_stat('/hints/c/b/f');
+SELECT sum(idx_scan) FILTER (WHERE relname = 'dirent') - :d0 AS dirent_probes,
+       sum(idx_scan) FILTER (WHERE relname = 'inode') - :i0 AS inode_probes
+  FROM pg_stat_xact_user_tables WHERE schemaname = 'pgfs';
+COMMIT;
+
+SELECT pgfs_remove('/hints', true);
+SELECT * FROM pgfs_fsck();
