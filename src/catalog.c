@@ -377,14 +377,15 @@ CatalogPkeyOf(PgfsRel which)
  * through the index, whose page locks catch the phantoms SSI must see.
  *
  * A hint is a slot of a fixed table per relation, by hash of the key, so
- * the memory is bounded (LOOKUP_HINTS slots of 24 bytes each).  A dirent
+ * the memory is bounded (LOOKUP_HINT_SETS sets of two 24-byte hints,
+ * the one used less recently replaced).  A dirent
  * probe that was answered from the index alone (its page all-visible) did
  * not read the heap page; the hint then keeps the TID only, and the heap
  * page is read to learn its buffer when the same key is probed again, so
  * that a walk over many names once each (the cold lookups among 1M files)
  * reads no page the index-only probe would not have.
  */
-#define LOOKUP_HINTS 8192
+#define LOOKUP_HINT_SETS 4096	/* of two hints each */
 
 typedef struct LookupHint
 {
@@ -392,17 +393,50 @@ typedef struct LookupHint
 	uint32		check;			/* dirent: the name's hash, high half */
 	Buffer		buffer;			/* InvalidBuffer: not known yet */
 	ItemPointerData tid;
+	bool		recent;			/* used after the other hint of its set */
 } LookupHint;
 
 static LookupHint *lookup_hints[2];	/* dirent, inode */
 
+/* the two hints a key may have its hint in */
 static LookupHint *
-LookupHintSlot(int table, int64 key, uint64 h)
+LookupHintSetOf(int table, uint64 h)
 {
 	if (lookup_hints[table] == NULL)
 		lookup_hints[table] = MemoryContextAllocZero(TopMemoryContext,
-													 sizeof(LookupHint) * LOOKUP_HINTS);
-	return &lookup_hints[table][h % LOOKUP_HINTS];
+													 sizeof(LookupHint) * 2 * LOOKUP_HINT_SETS);
+	return &lookup_hints[table][(h % LOOKUP_HINT_SETS) * 2];
+}
+
+static LookupHint *
+LookupHintFind(LookupHint *set, int64 key, uint32 check)
+{
+	for (int w = 0; w < 2; w++)
+		if (set[w].key == key && set[w].check == check)
+			return &set[w];
+	return NULL;
+}
+
+static void
+LookupHintTouch(LookupHint *set, LookupHint *hint)
+{
+	set[0].recent = set[1].recent = false;
+	hint->recent = true;
+}
+
+/* remember tid (and its buffer, if known) for key, in place of the hint used less recently */
+static void
+LookupHintSet(LookupHint *set, int64 key, uint32 check, ItemPointer tid, Buffer buffer)
+{
+	LookupHint *hint = LookupHintFind(set, key, check);
+
+	if (hint == NULL)
+		hint = (set[0].key == 0 || (set[1].key != 0 && !set[0].recent)) ? &set[0] : &set[1];
+	hint->key = key;
+	hint->check = check;
+	hint->tid = *tid;
+	hint->buffer = buffer;
+	LookupHintTouch(set, hint);
 }
 
 static uint64
@@ -415,15 +449,6 @@ static bool
 LookupHintsUsable(Snapshot snap)
 {
 	return IsMVCCSnapshot(snap) && !IsolationIsSerializable();
-}
-
-static void
-LookupHintSet(LookupHint *hint, int64 key, uint32 check, ItemPointer tid, Buffer buffer)
-{
-	hint->key = key;
-	hint->check = check;
-	hint->tid = *tid;
-	hint->buffer = buffer;
 }
 
 static void
@@ -464,17 +489,17 @@ LookupHintFetch(Relation rel, LookupHint *hint, Snapshot snap, HeapTuple tuple, 
 
 /* the inode number of name in parent, as dirent's hint has it, or 0 */
 static int64
-DirentHinted(Relation heap, LookupHint *hint, int64 parent, PgfsName name,
+DirentHinted(Relation heap, LookupHint *set, int64 parent, PgfsName name,
 			 uint32 check, Snapshot snap)
 {
+	LookupHint *hint = LookupHintFind(set, parent, check);
 	HeapTupleData tuple;
 	Buffer		buffer;
 	TupleDesc	desc = RelationGetDescr(heap);
 	int64		ino = 0;
 	bool		isnull;
 
-	if (hint->key != parent || hint->check != check ||
-		!LookupHintFetch(heap, hint, snap, &tuple, &buffer))
+	if (hint == NULL || !LookupHintFetch(heap, hint, snap, &tuple, &buffer))
 		return 0;
 	if (DatumGetInt64(heap_getattr(&tuple, 1, desc, &isnull)) == parent)
 	{
@@ -487,6 +512,8 @@ DirentHinted(Relation heap, LookupHint *hint, int64 parent, PgfsName name,
 			ino = DatumGetInt64(heap_getattr(&tuple, 3, desc, &isnull));
 	}
 	LookupHintDone(buffer);
+	if (ino != 0)
+		LookupHintTouch(set, hint);
 	return ino;
 }
 
@@ -494,17 +521,19 @@ DirentHinted(Relation heap, LookupHint *hint, int64 parent, PgfsName name,
 static bool
 InodeHinted(Relation rel, int64 ino, Snapshot snap, TupleTableSlot *slot)
 {
-	LookupHint *hint = LookupHintSlot(1, ino, (uint64) ino);
+	LookupHint *set = LookupHintSetOf(1, (uint64) ino);
+	LookupHint *hint = LookupHintFind(set, ino, 0);
 	HeapTupleData tuple;
 	Buffer		buffer;
 	bool		found = false;
 	bool		isnull;
 
-	if (hint->key != ino || !LookupHintFetch(rel, hint, snap, &tuple, &buffer))
+	if (hint == NULL || !LookupHintFetch(rel, hint, snap, &tuple, &buffer))
 		return false;
 	if (DatumGetInt64(heap_getattr(&tuple, 1, RelationGetDescr(rel), &isnull)) == ino)
 	{
 		ExecStoreBufferHeapTuple(&tuple, slot, buffer);	/* pins it again */
+		LookupHintTouch(set, hint);
 		found = true;
 	}
 	LookupHintDone(buffer);
@@ -534,7 +563,7 @@ CatalogProbeRow(PgfsRel which, Relation rel, int64 key, Snapshot snap, TupleTabl
 	index_rescan(scan, &sk, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	if (found && hints)
-		LookupHintSet(LookupHintSlot(1, key, (uint64) key), key, 0, &scan->xs_heaptid,
+		LookupHintSet(LookupHintSetOf(1, (uint64) key), key, 0, &scan->xs_heaptid,
 					  ((BufferHeapTupleTableSlot *) slot)->buffer);
 	index_endscan(scan);
 	return found;
@@ -604,7 +633,8 @@ DirectLookupIno(int64 parent, PgfsName name)
 	Snapshot	snap = GetActiveSnapshot();
 	uint64		h = DirentHash(parent, name);
 	uint32		check = (uint32) (h >> 32);
-	LookupHint *hint = LookupHintSlot(0, parent, h);
+	LookupHint *set = LookupHintSetOf(0, h);
+	LookupHint *hint;
 	Relation	index;
 	TupleTableSlot *slot;
 	IndexScanDesc scan;
@@ -616,7 +646,7 @@ DirectLookupIno(int64 parent, PgfsName name)
 
 	if (LookupHintsUsable(snap))
 	{
-		ino = DirentHinted(heap, hint, parent, name, check, snap);
+		ino = DirentHinted(heap, set, parent, name, check, snap);
 		if (ino != 0)
 			return ino;
 	}
@@ -654,7 +684,7 @@ DirectLookupIno(int64 parent, PgfsName name)
 
 		if (!TTS_EMPTY(slot) && TTS_IS_BUFFERTUPLE(slot))
 			buffer = ((BufferHeapTupleTableSlot *) slot)->buffer;
-		else if (hint->key == parent && hint->check == check &&
+		else if ((hint = LookupHintFind(set, parent, check)) != NULL &&
 				 ItemPointerEquals(&hint->tid, &found_tid))
 		{
 			/*
@@ -665,7 +695,7 @@ DirectLookupIno(int64 parent, PgfsName name)
 			buffer = ReadBuffer(heap, ItemPointerGetBlockNumber(&found_tid));
 			ReleaseBuffer(buffer);
 		}
-		LookupHintSet(hint, parent, check, &found_tid, buffer);
+		LookupHintSet(set, parent, check, &found_tid, buffer);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
