@@ -126,6 +126,13 @@ static int	begun;
  * lost.  Under begin_lock, like resets.
  */
 static unsigned locks_taken;
+
+/*
+ * pgfs_conn_lock_resets() after the last such event: a lock granted before
+ * (counted lower) is gone for good, even if a crash of the server followed
+ * and its grace period would give it back.  0: none.
+ */
+static unsigned taken_before;
 static pthread_mutex_t begin_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* connecting failed and has not succeeded since: don't repeat the message */
@@ -394,16 +401,9 @@ connect_one(void)
 		PQclear(PQexec(pg, "SET lock_timeout = '10s'"));
 		pthread_mutex_lock(&begin_lock);
 		r = exec_stmt(pg, SQL_CLIENT_BEGIN, &p);
-		if (res_ok(r) && begun && !res_bool(r, 0, 0))
-		{
-			__atomic_add_fetch(&resets, 1, __ATOMIC_SEQ_CST);
-			pgfs_log(FUSE_LOG_WARNING, "the server no longer knows this mount: it restarted "
-					 "after a crash or was restored (or another mount reclaimed our open files); "
-					 "writes not yet fsynced may be lost, and files with such writes report EIO, "
-					 "as do the open files of processes whose file locks were lost");
-		}
 		if (res_ok(r))
 		{
+			int			reset = begun && !res_bool(r, 0, 0);
 			PGresult   *t;
 
 			begun = 1;
@@ -411,10 +411,26 @@ connect_one(void)
 			t = exec_stmt(pg, SQL_LOCKS_TAKEN, &p);
 			if (res_ok(t) && res_bool(t, 0, 0))
 			{
+				/*
+				 * Every lock held here is lost for good (not to be asked
+				 * back: after a crash, the server would give it back in
+				 * its grace period), which the reclaims learn from
+				 * taken_before: set before the count changes.
+				 */
+				__atomic_store_n(&taken_before, pgfs_conn_lock_resets() + 1, __ATOMIC_SEQ_CST);
 				__atomic_add_fetch(&locks_taken, 1, __ATOMIC_SEQ_CST);
 				pgfs_log(FUSE_LOG_WARNING, "another mount took this mount's file locks while none of "
 						 "its sessions was connected: the processes that held them get EIO through "
 						 "the files they locked until they unlock");
+			}
+			/* a reset counted even if this session fails: the next one finds the mount known */
+			if (reset)
+			{
+				__atomic_add_fetch(&resets, 1, __ATOMIC_SEQ_CST);
+				pgfs_log(FUSE_LOG_WARNING, "the server no longer knows this mount: it restarted "
+						 "after a crash or was restored (or another mount reclaimed our open files); "
+						 "writes not yet fsynced may be lost, and files with such writes report EIO, "
+						 "as do the open files of processes whose file locks were lost");
 			}
 			if (!res_ok(t))
 			{
@@ -485,6 +501,18 @@ pgfs_conn_lock_resets(void)
 {
 	return __atomic_load_n(&resets, __ATOMIC_SEQ_CST) +
 		__atomic_load_n(&locks_taken, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Is a lock granted when pgfs_conn_lock_resets() was resets among those
+ * that another mount took (locks_taken)?  Read the count first, then this.
+ */
+int
+pgfs_conn_lock_taken(unsigned resets)
+{
+	unsigned	before = __atomic_load_n(&taken_before, __ATOMIC_SEQ_CST);
+
+	return before != 0 && (int) (resets - before) < 0;
 }
 
 /* s's connection is gone; s is checked out. */

@@ -217,15 +217,20 @@ struct pgfs_fh
  */
 struct held_lock
 {
-	uint64_t	owner;
-	int			flock;
-	int			type;			/* F_RDLCK or F_WRLCK */
-	int64_t		start;
-	int64_t		end;
-	int32_t		pid;
+	struct pgfs_lock lk;		/* F_RDLCK or F_WRLCK */
 	unsigned	resets;
 	int			refused;		/* its reclaim was refused: lost for good */
 };
+
+/*
+ * Is h lost for good: its reclaim refused, or taken by another mount while
+ * this one was cut off (conn.c; then it is not asked back)?
+ */
+static int
+held_gone(const struct held_lock *h)
+{
+	return h->refused || pgfs_conn_lock_taken(h->resets);
+}
 
 /* an owner that took a record lock through a handle, and oi->lock_seq then */
 struct lock_use
@@ -1739,17 +1744,20 @@ pgfs_fh_lock_end(struct pgfs_fh *fh, uint64_t granted_to)
 }
 
 /*
- * A lock call through fh was granted: owner now holds [start, end] of the
- * file with a lock of type (F_RDLCK, F_WRLCK) of process pid, or none of it
- * (F_UNLCK), as a flock or a record lock.  resets: pgfs_conn_lock_resets()
+ * A lock call through fh was granted: lk's owner now holds [start, end] of
+ * the file with a lock of lk's type (F_RDLCK, F_WRLCK) of process pid, or
+ * none of it (F_UNLCK), as a flock or a record lock.  resets: pgfs_conn_lock_resets()
  * at the answer.  Same-owner locks the range overlaps are cut as the server
  * cuts them (lock.c), but not joined: reclaimed piece by piece, they join
  * there again.
  */
 void
-pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int type,
-				   int64_t start, int64_t end, int32_t pid, unsigned resets)
+pgfs_fh_locks_held(struct pgfs_fh *fh, const struct pgfs_lock *lk, unsigned resets)
 {
+	uint64_t	owner = lk->owner;
+	int			flock = lk->flock;
+	int64_t		start = lk->start;
+	int64_t		end = lk->end;
 	struct open_inode *oi = fh->oi;
 	struct held_lock *held;
 	int			n = 0;
@@ -1767,42 +1775,28 @@ pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int type,
 	{
 		struct held_lock h = oi->held[i];
 
-		if (h.owner != owner || h.flock != flock || h.end < start || h.start > end)
+		if (h.lk.owner != owner || h.lk.flock != flock || h.lk.end < start || h.lk.start > end)
 		{
 			held[n++] = h;
 			continue;
 		}
-		if (h.start < start)
+		if (h.lk.start < start)
 		{
 			held[n] = h;
-			held[n++].end = start - 1;
+			held[n++].lk.end = start - 1;
 		}
-		if (h.end > end)
+		if (h.lk.end > end)
 		{
 			held[n] = h;
-			held[n++].start = end + 1;
+			held[n++].lk.start = end + 1;
 		}
 	}
-	if (type != F_UNLCK)
-		held[n++] = (struct held_lock) {owner, flock, type, start, end, pid, resets, 0};
+	if (lk->type != F_UNLCK)
+		held[n++] = (struct held_lock) {*lk, resets, 0};
 	free(oi->held);
 	oi->held = held;
 	__atomic_store_n(&oi->nheld, n, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&oi->lock);
-}
-
-/* owner's lock of this kind on [start, end] as the server has it: the setlk parameters */
-static void
-held_params(struct pgfs_params *p, const struct open_inode *oi, const struct held_lock *h, int type)
-{
-	par_i64(p, oi->ino);
-	par_i64(p, pgfs.client);
-	par_i64(p, (int64_t) h->owner);
-	par_i32(p, h->pid);
-	par_bool(p, h->flock);
-	par_i32(p, type);
-	par_i64(p, h->start);
-	par_i64(p, h->end);
 }
 
 /*
@@ -1822,7 +1816,7 @@ reclaim_one(struct open_inode *oi, const struct held_lock *h, int *again)
 				overlap = 0;
 	unsigned	now;
 
-	held_params(&p, oi, h, h->type);
+	pgfs_lock_params(&p, oi->ino, &h->lk, h->lk.type);
 	if ((r = pgfs_exec(SQL_RECLAIMLK, &p, &err)))
 	{
 		err = 0;
@@ -1835,8 +1829,8 @@ reclaim_one(struct open_inode *oi, const struct held_lock *h, int *again)
 	pgfs_log(granted ? FUSE_LOG_INFO : FUSE_LOG_WARNING,
 			 "inode %lld: %s %s lock of process %d on bytes %lld to %lld after the server lost it%s%s",
 			 (long long) oi->ino, granted ? "took back the" : "could not take back the",
-			 h->flock ? "flock" : h->type == F_WRLCK ? "exclusive" : "shared", (int) h->pid,
-			 (long long) h->start, (long long) h->end,
+			 h->lk.flock ? "flock" : h->lk.type == F_WRLCK ? "exclusive" : "shared", (int) h->lk.pid,
+			 (long long) h->lk.start, (long long) h->lk.end,
 			 granted ? "" : ": I/O through it fails with EIO until it is unlocked",
 			 err ? " (the server answered with an error)" : "");
 	pthread_mutex_lock(&oi->lock);
@@ -1844,10 +1838,11 @@ reclaim_one(struct open_inode *oi, const struct held_lock *h, int *again)
 	{
 		struct held_lock *g = &oi->held[j];
 
-		if (g->owner != h->owner || g->flock != h->flock || g->end < h->start || g->start > h->end)
+		if (g->lk.owner != h->lk.owner || g->lk.flock != h->lk.flock ||
+			g->lk.end < h->lk.start || g->lk.start > h->lk.end)
 			continue;
-		if (g->type == h->type && g->start == h->start && g->end == h->end &&
-			g->resets == h->resets && !kept)
+		if (g->lk.type == h->lk.type && g->lk.start == h->lk.start && g->lk.end == h->lk.end &&
+			g->resets == h->resets && !held_gone(g) && !kept)
 		{
 			kept = 1;
 			if (granted)
@@ -1866,7 +1861,7 @@ reclaim_one(struct open_inode *oi, const struct held_lock *h, int *again)
 	{
 		struct pgfs_params u = {0};
 
-		held_params(&u, oi, h, F_UNLCK);
+		pgfs_lock_params(&u, oi->ino, &h->lk, F_UNLCK);
 		if ((r = pgfs_exec(SQL_SETLK, &u, &err)))
 			PQclear(r);
 		else
@@ -1909,7 +1904,7 @@ reclaim_inode(struct open_inode *oi)
 		pthread_mutex_lock(&oi->lock);
 		want = malloc(sizeof(*want) * (oi->nheld + 1));
 		for (int i = 0; want && oi->fhs && i < oi->nheld; i++)
-			if (oi->held[i].resets != resets && !oi->held[i].refused)
+			if (oi->held[i].resets != resets && !held_gone(&oi->held[i]))
 				want[n++] = oi->held[i];
 		pthread_mutex_unlock(&oi->lock);
 		if (!want)
@@ -1939,12 +1934,12 @@ fh_locks_stale(struct pgfs_fh *fh, unsigned resets, int *stale)
 
 		if (h->resets == resets)
 			continue;
-		if (h->flock)
-			mine = h->owner == fh->id;
+		if (h->lk.flock)
+			mine = h->lk.owner == fh->id;
 		else
 			for (int j = 0; j < fh->nuses && !mine; j++)
-				mine = fh->uses[j].owner == h->owner;
-		if (mine && h->refused)
+				mine = fh->uses[j].owner == h->lk.owner;
+		if (mine && held_gone(h))
 			lost = 1;
 		else if (mine)
 			*stale = 1;

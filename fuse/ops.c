@@ -939,23 +939,12 @@ pgfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t o
 #define LOCK_POLL_MIN_MS	1
 #define LOCK_POLL_MAX_MS	50
 
-/* a lock call: whole file for flock, [start, end] for a record lock */
-struct lock_req
-{
-	uint64_t	owner;
-	int			flock;
-	int			type;
-	int64_t		start;
-	int64_t		end;			/* INT64_MAX: the end of the file, however far */
-	pid_t		pid;
-};
-
 struct lock_wait
 {
 	fuse_req_t	req;
 	fuse_ino_t	ino;
 	struct pgfs_fh *fh;			/* held open by the waiting fcntl/flock call */
-	struct lock_req lr;
+	struct pgfs_lock lr;
 	struct pgfs_params p;
 	struct timespec due;
 	int			delay_ms;
@@ -968,27 +957,27 @@ static struct lock_wait *lock_waits;
 static pthread_t lock_waiter;
 static int	lock_waiter_state;	/* 0 not started, 1 running, 2 stopping, 3 failed to start */
 
-static struct lock_req
+static struct pgfs_lock
 lock_req(uint64_t owner, int flock, int type, off_t start, off_t len, pid_t pid)
 {
-	struct lock_req lr = {owner, flock, type, flock ? 0 : start,
-	flock || len == 0 ? INT64_MAX : start + len - 1, pid};
+	struct pgfs_lock lr = {owner, flock, type, flock ? 0 : start,
+	flock || len == 0 ? INT64_MAX : start + len - 1, (int32_t) pid};
 
 	return lr;
 }
 
-/* setlk's parameters */
-static void
-lock_params(struct pgfs_params *p, fuse_ino_t ino, const struct lock_req *lr)
+/* the parameters of pgfs_ll_setlk and pgfs_ll_reclaimlk: lk on inode ino, as type */
+void
+pgfs_lock_params(struct pgfs_params *p, int64_t ino, const struct pgfs_lock *lk, int type)
 {
-	par_i64(p, ino_in(ino));
+	par_i64(p, ino);
 	par_i64(p, pgfs.client);
-	par_i64(p, (int64_t) lr->owner);
-	par_i32(p, (int32_t) lr->pid);
-	par_bool(p, lr->flock);
-	par_i32(p, lr->type);
-	par_i64(p, lr->start);
-	par_i64(p, lr->end);
+	par_i64(p, (int64_t) lk->owner);
+	par_i32(p, lk->pid);
+	par_bool(p, lk->flock);
+	par_i32(p, type);
+	par_i64(p, lk->start);
+	par_i64(p, lk->end);
 }
 
 /*
@@ -1014,7 +1003,7 @@ lock_params(struct pgfs_params *p, fuse_ino_t ino, const struct lock_req *lr)
  */
 static int
 lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh,
-		 const struct lock_req *lr)
+		 const struct pgfs_lock *lr)
 {
 	uint64_t	owner = !lr->flock && lr->type != F_UNLCK ? lr->owner : 0;
 	PGresult   *r;
@@ -1037,8 +1026,7 @@ lock_try(const struct pgfs_params *p, fuse_ino_t ino, struct pgfs_fh *fh,
 		PQclear(r);
 	}
 	if (err == 0)
-		pgfs_fh_locks_held(fh, lr->owner, lr->flock, lr->type, lr->start, lr->end, (int32_t) lr->pid,
-						   pgfs_conn_lock_resets());
+		pgfs_fh_locks_held(fh, lr, pgfs_conn_lock_resets());
 	if (owner)
 		pgfs_fh_lock_end(fh, err == 0 ? owner : 0);
 	if (changed)
@@ -1127,7 +1115,7 @@ lock_waiter_main(void *arg)
 
 /* Wait for a lock in the waiter thread; replies to req itself either way. */
 static void
-lock_wait(fuse_req_t req, fuse_ino_t ino, struct pgfs_fh *fh, const struct lock_req *lr,
+lock_wait(fuse_req_t req, fuse_ino_t ino, struct pgfs_fh *fh, const struct pgfs_lock *lr,
 		  const struct pgfs_params *p)
 {
 	struct lock_wait *w = calloc(1, sizeof(*w));
@@ -1213,7 +1201,7 @@ pgfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flo
 		   int sleep)
 {
 	struct pgfs_params p = {0};
-	struct lock_req lr;
+	struct pgfs_lock lr;
 	int			err;
 
 	REFUSE_IF_STALE(req, fi);
@@ -1223,7 +1211,7 @@ pgfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flo
 		return;
 	}
 	lr = lock_req(fi->lock_owner, 0, lock->l_type, lock->l_start, lock->l_len, lock->l_pid);
-	lock_params(&p, ino, &lr);
+	pgfs_lock_params(&p, ino_in(ino), &lr, lr.type);
 	err = lock_try(&p, ino, FH(fi), &lr);
 	if (err == EAGAIN && sleep)
 		lock_wait(req, ino, FH(fi), &lr, &p);
@@ -1276,7 +1264,7 @@ pgfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 {
 	struct pgfs_params p = {0};
 	int			type = (op & LOCK_UN) ? F_UNLCK : (op & LOCK_EX) ? F_WRLCK : F_RDLCK;
-	struct lock_req lr;
+	struct pgfs_lock lr;
 	int			err;
 
 	REFUSE_IF_STALE(req, fi);
@@ -1286,7 +1274,7 @@ pgfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 		return;
 	}
 	lr = lock_req(pgfs_fh_id(FH(fi)), 1, type, 0, 0, fuse_req_ctx(req)->pid);
-	lock_params(&p, ino, &lr);
+	pgfs_lock_params(&p, ino_in(ino), &lr, lr.type);
 	err = lock_try(&p, ino, FH(fi), &lr);
 	if (err == EAGAIN && !(op & LOCK_NB))
 		lock_wait(req, ino, FH(fi), &lr, &p);
@@ -1299,12 +1287,12 @@ static void
 unlock_owner(fuse_ino_t ino, struct fuse_file_info *fi, uint64_t owner, int flock)
 {
 	struct pgfs_params p = {0};
-	struct lock_req lr = lock_req(owner, flock, F_UNLCK, 0, 0, 0);
+	struct pgfs_lock lr = lock_req(owner, flock, F_UNLCK, 0, 0, 0);
 	int			err;
 
 	if (!pgfs_fh_has_locks(FH(fi)))
 		return;
-	lock_params(&p, ino, &lr);
+	pgfs_lock_params(&p, ino_in(ino), &lr, lr.type);
 	if ((err = lock_try(&p, ino, FH(fi), &lr)) != 0 && err != ENOENT && err != ESTALE)
 		pgfs_log(FUSE_LOG_ERR, "inode %lld: dropping the locks of a closed file failed: %s",
 				 (long long) ino_in(ino), strerror(err));

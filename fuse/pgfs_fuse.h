@@ -200,6 +200,17 @@ struct pgfs_params
 	uint64_t	num[PGFS_MAX_PARAMS];
 };
 
+/* a file lock: the whole file for a flock, [start, end] for a record lock */
+struct pgfs_lock
+{
+	uint64_t	owner;			/* the kernel's lock owner; a flock's: its handle */
+	int			flock;
+	int			type;			/* F_RDLCK, F_WRLCK or F_UNLCK */
+	int64_t		start;
+	int64_t		end;			/* INT64_MAX: the end of the file, however far */
+	int32_t		pid;
+};
+
 /* the next parameter's index */
 static inline int
 par_next(const struct pgfs_params *p)
@@ -316,6 +327,7 @@ extern int	pgfs_conn_start(void);
 extern void pgfs_conn_fini(void);
 extern unsigned pgfs_conn_resets(void);
 extern unsigned pgfs_conn_lock_resets(void);
+extern int	pgfs_conn_lock_taken(unsigned resets);
 extern PGresult *pgfs_exec(enum pgfs_stmt st, const struct pgfs_params *p, int *err);
 extern PGresult *pgfs_exec_on(PGconn *pg, enum pgfs_stmt st, const struct pgfs_params *p,
 							  int *err);
@@ -343,11 +355,12 @@ extern int	pgfs_fh_flush(struct pgfs_fh *fh, int fsync);
 extern int	pgfs_fh_note_lock(struct pgfs_fh *fh, int64_t gen);
 extern int	pgfs_fh_has_locks(struct pgfs_fh *fh);
 extern uint64_t pgfs_fh_id(struct pgfs_fh *fh);
+extern void pgfs_lock_params(struct pgfs_params *p, int64_t ino, const struct pgfs_lock *lk,
+							 int type);
 extern void pgfs_fh_lock_begin(struct pgfs_fh *fh);
 extern void pgfs_fh_lock_end(struct pgfs_fh *fh, uint64_t granted_to);
 extern int	pgfs_fh_owner_locked(struct pgfs_fh *fh, uint64_t owner);
-extern void pgfs_fh_locks_held(struct pgfs_fh *fh, uint64_t owner, int flock, int type,
-							   int64_t start, int64_t end, int32_t pid, unsigned resets);
+extern void pgfs_fh_locks_held(struct pgfs_fh *fh, const struct pgfs_lock *lk, unsigned resets);
 extern int	pgfs_fh_locks_lost(struct pgfs_fh *fh);
 extern int	pgfs_fh_reclaim_locks(void);
 extern void pgfs_fh_release_locks(struct pgfs_fh *fh,

@@ -1,7 +1,7 @@
--- A database made with pgfs 1.0 (or 1.1, 1.2, 1.3) is brought to 1.4 by
+-- A database made with pgfs 1.0 (or 1.1, 1.2, 1.3, 1.4) is brought to 1.5 by
 -- ALTER EXTENSION pgfs UPDATE and keeps its files; until then the library
 -- serves its older functions.  (A new install runs the same scripts, so the
--- other tests check what 1.4 is.)
+-- other tests check what 1.5 is.)
 SET client_min_messages = warning;
 CREATE DATABASE pgfs_upgrade_old;
 
@@ -89,8 +89,28 @@ SELECT pgfs_ll_release_many(ARRAY[(pgfs_stat('/f')).ino], 5);
 SELECT count(*) AS locks FROM pgfs.lock;
 SELECT * FROM pgfs_fsck();
 
+-- from 1.4: a mount is told that its locks were taken from its row of
+-- pgfs.client until the update, from pgfs.lock_taken (which a crash keeps)
+-- after it
+\c contrib_regression
+CREATE DATABASE pgfs_upgrade_1_4;
+\c pgfs_upgrade_1_4
+SET client_min_messages = warning;
+CREATE EXTENSION pgfs VERSION '1.4';
+SELECT pgfs_ll_client_begin(5) IS NOT NULL AS begun;
+UPDATE pgfs.client SET locks_taken = true WHERE client = 5;
+SELECT pgfs_ll_locks_taken(5) AS locks_taken;
+SELECT pgfs_ll_locks_taken(5) AS told_again;
+ALTER EXTENSION pgfs UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pgfs';
+INSERT INTO pgfs.lock_taken VALUES (5);
+SELECT pgfs_ll_locks_taken(5) AS locks_taken;
+SELECT pgfs_ll_locks_taken(5) AS told_again;
+SELECT * FROM pgfs_fsck();
+
 \c contrib_regression
 DROP DATABASE pgfs_upgrade_old;
 DROP DATABASE pgfs_upgrade_1_1;
 DROP DATABASE pgfs_upgrade_1_2;
 DROP DATABASE pgfs_upgrade_1_3;
+DROP DATABASE pgfs_upgrade_1_4;

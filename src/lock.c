@@ -33,8 +33,10 @@
  * funcs_open.c), which also reclaims the locks a mount could not drop
  * itself (open file description locks, which the kernel never unlocks in a
  * FUSE filesystem).  The locks of a mount that died are ignored and
- * deleted when they stand in the way, and a flag in the mount's row of
- * pgfs.client tells a mount that was only cut off when it comes back: a
+ * deleted when they stand in the way, and a row of pgfs.lock_taken (1.5;
+ * logged, so that a crash in between keeps it; 1.4 had a flag in the
+ * unlogged pgfs.client) tells a mount that was only cut off when it comes
+ * back, which then reclaims none of them: a
  * client is live while one of its sessions holds its advisory lock
  * (funcs_ll.c).  For pgfs.lock_grace
  * seconds after the server starts (or restarts after a crash, or is
@@ -101,12 +103,20 @@ static PgfsPlan drop_client_plan = {
 	"WITH told AS (UPDATE pgfs.client SET locks_taken = true WHERE client = $1)"
 	" DELETE FROM pgfs.lock WHERE client = $1", 1, {INT8OID}
 };
+/* ... and from 1.5 in a table that a crash keeps */
+static PgfsPlan drop_client_1_5_plan = {
+	"WITH told AS (INSERT INTO pgfs.lock_taken VALUES ($1) ON CONFLICT DO NOTHING)"
+	" DELETE FROM pgfs.lock WHERE client = $1", 1, {INT8OID}
+};
 /* ... in a database still at 1.3, which has no such flag */
 static PgfsPlan drop_client_1_3_plan = {
 	"DELETE FROM pgfs.lock WHERE client = $1", 1, {INT8OID}
 };
 static PgfsPlan locks_taken_plan = {
 	"UPDATE pgfs.client SET locks_taken = false WHERE client = $1 AND locks_taken", 1, {INT8OID}
+};
+static PgfsPlan locks_taken_1_5_plan = {
+	"DELETE FROM pgfs.lock_taken WHERE client = $1", 1, {INT8OID}
 };
 static PgfsPlan release_plan = {
 	"DELETE FROM pgfs.lock WHERE ino = $1 AND client = $2", 2, {INT8OID, INT8OID}
@@ -182,6 +192,13 @@ LockTables_1_4(void)
 	return OidIsValid(get_relname_relid("lock_kept", get_namespace_oid("pgfs", false)));
 }
 
+/* ... at 1.5 or later: does pgfs.lock_taken exist? */
+static bool
+LockTables_1_5(void)
+{
+	return OidIsValid(get_relname_relid("lock_taken", get_namespace_oid("pgfs", false)));
+}
+
 /*
  * Were the locks lost less than pgfs.lock_grace ago: is this the time for
  * reclaims only?  When the grace period is over, the row that says no lock
@@ -202,12 +219,15 @@ LocksReclaimOnly(void)
 
 /*
  * Is client (another mount) live: does one of its sessions hold its
- * advisory lock?  If not, its locks are dropped, and its row of
- * pgfs.client says so, under that lock, which this transaction keeps: a
+ * advisory lock?  If not, its locks are dropped, and pgfs.lock_taken says
+ * so, under that lock, which this transaction keeps: a
  * mount that was only cut off from the server (a network failure) learns
  * it when it reconnects (pgfs_ll_client_begin waits for the lock, and
  * pgfs_ll_locks_taken answers), and reports those locks lost, instead of
- * going on as if it held what others may have taken since.
+ * going on as if it held what others may have taken since.  The note
+ * commits with the lock call, which does not wait for its WAL flush: a
+ * crash can lose it only together with all the new holder did under the
+ * lock that was not yet durable either.
  */
 static bool
 ClientLiveOrDropped(int64 client)
@@ -221,7 +241,8 @@ ClientLiveOrDropped(int64 client)
 	PgfsExec(&try_live_plan, v, NULL);
 	if (!DatumGetBool(PgfsGetDatum(0, 1, &isnull)))
 		return true;
-	PgfsExec(LockTables_1_4() ? &drop_client_plan : &drop_client_1_3_plan, c, NULL);
+	PgfsExec(LockTables_1_5() ? &drop_client_1_5_plan :
+			 LockTables_1_4() ? &drop_client_plan : &drop_client_1_3_plan, c, NULL);
 	return false;
 }
 
@@ -460,7 +481,7 @@ pgfs_ll_locks_taken(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("a standby has no file locks to ask about")));
 	PgfsSpiBegin(false);
-	taken = PgfsExec(&locks_taken_plan, c, NULL) > 0;
+	taken = PgfsExec(LockTables_1_5() ? &locks_taken_1_5_plan : &locks_taken_plan, c, NULL) > 0;
 	PgfsSpiEnd();
 	PG_RETURN_BOOL(taken);
 }

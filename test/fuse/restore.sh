@@ -17,7 +17,8 @@
 #   - a crash empties the server's lock table: within pgfs.lock_grace the
 #     daemon takes back the locks it held, and nobody else gets a new one;
 #     with no grace left, a descriptor that held one reports EIO until it
-#     unlocks.
+#     unlocks; so does one whose lock another client took while the mount
+#     was cut off, even if the server crashed before the mount came back.
 # Skips when no server can be made.
 
 set -u
@@ -355,6 +356,60 @@ for _ in range(150):
     time.sleep(0.1)
 check(resets() == seen_resets, '... which the mount does not take for a crash (its writes were not lost)')
 check(pwrite(held) == 'Input/output error', '... and when the mount is back, the process that held it gets EIO')
+fcntl.lockf(held, fcntl.LOCK_UN, 10, 0)
+check(pwrite(held) == 'ok', '... until it unlocks')
+
+# the same, and the server crashes before the mount comes back: in the
+# grace period after the crash the server would give the mount its lock
+# back, as if nobody had held it since.  The record that another client
+# took it survives the crash (pgfs.lock_taken, logged), so the mount asks
+# for none of its locks back, and the holder gets EIO
+fcntl.lockf(held, fcntl.LOCK_EX, 10, 0)
+seen, seen_resets = locks_taken(), resets()
+psql("ALTER DATABASE postgres SET pgfs.lock_grace = 120")
+sess = subprocess.Popen(['psql', '-XAtq'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+os.kill(daemon, signal.SIGSTOP)
+try:
+    sess.stdin.write("SELECT pg_backend_pid();\n")
+    sess.stdin.flush()
+    backend = int(sess.stdout.readline())
+    sess.stdin.write("""
+SET pgfs.lock_grace = 0;
+SELECT count(pg_terminate_backend(pid)) >= 0 FROM pg_stat_activity WHERE application_name = 'pgfs-fuse';
+DO $$ BEGIN
+  FOR i IN 1..100 LOOP
+    EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'pgfs-fuse');
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
+SELECT 'took: ' || (pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 1, 0, 0) IS NOT NULL);
+SELECT pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 2, 0, 0) IS NOT NULL;
+CHECKPOINT;
+SELECT 'done';
+""")
+    sess.stdin.flush()
+    out = ''
+    while 'done' not in out:
+        line = sess.stdout.readline()
+        if not line:
+            break
+        out += line
+    # (a lock call commits without waiting for its WAL flush; the checkpoint
+    # made it durable, as any later durable commit would)
+    os.kill(backend, signal.SIGKILL)    # the server restarts after a crash
+    sess.communicate(timeout=60)
+finally:
+    os.kill(daemon, signal.SIGCONT)
+check('took: true' in out, 'another client takes the lock of a mount cut off from the server, and the server crashes')
+for _ in range(300):
+    if locks_taken() > seen and resets() > seen_resets:
+        break
+    time.sleep(0.1)
+check(locks_taken() > seen and resets() > seen_resets,
+      '... the mount, back, learns both that the server crashed and that its locks were taken')
+time.sleep(2)   # the time a reclaim would take
+check(psql(reclaimed) == '0' and pwrite(held) == 'Input/output error',
+      '... takes none of them back in the grace period, and the process that held one gets EIO')
 fcntl.lockf(held, fcntl.LOCK_UN, 10, 0)
 check(pwrite(held) == 'ok', '... until it unlocks')
 psql("ALTER DATABASE postgres RESET pgfs.lock_grace")
