@@ -550,7 +550,6 @@ CatalogProbeRow(PgfsRel which, Relation rel, int64 key, Snapshot snap, TupleTabl
 	ScanKeyData sk;
 	IndexScanDesc scan;
 	bool		found;
-
 	bool		hints = (which == PGFS_REL_INODE && TTS_IS_BUFFERTUPLE(slot) &&
 						 LookupHintsUsable(snap));
 
