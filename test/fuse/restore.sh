@@ -284,6 +284,22 @@ def ask(cmd):
     return q.get(timeout=30)
 
 
+# psql input: end the mount's sessions (as a network failure would, once
+# the server noticed), then another client (777) takes the mount's lock on
+# byte 0, printing 'took: true', and gives it up
+TAKE_FROM_CUT_OFF = """
+SELECT count(pg_terminate_backend(pid)) >= 0 FROM pg_stat_activity WHERE application_name = 'pgfs-fuse';
+DO $$ BEGIN
+  FOR i IN 1..100 LOOP
+    EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'pgfs-fuse');
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
+SELECT 'took: ' || (pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 1, 0, 0) IS NOT NULL);
+SELECT pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 2, 0, 0) IS NOT NULL;
+"""
+
+
 q, go = mp.Queue(), mp.Queue()
 p = mp.Process(target=other, args=(q, go))
 p.start()
@@ -334,17 +350,7 @@ seen, seen_resets = locks_taken(), resets()
 sess = subprocess.Popen(['psql', '-XAtq'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 os.kill(daemon, signal.SIGSTOP)
 try:
-    out, _ = sess.communicate("""
-SELECT count(pg_terminate_backend(pid)) >= 0 FROM pg_stat_activity WHERE application_name = 'pgfs-fuse';
-DO $$ BEGIN
-  FOR i IN 1..100 LOOP
-    EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'pgfs-fuse');
-    PERFORM pg_sleep(0.1);
-  END LOOP;
-END $$;
-SELECT 'took: ' || (pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 1, 0, 0) IS NOT NULL);
-SELECT pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 2, 0, 0) IS NOT NULL;
-""", timeout=60)
+    out, _ = sess.communicate(TAKE_FROM_CUT_OFF, timeout=60)
 finally:
     os.kill(daemon, signal.SIGCONT)
 check('took: true' in out, 'a lock of a mount cut off from the server goes to another client that wants it')
@@ -373,20 +379,7 @@ try:
     sess.stdin.write("SELECT pg_backend_pid();\n")
     sess.stdin.flush()
     backend = int(sess.stdout.readline())
-    sess.stdin.write("""
-SET pgfs.lock_grace = 0;
-SELECT count(pg_terminate_backend(pid)) >= 0 FROM pg_stat_activity WHERE application_name = 'pgfs-fuse';
-DO $$ BEGIN
-  FOR i IN 1..100 LOOP
-    EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'pgfs-fuse');
-    PERFORM pg_sleep(0.1);
-  END LOOP;
-END $$;
-SELECT 'took: ' || (pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 1, 0, 0) IS NOT NULL);
-SELECT pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 2, 0, 0) IS NOT NULL;
-CHECKPOINT;
-SELECT 'done';
-""")
+    sess.stdin.write("SET pgfs.lock_grace = 0;\n" + TAKE_FROM_CUT_OFF + "CHECKPOINT;\nSELECT 'done';\n")
     sess.stdin.flush()
     out = ''
     while 'done' not in out:
