@@ -49,5 +49,22 @@ SELECT size FROM pgfs_stat('/hints/c/b/f');
 SELECT dirent - :d0 AS dirent_probes, inode - :i0 AS inode_probes FROM probes;
 COMMIT;
 
+-- a page reached through hints is pruned, as an index fetch prunes the
+-- pages it visits: files made one transaction each in a directory, whose
+-- inode row each creation finds through its hint and updates, keep that
+-- row on its page; without pruning its dead versions filled the pages the
+-- new files' rows went to, each holding half as many
+SELECT pgfs_mkdir('/hints/p') AS p \gset
+DO $$
+BEGIN
+    FOR n IN 1 .. 400 LOOP
+        PERFORM pgfs_write('/hints/p/f' || n, '\x00'::bytea);
+        COMMIT;
+    END LOOP;
+END $$;
+SELECT count(*) AS files,
+       count(*) >= 40 * count(DISTINCT (i.ctid::text::point)[0]) AS packed
+  FROM pgfs.dirent d JOIN pgfs.inode i USING (ino) WHERE d.parent = :p;
+
 SELECT pgfs_remove('/hints', true);
 SELECT * FROM pgfs_fsck();

@@ -480,6 +480,19 @@ LookupHintFetch(Relation rel, LookupHint *hint, Snapshot snap, HeapTuple tuple, 
 		return false;
 #endif
 	*buffer = hint->buffer;
+
+	/*
+	 * Prune the page first, as an index fetch does on each page it visits
+	 * (heapam_index_fetch_tuple).  Without it a page reached only through
+	 * hints -- that of a directory's inode row, found before each creation
+	 * in it and updated by it -- is never pruned between VACUUMs: it fills
+	 * with dead versions, and each update then moves the row to a page at
+	 * the end of the table, leaving its dead version behind.  Measured: 1M
+	 * files created in 1000 directories (bench/sql_bench.sh) left pgfs.inode
+	 * at 268 MB, half of its heap free space after a VACUUM; with pruning 185
+	 * MB, as before the hints, and the lookups among them touch fewer pages.
+	 */
+	heap_page_prune_opt(rel, *buffer);
 	LockBuffer(*buffer, BUFFER_LOCK_SHARE);
 	if (heap_hot_search_buffer(&tid, rel, *buffer, snap, tuple, NULL, true))
 		return true;
