@@ -20,7 +20,7 @@ OBJS = \
 	src/policy.o \
 	src/lock.o \
 	src/fsck.o
-DATA = pgfs--1.0.sql pgfs--1.0--1.1.sql pgfs--1.1--1.2.sql pgfs--1.2--1.3.sql pgfs--1.3--1.4.sql pgfs--1.4--1.5.sql
+DATA = pgfs--1.0.sql pgfs--1.0--1.1.sql pgfs--1.1--1.2.sql pgfs--1.2--1.3.sql pgfs--1.3--1.4.sql pgfs--1.4--1.5.sql pgfs--1.5--1.6.sql
 PGFILEDESC = "pgfs - a POSIX filesystem stored in PostgreSQL"
 
 PG_CPPFLAGS = -I$(srcdir)/include -Wextra -Wno-unused-parameter \

@@ -102,4 +102,51 @@ RESET pgfs.lock_grace;
 SELECT * FROM pg_temp.locks();
 SELECT pgfs_ll_reopen(:ino, 11, 0);
 SELECT count(*) AS locks_after_release FROM pgfs.lock;
+
+-- lock epochs (1.6): client 21 holds a lock; the server crashes, 21 stays
+-- away through the grace period, after which 22 takes that lock (and the
+-- epoch ends); a second crash: 22 takes its lock back, 21 may not
+SELECT epoch AS e0 FROM pgfs.lock_epoch \gset
+SELECT pgfs_ll_open(:ino, 21), pgfs_ll_open(:ino, 22);
+SELECT pgfs_ll_setlk(:ino, 21, 1, 100, false, 1, 0, 9) IS NOT NULL AS granted_21;
+SELECT epoch - :e0 AS epoch_21 FROM pgfs.lock_holder WHERE client = 21;
+DELETE FROM pgfs.lock;
+DELETE FROM pgfs.lock_kept;
+SET pgfs.lock_grace = 0;
+SELECT pgfs_ll_setlk(:ino, 22, 2, 200, false, 1, 0, 9) IS NOT NULL AS granted_22;
+SELECT epoch - :e0 AS epoch FROM pgfs.lock_epoch;
+SELECT client, epoch - :e0 AS epoch FROM pgfs.lock_holder WHERE client IN (21, 22) ORDER BY client;
+DELETE FROM pgfs.lock;
+DELETE FROM pgfs.lock_kept;
+SET pgfs.lock_grace = 3600;
+SELECT pgfs_ll_reclaimlk(:ino, 21, 1, 100, false, 1, 0, 9) AS reclaimed_21;
+SELECT pgfs_ll_reclaimlk(:ino, 22, 2, 200, false, 1, 0, 9) AS reclaimed_22;
+SELECT count(*) AS kept FROM pgfs.lock_kept;
+-- a grace period ends with the locks taken back in it: they are of the next
+-- epoch, and 22 takes them back after a third crash
+SET pgfs.lock_grace = 0;
+SELECT pgfs_ll_setlk(:ino, 22, 3, 300, false, 0, 100, 109) IS NOT NULL AS granted_22;
+SELECT epoch - :e0 AS epoch FROM pgfs.lock_epoch;
+SELECT client, epoch - :e0 AS epoch FROM pgfs.lock_holder WHERE client IN (21, 22) ORDER BY client;
+DELETE FROM pgfs.lock;
+DELETE FROM pgfs.lock_kept;
+SET pgfs.lock_grace = 3600;
+SELECT pgfs_ll_reclaimlk(:ino, 22, 2, 200, false, 1, 0, 9) AS reclaimed_22;
+-- two crashes with no lock asked for in between: nobody can have taken a
+-- lock lost at the first, and 22 takes back what it held then
+DELETE FROM pgfs.lock;
+DELETE FROM pgfs.lock_kept;
+SELECT pgfs_ll_reclaimlk(:ino, 22, 2, 200, false, 1, 0, 9) AS reclaimed_22_again;
+SELECT epoch - :e0 AS epoch FROM pgfs.lock_epoch;
+RESET pgfs.lock_grace;
+-- without its epoch the server grants nothing once a grace period is over
+BEGIN;
+DELETE FROM pgfs.lock_epoch;
+DELETE FROM pgfs.lock_kept;
+SET LOCAL pgfs.lock_grace = 0;
+SELECT pgfs_ll_setlk(:ino, 21, 1, 100, false, 1, 100, 109);
+ROLLBACK;
+SELECT pgfs_ll_setlk(:ino, 22, 2, 200, false, 2, 0, 9223372036854775807) IS NOT NULL AS unlocked;
+SELECT pgfs_ll_reopen(:ino, 21, 0), pgfs_ll_reopen(:ino, 22, 0);
+SELECT count(*) AS locks_after_release FROM pgfs.lock;
 SELECT pgfs_unlink('/lk');

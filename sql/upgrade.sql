@@ -1,7 +1,7 @@
--- A database made with pgfs 1.0 (or 1.1, 1.2, 1.3, 1.4) is brought to 1.5 by
--- ALTER EXTENSION pgfs UPDATE and keeps its files; until then the library
--- serves its older functions.  (A new install runs the same scripts, so the
--- other tests check what 1.5 is.)
+-- A database made with pgfs 1.0 (or 1.1, 1.2, 1.3, 1.4, 1.5) is brought to
+-- 1.6 by ALTER EXTENSION pgfs UPDATE and keeps its files; until then the
+-- library serves its older functions.  (A new install runs the same
+-- scripts, so the other tests check what 1.6 is.)
 SET client_min_messages = warning;
 CREATE DATABASE pgfs_upgrade_old;
 
@@ -108,9 +108,41 @@ SELECT pgfs_ll_locks_taken(5) AS locks_taken;
 SELECT pgfs_ll_locks_taken(5) AS told_again;
 SELECT * FROM pgfs_fsck();
 
+-- from 1.5 in a grace period: the locks taken back so far are of epoch 0,
+-- and so are those of mounts that have not come back yet (they have no row
+-- of pgfs.lock_holder); the next epoch, after the grace, has every holder
+\c contrib_regression
+CREATE DATABASE pgfs_upgrade_1_5;
+\c pgfs_upgrade_1_5
+SET client_min_messages = warning;
+CREATE EXTENSION pgfs VERSION '1.5';
+SELECT pgfs_write('/f', 'locked'::bytea) AS wrote;
+SELECT pgfs_ll_open((pgfs_stat('/f')).ino, 5), pgfs_ll_open((pgfs_stat('/f')).ino, 6);
+SELECT pgfs_ll_setlk((pgfs_stat('/f')).ino, 5, 1, 10, false, 1, 0, 9) IS NOT NULL AS granted_5;
+SELECT pgfs_ll_setlk((pgfs_stat('/f')).ino, 6, 1, 10, false, 1, 20, 29) IS NOT NULL AS granted_6;
+DELETE FROM pgfs.lock;
+DELETE FROM pgfs.lock_kept;
+SET pgfs.lock_grace = 3600;
+SELECT pgfs_ll_reclaimlk((pgfs_stat('/f')).ino, 5, 1, 10, false, 1, 0, 9) AS reclaimed_5;
+ALTER EXTENSION pgfs UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pgfs';
+SELECT * FROM pgfs.lock_epoch;
+SELECT * FROM pgfs.lock_holder;
+SELECT pgfs_ll_reclaimlk((pgfs_stat('/f')).ino, 6, 1, 10, false, 1, 20, 29) AS reclaimed_6;
+SET pgfs.lock_grace = 0;
+SELECT pgfs_ll_setlk((pgfs_stat('/f')).ino, 5, 2, 20, false, 0, 40, 49) IS NOT NULL AS granted_5;
+SELECT * FROM pgfs.lock_epoch;
+SELECT * FROM pgfs.lock_holder ORDER BY client;
+SELECT * FROM pgfs.lock_kept;
+RESET pgfs.lock_grace;
+SELECT pgfs_ll_release_many(ARRAY[(pgfs_stat('/f')).ino], 5), pgfs_ll_release_many(ARRAY[(pgfs_stat('/f')).ino], 6);
+SELECT count(*) AS locks FROM pgfs.lock;
+SELECT * FROM pgfs_fsck();
+
 \c contrib_regression
 DROP DATABASE pgfs_upgrade_old;
 DROP DATABASE pgfs_upgrade_1_1;
 DROP DATABASE pgfs_upgrade_1_2;
 DROP DATABASE pgfs_upgrade_1_3;
 DROP DATABASE pgfs_upgrade_1_4;
+DROP DATABASE pgfs_upgrade_1_5;

@@ -53,8 +53,10 @@
  * is one that nobody else held since the crash: the process that held it
  * goes on as if nothing happened.  A mount that comes back later finds its
  * reclaims refused and reports its locks lost (EIO).  The first lock asked
- * for after the grace period puts the row back.  A clean restart keeps the
- * locks and the row, and costs lockers nothing.
+ * for after the grace period puts the row back, and ends the lock epoch
+ * (1.6, below): a mount that comes back only in the grace period after a
+ * later crash may not take back locks of an older epoch.  A clean restart
+ * keeps the locks and the row, and costs lockers nothing.
  *
  *-------------------------------------------------------------------------
  */
@@ -66,6 +68,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
@@ -126,6 +129,34 @@ static PgfsPlan kept_plan = {
 };
 static PgfsPlan keep_plan = {
 	"INSERT INTO pgfs.lock_kept VALUES (true) ON CONFLICT DO NOTHING", 0, {}
+};
+/* from 1.6 the row also says which lock epoch it is */
+static PgfsPlan kept_1_6_plan = {
+	"SELECT epoch FROM pgfs.lock_kept", 0, {}
+};
+/* taken before an epoch ends, so that one session ends it */
+static PgfsPlan epoch_lock_plan = {
+	"SELECT epoch FROM pgfs.lock_epoch FOR UPDATE", 0, {}
+};
+/* the epoch ends: the locks taken back in its grace period go on in the next */
+static PgfsPlan keep_1_6_plan = {
+	"WITH e AS (UPDATE pgfs.lock_epoch SET epoch = $1),"
+	" h AS (INSERT INTO pgfs.lock_holder (client, epoch)"
+	"       SELECT DISTINCT client, $1 FROM pgfs.lock"
+	"       ON CONFLICT (client) DO UPDATE SET epoch = excluded.epoch)"
+	" INSERT INTO pgfs.lock_kept (kept, epoch) VALUES (true, $1)", 1, {INT8OID}
+};
+static PgfsPlan holder_plan = {
+	"SELECT epoch FROM pgfs.lock_holder WHERE client = $1", 1, {INT8OID}
+};
+static PgfsPlan note_holder_plan = {
+	"INSERT INTO pgfs.lock_holder (client, epoch) VALUES ($1, $2)"
+	" ON CONFLICT (client) DO UPDATE SET epoch = excluded.epoch", 2, {INT8OID, INT8OID}
+};
+/* may client reclaim: did it hold locks in the epoch the lost locks were of? */
+static PgfsPlan may_reclaim_plan = {
+	"SELECT h.epoch = e.epoch OR (h.epoch IS NULL AND e.epoch = 0)"
+	" FROM pgfs.lock_epoch e LEFT JOIN pgfs.lock_holder h ON h.client = $1", 1, {INT8OID}
 };
 /* held to the end of the transaction, so that an error cannot leave it held */
 static PgfsPlan try_live_plan = {
@@ -199,21 +230,143 @@ LockTables_1_5(void)
 	return OidIsValid(get_relname_relid("lock_taken", get_namespace_oid("pgfs", false)));
 }
 
+/* ... at 1.6 or later: does pgfs.lock_holder exist? */
+static bool
+LockTables_1_6(void)
+{
+	return OidIsValid(get_relname_relid("lock_holder", get_namespace_oid("pgfs", false)));
+}
+
+/*
+ * Lock epochs (1.6).  A mount that stayed away through a whole grace period
+ * lost its locks for good: others may have taken them once the grace was
+ * over.  It must not take them back in the grace period after a later
+ * crash, although nothing it can see (its row of pgfs.client is missing
+ * either way) tells the two crashes apart.  So the locks belong to an
+ * epoch, pgfs.lock_epoch, which ends when the grace period after lost
+ * locks is over (the first lock asked for after it puts pgfs.lock_kept
+ * back); pgfs.lock_holder records the epoch of each mount's locks: the
+ * current one when it is granted a lock, and the next one for every mount
+ * that holds locks (those it took back) when an epoch ends.  In a grace
+ * period a mount may reclaim only if its locks are of the current epoch,
+ * the one the crash ended.  If no lock was asked for since the last grace
+ * period ended, the epoch did not end, and rightly: nobody can have taken
+ * a lock lost then.  The holder's row is written in an epoch's first grant
+ * to a mount only, and that commit waits for the WAL flush, so that a
+ * crash cannot forget the epoch of an acknowledged lock.  Each backend
+ * remembers the last (client, epoch) it found written, and pgfs.lock_kept
+ * carries the epoch, so that later grants cost no statement more.
+ *
+ * A mount without a row at epoch 0 may reclaim: a database updated from 1.5
+ * in a grace period has no row for the mounts that had not taken their
+ * locks back yet.
+ */
+static int64 holder_client = 0;
+static int64 holder_epoch = -1;
+static TransactionId holder_noted_xid = InvalidTransactionId;
+
+/* the epoch has ended: the next one begins, with the locks held now */
+static int64
+EndEpoch(void)
+{
+	bool		isnull;
+	int64		epoch;
+	Datum		v[1];
+
+	/* one session ends it; another that waited here finds it ended */
+	if (PgfsExec(&epoch_lock_plan, NULL, NULL) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("pgfs.lock_epoch does not have its one row"),
+				 errhint("Put it back, with an epoch above those of pgfs.lock_holder: "
+						 "INSERT INTO pgfs.lock_epoch SELECT true, coalesce(max(epoch), 0) + 1 "
+						 "FROM pgfs.lock_holder.")));
+	epoch = DatumGetInt64(PgfsGetDatum(0, 1, &isnull));
+	if (PgfsExec(&kept_1_6_plan, NULL, NULL) > 0)
+		return DatumGetInt64(PgfsGetDatum(0, 1, &isnull));
+	v[0] = Int64GetDatum(epoch + 1);
+	PgfsExec(&keep_1_6_plan, v, NULL);
+	return epoch + 1;
+}
+
+/* has this transaction written a holder's row? */
+static bool
+HolderNotedNow(void)
+{
+	return TransactionIdIsValid(holder_noted_xid) &&
+		TransactionIdEquals(holder_noted_xid, GetTopTransactionIdIfAny());
+}
+
+/* client is granted a lock in epoch: make its row say so */
+static void
+NoteHolder(int64 client, int64 epoch)
+{
+	Datum		v[2] = {Int64GetDatum(client), Int64GetDatum(epoch)};
+	bool		isnull;
+
+	if (client == holder_client && epoch == holder_epoch)
+		return;
+	if (PgfsExec(&holder_plan, v, NULL) > 0 &&
+		DatumGetInt64(PgfsGetDatum(0, 1, &isnull)) == epoch)
+	{
+		/* committed, unless this transaction wrote it: remember it */
+		if (!HolderNotedNow())
+		{
+			holder_client = client;
+			holder_epoch = epoch;
+		}
+		return;
+	}
+	PgfsExec(&note_holder_plan, v, NULL);
+	holder_noted_xid = GetTopTransactionId();
+}
+
+/* may client take back now the locks it held when the locks were lost? */
+static bool
+MayReclaim(int64 client)
+{
+	Datum		v[1] = {Int64GetDatum(client)};
+	bool		isnull;
+	bool		may;
+
+	if (!LockTables_1_6())
+		return true;
+	if (PgfsExec(&may_reclaim_plan, v, NULL) != 1)
+		return false;			/* no epoch: EndEpoch reports that */
+	may = DatumGetBool(PgfsGetDatum(0, 1, &isnull));
+	return !isnull && may;
+}
+
 /*
  * Were the locks lost less than pgfs.lock_grace ago: is this the time for
  * reclaims only?  When the grace period is over, the row that says no lock
  * is missing goes back (a transaction that rolls back leaves it to the next
- * lock).  A database still at 1.3 has no such table and reclaims nothing.
- * Inside an SPI block.
+ * lock), and from 1.6 the lock epoch ends.  *epoch is the current epoch
+ * when not in the grace period (0 before 1.6).  A database still at 1.3
+ * has no such table and reclaims nothing.  Inside an SPI block.
  */
 static bool
-LocksReclaimOnly(void)
+LocksReclaimOnly(int64 *epoch)
 {
-	if (!LockTables_1_4() || PgfsExec(&kept_plan, NULL, NULL) > 0)
+	bool		v1_6;
+	bool		isnull;
+
+	*epoch = 0;
+	if (!LockTables_1_4())
 		return false;
+	v1_6 = LockTables_1_6();
+	if (PgfsExec(v1_6 ? &kept_1_6_plan : &kept_plan, NULL, NULL) > 0)
+	{
+		if (v1_6)
+			*epoch = DatumGetInt64(PgfsGetDatum(0, 1, &isnull));
+		return false;
+	}
 	if (ClientGraceActive())
 		return true;
-	PgfsExec(&keep_plan, NULL, NULL);
+	if (v1_6)
+		*epoch = EndEpoch();
+	else
+		PgfsExec(&keep_plan, NULL, NULL);
 	return false;
 }
 
@@ -428,12 +581,28 @@ SetLock(FunctionCallInfo fcinfo, bool reclaim, PgfsInode *node)
 		lend = PGFS_LOCK_EOF;
 	}
 	PgfsSpiBegin(false);
-	granted = !LockInodeAndConflict(ino, flock, client, owner, type, lstart, lend, node, &other) &&
-		(type == FL_UNLOCK || LocksReclaimOnly() == reclaim);
+	granted = !LockInodeAndConflict(ino, flock, client, owner, type, lstart, lend, node, &other);
+	if (granted && type != FL_UNLOCK)
+	{
+		int64		epoch;
+
+		granted = LocksReclaimOnly(&epoch) == reclaim && (!reclaim || MayReclaim(client));
+		if (granted && !reclaim && LockTables_1_6())
+			NoteHolder(client, epoch);
+	}
 	if (granted)
 		ApplyLock(ino, flock, client, owner, pid, type, lstart, lend);
 	PgfsSpiEnd();
-	PgfsDeferCommit();
+	/*
+	 * The lock table is unlogged, and the row lock's WAL need not be flushed
+	 * before the answer; a holder's new epoch must be, even if an earlier
+	 * call of this transaction deferred its commit.
+	 */
+	if (!HolderNotedNow())
+		PgfsDeferCommit();
+	else if (synchronous_commit == SYNCHRONOUS_COMMIT_OFF)
+		(void) set_config_option("synchronous_commit", "local", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
 	return granted;
 }
 

@@ -158,7 +158,7 @@ SELECT is_empty(
     'the hot path calls set nothing per call: their C code pins search_path');
 
 -- the storage is there, out of PUBLIC's reach
-SELECT tables_are('pgfs', ARRAY['inode', 'dirent', 'filemap', 'chunk', 'xattr', 'handle', 'client', 'meta', 'policy', 'lock', 'lock_kept', 'lock_taken'],
+SELECT tables_are('pgfs', ARRAY['inode', 'dirent', 'filemap', 'chunk', 'xattr', 'handle', 'client', 'meta', 'policy', 'lock', 'lock_kept', 'lock_taken', 'lock_epoch', 'lock_holder'],
     'schema pgfs holds the storage tables');
 SELECT is(
     (SELECT array_agg(c.relname::text ORDER BY c.relname)
