@@ -18,7 +18,9 @@
 #     daemon takes back the locks it held, and nobody else gets a new one;
 #     with no grace left, a descriptor that held one reports EIO until it
 #     unlocks; so does one whose lock another client took while the mount
-#     was cut off, even if the server crashed before the mount came back.
+#     was cut off, even if the server crashed before the mount came back,
+#     and one of a mount away through a whole grace period and back only
+#     in the grace period after a second crash.
 # Skips when no server can be made.
 
 set -u
@@ -403,6 +405,54 @@ check(locks_taken() > seen and resets() > seen_resets,
 time.sleep(2)   # the time a reclaim would take
 check(psql(reclaimed) == '0' and pwrite(held) == 'Input/output error',
       '... takes none of them back in the grace period, and the process that held one gets EIO')
+fcntl.lockf(held, fcntl.LOCK_UN, 10, 0)
+check(pwrite(held) == 'ok', '... until it unlocks')
+
+# two crashes, the mount away (stopped) from before the first until the
+# grace period after the second: once the first grace period was over,
+# another client took the lock and gave it up, so the mount may not take
+# it back in the second.  The server's lock epochs (pgfs.lock_holder) say
+# so, and the holder gets EIO.  The commands run in a shell started before
+# the daemon stops: a process that inherited descriptors of files in the
+# mount would hang closing them while it is stopped
+fcntl.lockf(held, fcntl.LOCK_EX, 10, 0)
+seen_resets = resets()
+psql("ALTER DATABASE postgres SET pgfs.lock_grace = 0")
+shell = subprocess.Popen(['bash', '-c', 'while IFS= read -r line; do eval "$line"; echo __END__; done'],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def sh(line):
+    shell.stdin.write(line + '\n')
+    shell.stdin.flush()
+    out = ''
+    while True:
+        got = shell.stdout.readline()
+        if got in ('', '__END__\n'):
+            return out
+        out += got
+
+
+WAIT_READY = "for i in $(seq 300); do psql -XAtqc 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done"
+os.kill(daemon, signal.SIGSTOP)
+try:
+    sh("eval \"$CRASH_CMD\"; sleep 1; " + WAIT_READY)
+    out = sh("psql -XAtq -c \"SELECT 'took: ' || (pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 1, 0, 0) IS NOT NULL)\""
+             " -c \"SELECT pgfs_ll_setlk((pgfs_stat('/locked')).ino, 777, 1, 1, false, 2, 0, 0) IS NOT NULL\"")
+    sh("psql -XAtqc 'ALTER DATABASE postgres SET pgfs.lock_grace = 120'")
+    sh("(psql -XAtqc 'SELECT pg_sleep(60)' >/dev/null 2>&1 &); sleep 1; "
+       "kill -9 $(psql -XAtqc \"SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'\"); sleep 1; " + WAIT_READY)
+finally:
+    os.kill(daemon, signal.SIGCONT)
+shell.communicate(timeout=60)
+check('took: true' in out, 'a crash, the grace period passes with the mount away, another client takes its lock and gives it up, a crash')
+for _ in range(300):
+    if resets() > seen_resets:
+        break
+    time.sleep(0.1)
+time.sleep(2)   # the time a reclaim would take
+check(resets() > seen_resets and psql(reclaimed) == '0' and pwrite(held) == 'Input/output error',
+      '... the mount, back in the grace period after the second crash, gets none of its locks back, and the holder gets EIO')
 fcntl.lockf(held, fcntl.LOCK_UN, 10, 0)
 check(pwrite(held) == 'ok', '... until it unlocks')
 psql("ALTER DATABASE postgres RESET pgfs.lock_grace")
