@@ -49,6 +49,31 @@ SELECT pgfs_write('/sp/big', decode(repeat('aa', 200000), 'hex'));
 SELECT pg_temp.try($$SELECT pgfs_write('/sp/big', decode(repeat('bb', 200000), 'hex')) / 0$$);
 SELECT md5(pgfs_read('/sp/big')) = md5(decode(repeat('aa', 200000), 'hex')) AS old_contents;
 
+-- a call that commits without waiting for the WAL flush (an open, a
+-- lock, a write with durable => false) does not take that wait from rows
+-- written in the same transaction, before it or after it: their commit is
+-- flushed when COMMIT returns
+SELECT (pgfs_stat('/sp/y')).ino AS y \gset
+BEGIN;
+INSERT INTO invoices VALUES (2, 'before an open');
+SELECT (pgfs_ll_open_read(:y, 31, 1, 0)).size AS opened_size;
+SELECT pg_current_wal_insert_lsn() AS written \gset
+COMMIT;
+SELECT pg_current_wal_flush_lsn() >= :'written'::pg_lsn AS flushed;
+BEGIN;
+SELECT pgfs_ll_write(:y, 0, 'w'::bytea, false) IS NOT NULL AS wrote;
+INSERT INTO invoices VALUES (3, 'after a write');
+SELECT pg_current_wal_insert_lsn() AS written \gset
+COMMIT;
+SELECT pg_current_wal_flush_lsn() >= :'written'::pg_lsn AS flushed;
+BEGIN;
+SELECT pgfs_ll_write(:y, 0, 'x'::bytea, false) IS NOT NULL AS wrote;
+SELECT pgfs_write('/sp/durable', 'd'::bytea) AS wrote_durably;
+SELECT pg_current_wal_insert_lsn() AS written \gset
+COMMIT;
+SELECT pg_current_wal_flush_lsn() >= :'written'::pg_lsn AS flushed;
+SELECT pgfs_ll_release_many(ARRAY[:y]::bigint[], 31);
+
 SELECT pgfs_remove('/sp', true), pgfs_unlink('/inv-1.pdf');
 DROP TABLE invoices;
 SELECT * FROM pgfs_fsck();

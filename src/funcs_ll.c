@@ -119,7 +119,7 @@ RequireArgs(FunctionCallInfo fcinfo, int n)
  * of their directory (CatalogNewIno says why a lost create cannot give its
  * inode number to another file).  Argument
  * argno is durable: false asks for that; absent or NULL is the default,
- * true.  Only this transaction's commit changes (PgfsDeferCommit, set
+ * true.  Only this transaction's commit changes (PgfsDeferThisCall, set
  * before spi.c's pin, and outside the nest level of a function's own SET
  * search_path clause, which keeps a SET LOCAL of another setting).
  */
@@ -127,7 +127,7 @@ static void
 DeferIfAsked(FunctionCallInfo fcinfo, int argno)
 {
 	if (PG_NARGS() > argno && !PG_ARGISNULL(argno) && !PG_GETARG_BOOL(argno))
-		PgfsDeferCommit();
+		PgfsDeferThisCall();
 }
 
 static void

@@ -68,7 +68,6 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
@@ -595,14 +594,11 @@ SetLock(FunctionCallInfo fcinfo, bool reclaim, PgfsInode *node)
 	PgfsSpiEnd();
 	/*
 	 * The lock table is unlogged, and the row lock's WAL need not be flushed
-	 * before the answer; a holder's new epoch must be, even if an earlier
-	 * call of this transaction deferred its commit.
+	 * before the answer; a holder's new epoch must be (spi.c puts the flush
+	 * back if an earlier call of this transaction deferred it).
 	 */
 	if (!HolderNotedNow())
 		PgfsDeferCommit();
-	else if (synchronous_commit == SYNCHRONOUS_COMMIT_OFF)
-		(void) set_config_option("synchronous_commit", "local", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_LOCAL, true, 0, false);
 	return granted;
 }
 

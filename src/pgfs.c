@@ -84,6 +84,7 @@ _PG_init(void)
 							&pgfs_lock_grace, PGFS_LOCK_GRACE_DEFAULT, 0, 3600,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 	CatalogInit();
+	PgfsDeferInit();
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pgfs");
 #else

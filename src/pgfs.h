@@ -177,6 +177,8 @@ extern void PgfsSpiBeginDirect(void);
 extern void PgfsSpiEnd(void);
 extern void PgfsPinSearchPath(void);
 extern void PgfsDeferCommit(void);
+extern void PgfsDeferThisCall(void);
+extern void PgfsDeferInit(void);
 extern void PgfsLookupBegin(void);
 extern void PgfsLookupEnd(void);
 extern MemoryContext PgfsCallerContext(void);

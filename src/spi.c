@@ -48,12 +48,15 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "optimizer/cost.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
 #include "pgfs.h"
@@ -92,17 +95,137 @@ PgfsPinSearchPath(void)
 }
 
 /*
- * This transaction commits without waiting for its WAL flush: SET LOCAL
- * synchronous_commit = off, which the caller could have said itself.  Call
- * it outside the call's pin (before PgfsSpiBegin or after PgfsSpiEnd), so
- * that the setting is not undone with the pin's nest level but lasts to the
- * end of the transaction.
+ * Deferred commits.  A call whose own changes may be lost in a crash (an
+ * open, a lock, a write the client makes durable later with an fsync)
+ * commits without waiting for its WAL flush: SET LOCAL synchronous_commit =
+ * off.  That setting is the whole transaction's, and a transaction that
+ * also wrote something else -- rows of the caller's, a durable pgfs call --
+ * must still wait for the flush before its commit is acknowledged.  So the
+ * WAL this backend writes (XactLastRecEnd) is accounted for: each call's,
+ * by whether it deferred its commit, and what was written between calls
+ * and after the last one as the caller's.  At pre-commit, if anything but
+ * deferring calls wrote WAL, synchronous_commit goes back to what it was.
+ * (Before 1.6's library, a deferring call made any such transaction skip
+ * its flush.)
+ *
+ * A call asks for the deferral before it begins (PgfsDeferThisCall, from
+ * its arguments) or after it ended (PgfsDeferCommit); either way outside
+ * the call's pin, so that the setting is not undone with the pin's nest
+ * level but lasts to the end of the transaction.
  */
+static bool defer_set = false;	/* this transaction set synchronous_commit off */
+static char *defer_saved = NULL;	/* ... which was this before */
+static bool defer_durable = false;	/* WAL was written that must be flushed */
+static bool defer_next = false;	/* the call about to begin defers */
+static bool call_defers = false;	/* the current call defers */
+static XLogRecPtr call_start = InvalidXLogRecPtr;
+static XLogRecPtr accounted = InvalidXLogRecPtr;	/* WAL up to here has an owner */
+static bool ended_pending = false;	/* a call ended: is its WAL durable? */
+static bool ended_defers = false;
+static XLogRecPtr ended_start = InvalidXLogRecPtr;
+static bool defer_callback = false;
+
+static void
+DeferReset(void)
+{
+	defer_set = false;
+	if (defer_saved != NULL)
+		pfree(defer_saved);
+	defer_saved = NULL;
+	defer_durable = false;
+	defer_next = false;
+	call_defers = false;
+	call_start = InvalidXLogRecPtr;
+	accounted = InvalidXLogRecPtr;
+	ended_pending = false;
+	ended_defers = false;
+	ended_start = InvalidXLogRecPtr;
+}
+
+/* the WAL of the call that ended, and of anything after it, is accounted for */
+static void
+DeferSettle(void)
+{
+	if (ended_pending && !ended_defers && accounted != ended_start)
+		defer_durable = true;
+	ended_pending = false;
+	if (XactLastRecEnd != accounted)
+		defer_durable = true;	/* written outside pgfs's calls */
+	accounted = XactLastRecEnd;
+}
+
+static void
+DeferXactCallback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (!defer_set)
+				break;
+			DeferSettle();
+			if (defer_durable)
+				(void) set_config_option("synchronous_commit", defer_saved, PGC_USERSET,
+										 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			DeferReset();
+			break;
+		default:
+			break;
+	}
+}
+
+/* a call that failed in a subtransaction asked for nothing for the next one */
+static void
+DeferSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		defer_next = false;
+}
+
+/* from _PG_init: the accounting starts afresh with each transaction */
+void
+PgfsDeferInit(void)
+{
+	if (defer_callback)
+		return;
+	RegisterXactCallback(DeferXactCallback, NULL);
+	RegisterSubXactCallback(DeferSubXactCallback, NULL);
+	defer_callback = true;
+}
+
+static void
+DeferSet(void)
+{
+	if (!defer_set)
+	{
+		defer_saved = MemoryContextStrdup(TopMemoryContext,
+										  GetConfigOption("synchronous_commit", false, false));
+		defer_set = true;
+	}
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+}
+
+/* the call about to begin commits without waiting for its WAL flush */
+void
+PgfsDeferThisCall(void)
+{
+	defer_next = true;
+	DeferSet();
+}
+
+/* the call that just ended commits without waiting for its WAL flush */
 void
 PgfsDeferCommit(void)
 {
-	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
+	ended_defers = true;
+	DeferSet();
 }
 
 static void
@@ -120,6 +243,10 @@ Connect(void)
 static void
 Begin(bool read_only)
 {
+	DeferSettle();
+	call_defers = defer_next;
+	defer_next = false;
+	call_start = XactLastRecEnd;
 	caller_context = CurrentMemoryContext;
 	spi_read_only = read_only;
 	spi_connected = false;
@@ -155,6 +282,11 @@ PgfsSpiEnd(void)
 	if (pin_level != 0)
 		AtEOXact_GUC(true, pin_level);
 	pin_level = 0;
+	/* the call's WAL: durable unless it deferred, which it may say still */
+	ended_pending = true;
+	ended_defers = call_defers;
+	ended_start = call_start;
+	accounted = XactLastRecEnd;
 }
 
 /*
