@@ -6,6 +6,9 @@ SELECT pgfs_write('/lk', 'locked file'::bytea) AS wrote;
 SELECT (pgfs_stat('/lk')).ino AS ino \gset
 SELECT pgfs_ll_client_begin(11) IS NOT NULL AS begun;
 SELECT pgfs_ll_open(:ino, 11);
+-- what a crash does to the lock tables, which are unlogged
+CREATE FUNCTION pg_temp.crash() RETURNS void
+LANGUAGE sql AS $$ DELETE FROM pgfs.lock; DELETE FROM pgfs.lock_kept $$;
 CREATE FUNCTION pg_temp.locks() RETURNS TABLE (owner bigint, flock boolean, excl boolean, lstart bigint, lend bigint, pid integer)
 LANGUAGE sql AS $$ SELECT owner, flock, excl, lstart, lend, pid FROM pgfs.lock ORDER BY flock, owner, lstart $$;
 
@@ -69,13 +72,12 @@ SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 0, 0) IS NOT NULL AS granted;
 SELECT problem, ino = :ino AS this_file, detail FROM pgfs_fsck();
 DELETE FROM pgfs.lock;
 
--- a crash empties pgfs.lock and pgfs.lock_kept (here: deleted by hand); for
+-- a crash empties pgfs.lock and pgfs.lock_kept (here: pg_temp.crash()); for
 -- pgfs.lock_grace after that the mounts take back the locks they held, and
 -- nobody gets a new one
 SELECT pgfs_ll_open(:ino, 11);
 SELECT pgfs_ll_setlk(:ino, 11, 1, 100, false, 1, 0, 9) IS NOT NULL AS granted;
-DELETE FROM pgfs.lock;
-DELETE FROM pgfs.lock_kept;
+SELECT pg_temp.crash();
 SET pgfs.lock_grace = 3600;
 SELECT pgfs_ll_setlk(:ino, 11, 2, 200, false, 0, 50, 60) IS NULL AS new_lock_refused;
 SELECT pgfs_ll_setlk(:ino, 11, 8, 800, true, 1, 0, 0) IS NULL AS new_flock_refused;
@@ -110,14 +112,12 @@ SELECT epoch AS e0 FROM pgfs.lock_epoch \gset
 SELECT pgfs_ll_open(:ino, 21), pgfs_ll_open(:ino, 22);
 SELECT pgfs_ll_setlk(:ino, 21, 1, 100, false, 1, 0, 9) IS NOT NULL AS granted_21;
 SELECT epoch - :e0 AS epoch_21 FROM pgfs.lock_holder WHERE client = 21;
-DELETE FROM pgfs.lock;
-DELETE FROM pgfs.lock_kept;
+SELECT pg_temp.crash();
 SET pgfs.lock_grace = 0;
 SELECT pgfs_ll_setlk(:ino, 22, 2, 200, false, 1, 0, 9) IS NOT NULL AS granted_22;
 SELECT epoch - :e0 AS epoch FROM pgfs.lock_epoch;
 SELECT client, epoch - :e0 AS epoch FROM pgfs.lock_holder WHERE client IN (21, 22) ORDER BY client;
-DELETE FROM pgfs.lock;
-DELETE FROM pgfs.lock_kept;
+SELECT pg_temp.crash();
 SET pgfs.lock_grace = 3600;
 SELECT pgfs_ll_reclaimlk(:ino, 21, 1, 100, false, 1, 0, 9) AS reclaimed_21;
 SELECT pgfs_ll_reclaimlk(:ino, 22, 2, 200, false, 1, 0, 9) AS reclaimed_22;
@@ -128,14 +128,12 @@ SET pgfs.lock_grace = 0;
 SELECT pgfs_ll_setlk(:ino, 22, 3, 300, false, 0, 100, 109) IS NOT NULL AS granted_22;
 SELECT epoch - :e0 AS epoch FROM pgfs.lock_epoch;
 SELECT client, epoch - :e0 AS epoch FROM pgfs.lock_holder WHERE client IN (21, 22) ORDER BY client;
-DELETE FROM pgfs.lock;
-DELETE FROM pgfs.lock_kept;
+SELECT pg_temp.crash();
 SET pgfs.lock_grace = 3600;
 SELECT pgfs_ll_reclaimlk(:ino, 22, 2, 200, false, 1, 0, 9) AS reclaimed_22;
 -- two crashes with no lock asked for in between: nobody can have taken a
 -- lock lost at the first, and 22 takes back what it held then
-DELETE FROM pgfs.lock;
-DELETE FROM pgfs.lock_kept;
+SELECT pg_temp.crash();
 SELECT pgfs_ll_reclaimlk(:ino, 22, 2, 200, false, 1, 0, 9) AS reclaimed_22_again;
 SELECT epoch - :e0 AS epoch FROM pgfs.lock_epoch;
 RESET pgfs.lock_grace;

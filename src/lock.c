@@ -320,7 +320,7 @@ NoteHolder(int64 client, int64 epoch)
 	holder_noted_xid = GetTopTransactionId();
 }
 
-/* may client take back now the locks it held when the locks were lost? */
+/* may client take back now the locks it held when the locks were lost?  (1.6) */
 static bool
 MayReclaim(int64 client)
 {
@@ -328,8 +328,6 @@ MayReclaim(int64 client)
 	bool		isnull;
 	bool		may;
 
-	if (!LockTables_1_6())
-		return true;
 	if (PgfsExec(&may_reclaim_plan, v, NULL) != 1)
 		return false;			/* no epoch: EndEpoch reports that */
 	may = DatumGetBool(PgfsGetDatum(0, 1, &isnull));
@@ -340,20 +338,18 @@ MayReclaim(int64 client)
  * Were the locks lost less than pgfs.lock_grace ago: is this the time for
  * reclaims only?  When the grace period is over, the row that says no lock
  * is missing goes back (a transaction that rolls back leaves it to the next
- * lock), and from 1.6 the lock epoch ends.  *epoch is the current epoch
- * when not in the grace period (0 before 1.6).  A database still at 1.3
- * has no such table and reclaims nothing.  Inside an SPI block.
+ * lock), and from 1.6 (v1_6) the lock epoch ends.  *epoch is the current
+ * epoch when not in the grace period (0 before 1.6).  A database still at
+ * 1.3 has no such table and reclaims nothing.  Inside an SPI block.
  */
 static bool
-LocksReclaimOnly(int64 *epoch)
+LocksReclaimOnly(bool v1_6, int64 *epoch)
 {
-	bool		v1_6;
 	bool		isnull;
 
 	*epoch = 0;
 	if (!LockTables_1_4())
 		return false;
-	v1_6 = LockTables_1_6();
 	if (PgfsExec(v1_6 ? &kept_1_6_plan : &kept_plan, NULL, NULL) > 0)
 	{
 		if (v1_6)
@@ -583,10 +579,12 @@ SetLock(FunctionCallInfo fcinfo, bool reclaim, PgfsInode *node)
 	granted = !LockInodeAndConflict(ino, flock, client, owner, type, lstart, lend, node, &other);
 	if (granted && type != FL_UNLOCK)
 	{
+		bool		v1_6 = LockTables_1_6();
 		int64		epoch;
 
-		granted = LocksReclaimOnly(&epoch) == reclaim && (!reclaim || MayReclaim(client));
-		if (granted && !reclaim && LockTables_1_6())
+		granted = LocksReclaimOnly(v1_6, &epoch) == reclaim &&
+			(!reclaim || !v1_6 || MayReclaim(client));
+		if (granted && !reclaim && v1_6)
 			NoteHolder(client, epoch);
 	}
 	if (granted)

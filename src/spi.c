@@ -113,45 +113,40 @@ PgfsPinSearchPath(void)
  * the call's pin, so that the setting is not undone with the pin's nest
  * level but lasts to the end of the transaction.
  */
-static bool defer_set = false;	/* this transaction set synchronous_commit off */
-static char *defer_saved = NULL;	/* ... which was this before */
-static bool defer_durable = false;	/* WAL was written that must be flushed */
-static bool defer_next = false;	/* the call about to begin defers */
-static bool call_defers = false;	/* the current call defers */
-static XLogRecPtr call_start = InvalidXLogRecPtr;
-static XLogRecPtr accounted = InvalidXLogRecPtr;	/* WAL up to here has an owner */
-static bool ended_pending = false;	/* a call ended: is its WAL durable? */
-static bool ended_defers = false;
-static XLogRecPtr ended_start = InvalidXLogRecPtr;
-static bool defer_callback = false;
+typedef struct DeferState
+{
+	bool		set;			/* this transaction set synchronous_commit off */
+	char	   *saved;			/* ... which was this before */
+	bool		durable;		/* WAL was written that must be flushed */
+	bool		next;			/* the call about to begin defers */
+	bool		call_defers;	/* the current call defers */
+	XLogRecPtr	call_start;
+	XLogRecPtr	accounted;		/* WAL up to here has an owner */
+	bool		ended_pending;	/* a call ended: is its WAL durable? */
+	bool		ended_defers;
+	XLogRecPtr	ended_start;
+} DeferState;
+
+static DeferState defer;		/* all zero: a transaction's start */
 
 static void
 DeferReset(void)
 {
-	defer_set = false;
-	if (defer_saved != NULL)
-		pfree(defer_saved);
-	defer_saved = NULL;
-	defer_durable = false;
-	defer_next = false;
-	call_defers = false;
-	call_start = InvalidXLogRecPtr;
-	accounted = InvalidXLogRecPtr;
-	ended_pending = false;
-	ended_defers = false;
-	ended_start = InvalidXLogRecPtr;
+	if (defer.saved != NULL)
+		pfree(defer.saved);
+	memset(&defer, 0, sizeof(defer));
 }
 
 /* the WAL of the call that ended, and of anything after it, is accounted for */
 static void
 DeferSettle(void)
 {
-	if (ended_pending && !ended_defers && accounted != ended_start)
-		defer_durable = true;
-	ended_pending = false;
-	if (XactLastRecEnd != accounted)
-		defer_durable = true;	/* written outside pgfs's calls */
-	accounted = XactLastRecEnd;
+	if (defer.ended_pending && !defer.ended_defers && defer.accounted != defer.ended_start)
+		defer.durable = true;
+	defer.ended_pending = false;
+	if (XactLastRecEnd != defer.accounted)
+		defer.durable = true;	/* written outside pgfs's calls */
+	defer.accounted = XactLastRecEnd;
 }
 
 static void
@@ -160,11 +155,11 @@ DeferXactCallback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			if (!defer_set)
+			if (!defer.set)
 				break;
 			DeferSettle();
-			if (defer_durable)
-				(void) set_config_option("synchronous_commit", defer_saved, PGC_USERSET,
+			if (defer.durable)
+				(void) set_config_option("synchronous_commit", defer.saved, PGC_USERSET,
 										 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 			break;
 		case XACT_EVENT_COMMIT:
@@ -185,28 +180,25 @@ DeferSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 					 SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
-		defer_next = false;
+		defer.next = false;
 }
 
 /* from _PG_init: the accounting starts afresh with each transaction */
 void
 PgfsDeferInit(void)
 {
-	if (defer_callback)
-		return;
 	RegisterXactCallback(DeferXactCallback, NULL);
 	RegisterSubXactCallback(DeferSubXactCallback, NULL);
-	defer_callback = true;
 }
 
 static void
 DeferSet(void)
 {
-	if (!defer_set)
+	if (!defer.set)
 	{
-		defer_saved = MemoryContextStrdup(TopMemoryContext,
+		defer.saved = MemoryContextStrdup(TopMemoryContext,
 										  GetConfigOption("synchronous_commit", false, false));
-		defer_set = true;
+		defer.set = true;
 	}
 	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
@@ -216,7 +208,7 @@ DeferSet(void)
 void
 PgfsDeferThisCall(void)
 {
-	defer_next = true;
+	defer.next = true;
 	DeferSet();
 }
 
@@ -224,7 +216,7 @@ PgfsDeferThisCall(void)
 void
 PgfsDeferCommit(void)
 {
-	ended_defers = true;
+	defer.ended_defers = true;
 	DeferSet();
 }
 
@@ -244,9 +236,9 @@ static void
 Begin(bool read_only)
 {
 	DeferSettle();
-	call_defers = defer_next;
-	defer_next = false;
-	call_start = XactLastRecEnd;
+	defer.call_defers = defer.next;
+	defer.next = false;
+	defer.call_start = XactLastRecEnd;
 	caller_context = CurrentMemoryContext;
 	spi_read_only = read_only;
 	spi_connected = false;
@@ -283,10 +275,10 @@ PgfsSpiEnd(void)
 		AtEOXact_GUC(true, pin_level);
 	pin_level = 0;
 	/* the call's WAL: durable unless it deferred, which it may say still */
-	ended_pending = true;
-	ended_defers = call_defers;
-	ended_start = call_start;
-	accounted = XactLastRecEnd;
+	defer.ended_pending = true;
+	defer.ended_defers = defer.call_defers;
+	defer.ended_start = defer.call_start;
+	defer.accounted = XactLastRecEnd;
 }
 
 /*
